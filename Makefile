@@ -1,0 +1,47 @@
+# Task runner. The README's two commands are `make demo` and `make test`; both set up
+# everything they need (a virtualenv, the Kafka jars, a local broker) on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PYTHON := $(abspath $(PY))
+KAFKA := docker/kafka-local
+TEST_PORT ?= 19092
+
+.PHONY: setup demo demo-file test test-unit test-nlp test-kafka check bench bench-smoke clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[ner,dev]'
+	touch $@
+
+setup: $(VENV)/.installed  ## virtualenv with logscrub, the spaCy model and test tools
+
+demo: setup  ## broker + worker + sample logs in, clean logs out
+	$(PY) -m pipeline demo
+
+demo-file: setup  ## file mode only: sample logs before and after, no broker
+	$(PY) -m pipeline demo --file-only
+
+test: setup  ## every tier: unit, policies, NER, and Kafka against a real local broker
+	$(KAFKA) start --port $(TEST_PORT)
+	LOGSCRUB_TEST_BOOTSTRAP=127.0.0.1:$(TEST_PORT) $(PY) -m pytest -p no:cacheprovider tests; \
+	  rc=$$?; $(KAFKA) stop; exit $$rc
+
+test-unit: setup
+	$(PY) -m pytest -m "not kafka and not nlp" tests
+
+check: setup  ## validate shipped configs and run the golden cases
+	$(VENV)/bin/logscrub check configs
+	$(VENV)/bin/logscrub test-policies
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+bench-smoke: setup
+	$(PY) benchmarks/run.py --smoke
+
+clean:
+	-$(KAFKA) stop
+	rm -rf $(VENV) .pytest_cache

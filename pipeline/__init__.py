@@ -1,0 +1,43 @@
+"""logscrub: a stream-processing log anonymizer.
+
+The public, broker-free API: load a policy, build an engine, apply it to records.
+
+    >>> from pipeline import Engine, KeyRing, load_policy
+    >>> engine = Engine(load_policy(), keys=KeyRing.from_secret("x" * 32))
+    >>> engine.apply(b'{"msg": "mail bob@example.com"}').value  # doctest: +SKIP
+
+Names are imported lazily: the engine pulls in Presidio, which `logscrub check` or
+`logscrub reveal` do not need.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.engine import Engine, Outcome
+    from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError, RecordError
+    from pipeline.keys import KeyRing
+    from pipeline.policy import Policy, load_policy, parse_policy
+
+_EXPORTS = {
+    "Engine": "pipeline.engine",
+    "Outcome": "pipeline.engine",
+    "ConfigError": "pipeline.exceptions",
+    "KeyMissingError": "pipeline.exceptions",
+    "LogscrubError": "pipeline.exceptions",
+    "RecordError": "pipeline.exceptions",
+    "KeyRing": "pipeline.keys",
+    "Policy": "pipeline.policy",
+    "load_policy": "pipeline.policy",
+    "parse_policy": "pipeline.policy",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,100 @@
+"""Field path patterns: dotted paths with ``*``, ``**`` and ``[]`` wildcards.
+
+A concrete path is a tuple of segments: object keys as strings and array elements as the
+marker ``[]`` (the index does not matter to a policy). Pattern syntax:
+
+* ``user.email``           exactly that field
+* ``*.email``              ``email`` one level below any top-level field
+* ``**.email``             ``email`` at any depth (``**`` is zero or more segments)
+* ``x_forwarded_for[]``    every element of the array (``[*]`` is the same)
+* ``items[].card``         ``card`` inside every element of ``items``
+
+Keys are compared case-insensitively: producers disagree on ``IMEI`` versus ``imei`` and a
+policy should not leak because of it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+ARRAY = "[]"
+STAR = "*"
+GLOBSTAR = "**"
+
+
+def parse_pattern(text: str) -> tuple[str, ...]:
+    """Split a path pattern into lowercase segments.
+
+    Raises:
+        ValueError: the pattern is empty or has an empty segment.
+    """
+    if not text or not text.strip():
+        raise ValueError("empty path")
+    segments: list[str] = []
+    for part in text.replace("[*]", ARRAY).split("."):
+        arrays = 0
+        while part.endswith(ARRAY):
+            part = part[: -len(ARRAY)]
+            arrays += 1
+        if part:
+            segments.append(part if part in (STAR, GLOBSTAR) else part.lower())
+        elif not arrays:
+            raise ValueError("empty segment (two dots in a row, or a leading/trailing dot)")
+        segments.extend([ARRAY] * arrays)
+    return tuple(segments)
+
+
+class PathPattern:
+    """A compiled path pattern with a specificity used to pick between overlapping rules."""
+
+    __slots__ = ("text", "segments", "__dict__")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.segments = parse_pattern(text)
+
+    @cached_property
+    def is_literal(self) -> bool:
+        """True when the pattern has no wildcard (a plain dotted path)."""
+        return not any(s in (STAR, GLOBSTAR, ARRAY) for s in self.segments)
+
+    @cached_property
+    def specificity(self) -> tuple[int, int, int]:
+        """More literal segments win, then fewer ``**``, then longer patterns."""
+        literals = sum(1 for s in self.segments if s not in (STAR, GLOBSTAR, ARRAY))
+        globstars = sum(1 for s in self.segments if s == GLOBSTAR)
+        return (literals, -globstars, len(self.segments))
+
+    def matches(self, path: tuple[str, ...]) -> bool:
+        """Return whether the concrete ``path`` (lowercase keys, ``[]`` for indices) matches."""
+        return _match(self.segments, 0, path, 0)
+
+    def __repr__(self) -> str:
+        return f"PathPattern({self.text!r})"
+
+
+def _match(pat: tuple[str, ...], i: int, path: tuple[str, ...], j: int) -> bool:
+    while i < len(pat):
+        seg = pat[i]
+        if seg == GLOBSTAR:
+            # Zero or more segments: try every split point (paths are short).
+            return any(_match(pat, i + 1, path, k) for k in range(j, len(path) + 1))
+        if j >= len(path):
+            return False
+        if seg == STAR or seg == path[j] or (seg == ARRAY and path[j] == ARRAY):
+            i += 1
+            j += 1
+            continue
+        return False
+    return j == len(path)
+
+
+def format_path(path: tuple[str, ...]) -> str:
+    """Render a concrete path for messages: ``a.b[].c``."""
+    out = ""
+    for seg in path:
+        if seg == ARRAY:
+            out += ARRAY
+        else:
+            out += ("." if out else "") + seg
+    return out

@@ -1,0 +1,249 @@
+"""The ``logscrub`` command line: scrub files and pipes, check configs, reveal tokens, and more.
+
+Exit codes: 0 success, 1 a check or test failed, 2 invalid configuration or usage
+(missing key included), 3 unreadable input or unwritable output.
+
+Security: no command prints a record value to a log or an error message. ``scrub`` writes
+only anonymized records; ``explain`` shows before/after to the terminal it runs in only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, NoReturn
+
+import click
+
+from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_IO = 3
+
+log = logging.getLogger("logscrub")
+
+
+def _die(message: str, code: int) -> NoReturn:
+    click.echo(f"logscrub: {message}", err=True)
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Turn logscrub's own errors into clear messages and exit codes (no tracebacks)."""
+    try:
+        yield
+    except ConfigError as exc:
+        _die(str(exc), EXIT_CONFIG)
+    except KeyMissingError as exc:
+        _die(str(exc), EXIT_CONFIG)
+    except LogscrubError as exc:
+        _die(str(exc), EXIT_FAILED)
+
+
+def _open_in(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")  # noqa: SIM115 — closed by the caller's ExitStack
+    except OSError as exc:
+        _die(f"cannot read input {path}: {exc.strerror}", EXIT_IO)
+
+
+def _open_out(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdout.buffer
+    try:
+        return open(path, "wb")  # noqa: SIM115
+    except OSError as exc:
+        _die(f"cannot write output {path}: {exc.strerror}", EXIT_IO)
+
+
+key_file_option = click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File holding the secret key (default: $LOGSCRUB_KEY_FILE, then $LOGSCRUB_KEY).",
+)
+key_id_option = click.option(
+    "--key-id", default=None, help="Key id put in tokens (default: $LOGSCRUB_KEY_ID or k1)."
+)
+policy_option = click.option(
+    "--policy",
+    "-p",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Policy YAML (default: the shipped configs/policies/default.yaml).",
+)
+ner_option = click.option(
+    "--ner/--no-ner",
+    default=None,
+    help="Force name detection (NER) on or off; default: as the policy says.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (never values).")
+@click.version_option(package_name="logscrub")
+def main(verbose: int) -> None:
+    """logscrub: keep personal data out of log pipelines."""
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(verbose, 2),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def build_engine(
+    policy: str | None, key_file: str | None, key_id: str | None, ner: bool | None
+):  # type: ignore[no-untyped-def]  # returns pipeline.engine.Engine; imported lazily
+    """Load policy and key and build the engine (shared by scrub, explain, eval, worker)."""
+    from pipeline.engine import Engine
+    from pipeline.keys import KeyRing
+    from pipeline.policy import load_policy
+
+    pol = load_policy(policy)
+    keys = KeyRing.load(key_file, key_id)
+    return Engine(pol, keys=keys, ner=ner)
+
+
+@main.command()
+@policy_option
+@click.option("--input", "-i", "input_", default="-", show_default=True, help="Input file or -.")
+@click.option("--output", "-o", default="-", show_default=True, help="Output file or -.")
+@key_file_option
+@key_id_option
+@ner_option
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+def scrub(
+    policy: str | None,
+    input_: str,
+    output: str,
+    key_file: str | None,
+    key_id: str | None,
+    ner: bool | None,
+    quiet: bool,
+) -> None:
+    """Anonymize newline-delimited logs (JSON objects or plain text), one line out per line in.
+
+    Lines dropped on purpose by the policy are left out and counted. Malformed lines
+    (bad JSON or UTF-8, too deep, too large) come out scrubbed as text or as a marked
+    placeholder, and are counted as bad lines.
+    """
+    from pipeline._lines import Oversize, read_lines
+    from pipeline.engine import Outcome, placeholder
+    from pipeline.stats import RunStats
+
+    with _errors():
+        engine = build_engine(policy, key_file, key_id, ner)
+    stats = RunStats()
+    max_bytes = engine.policy.model.limits.max_bytes
+    with contextlib.ExitStack() as stack:
+        src = _open_in(input_)
+        dst = _open_out(output)
+        if src is not sys.stdin.buffer:
+            stack.enter_context(src)
+        if dst is not sys.stdout.buffer:
+            stack.enter_context(dst)
+        lines = read_lines(src, max_bytes)
+        if output != "-" and sys.stderr.isatty() and not quiet:
+            from tqdm import tqdm
+
+            lines = tqdm(lines, unit=" lines", file=sys.stderr)  # type: ignore[assignment]
+        try:
+            for raw in lines:
+                if isinstance(raw, Oversize):
+                    outcome = Outcome(
+                        placeholder("record_too_large", raw.size),
+                        "placeholder",
+                        issue="record_too_large",
+                    )
+                else:
+                    outcome = engine.apply(raw)
+                stats.add(outcome)
+                if outcome.value is not None:
+                    dst.write(outcome.value)
+                    dst.write(b"\n")
+            dst.flush()
+        except OSError as exc:
+            _die(f"I/O error: {exc.strerror}", EXIT_IO)
+    if not quiet:
+        click.echo(stats.summary(), err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--schema", is_flag=True, help="Print the policy JSON Schema (for editors) and exit.")
+def check(paths: tuple[str, ...], schema: bool) -> None:
+    """Validate policies and configs (default: the shipped configs/). No broker needed.
+
+    Every error in every file is reported in one run, with file, line and path.
+    """
+    import json
+
+    from pipeline.configcheck import check_paths
+    from pipeline.policy import PACKAGE_CONFIGS, PolicyModel
+
+    if schema:
+        click.echo(json.dumps(PolicyModel.model_json_schema(), indent=2))
+        return
+    targets = list(paths) or [str(PACKAGE_CONFIGS)]
+    checked, issues = check_paths(targets)
+    for issue in issues:
+        click.echo(str(issue), err=True)
+    if issues:
+        _die(f"{len(issues)} error(s) in {checked} file(s)", EXIT_CONFIG)
+    click.echo(f"ok: {checked} file(s) valid")
+
+
+@main.command()
+@click.argument("token")
+@key_file_option
+@key_id_option
+def reveal(token: str, key_file: str | None, key_id: str | None) -> None:
+    """Decrypt a token made by the `encrypt` operator (needs the key it was made with).
+
+    Re-identification is an investigation step: run it where the key lives, never in the
+    analytics environment.
+    """
+    from pipeline.keys import KeyRing
+    from pipeline.operators.encrypt import reveal as do_reveal
+
+    with _errors():
+        keys = KeyRing.load(key_file, key_id)
+        entity, value = do_reveal(token, keys)
+    click.echo(f"{entity}\t{value}")
+
+
+@main.command("test-policies")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--policies-dir", default=None, help="Where policies live (default: configs/policies).")
+def test_policies(paths: tuple[str, ...], policies_dir: str | None) -> None:
+    """Run golden cases (``<policy>.cases.yaml``) against their policies with a fixed test key.
+
+    Use it in a team's own CI: it exits 1 when any case's output differs.
+    """
+    from pipeline.golden import default_case_files, run_case_file
+
+    files = [Path(p) for p in paths] or default_case_files()
+    failures = 0
+    total = 0
+    with _errors():
+        for f in files:
+            results = run_case_file(f, Path(policies_dir) if policies_dir else None)
+            for r in results:
+                total += 1
+                if not r.ok:
+                    failures += 1
+                    click.echo(f"FAIL {f.name}::{r.case_id}\n  expected: {r.expected}\n  got:      {r.got}", err=True)
+    click.echo(f"{total - failures} passed, {failures} failed")
+    if failures:
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

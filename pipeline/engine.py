@@ -1,0 +1,423 @@
+"""The pure anonymization core: one raw record in, one anonymized record out.
+
+No Kafka, no Faust, no I/O: the CLI's file mode and the stream agents call the same
+:meth:`Engine.apply`, so everything can be tested with a string.
+
+Security: the engine never logs and never raises with a value. A record that cannot be
+processed structurally is scanned as text; a record that cannot be scanned at all
+becomes a marked placeholder. Callers decide what goes where (the stream sends every
+``Outcome`` with an ``issue`` to quarantine), but nothing raw is ever returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+from pipeline._json import decode_line, dumps
+from pipeline._paths import ARRAY, PathPattern
+from pipeline.exceptions import KeyMissingError, RecordError
+from pipeline.keys import KeyRing
+from pipeline.operators.base import DROP, Operator, OperatorContext
+from pipeline.policy import OperatorSpec, Policy
+from pipeline.scanner import Scanner
+
+# Field values that say "no value" and are left alone even in a field named `imei`.
+PLACEHOLDER_VALUES: Final = frozenset(
+    {"", "-", "--", "null", "none", "nil", "n/a", "na", "unknown", "undefined", "0", "false", "true"}
+)
+_DECISION_CACHE_LIMIT = 16_384
+_KEEP: Final = "keep"
+_DROP: Final = "drop"
+_SCAN: Final = "scan"
+_SCAN_NER: Final = "scan+ner"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of one record.
+
+    ``value`` is the anonymized record (UTF-8 bytes), or None when the policy dropped it
+    on purpose. ``issue`` is a reason code when the input was malformed (``invalid_json``,
+    ``invalid_utf8``, ``not_an_object``, ``too_deep``, ``record_too_large``,
+    ``engine_error``); the value is then the line scrubbed as text, or, when even that was
+    impossible, a placeholder (``placeholder`` is True).
+    """
+
+    value: bytes | None
+    kind: str  # "json" | "text" | "placeholder"
+    issue: str | None = None
+    dropped: bool = False
+    key: bytes | None = None
+    headers: list[tuple[str, bytes]] | None = None
+    entities: dict[str, int] = field(default_factory=dict)
+    operators: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def placeholder(self) -> bool:
+        """True when the record could not be scrubbed and ``value`` is a placeholder."""
+        return self.kind == "placeholder"
+
+
+def placeholder(reason: str, size: int) -> bytes:
+    """The marked stand-in for a record that could not be scrubbed at all."""
+    return orjson.dumps({"logscrub_error": reason, "bytes": size})
+
+
+class _Counts:
+    """Per-record counters, cheap to create (one per record in the hot path)."""
+
+    __slots__ = ("entities", "operators")
+
+    def __init__(self) -> None:
+        self.entities: dict[str, int] = {}
+        self.operators: dict[str, int] = {}
+
+    def add(self, entity: str, operator: str) -> None:
+        self.entities[entity] = self.entities.get(entity, 0) + 1
+        self.operators[operator] = self.operators.get(operator, 0) + 1
+
+
+class Engine:
+    """Applies one :class:`Policy` to records. Build once per worker; reuse for every record.
+
+    Args:
+        policy: the compiled policy.
+        keys: the key ring; required when the policy pseudonymizes or encrypts.
+        scanner: the detector scanner (built from the detector pack when omitted).
+        ner: override the policy's name detection (False turns NER off everywhere).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        keys: KeyRing | None = None,
+        scanner: Scanner | None = None,
+        ner: bool | None = None,
+    ) -> None:
+        if policy.needs_key and keys is None:
+            raise KeyMissingError(f"policy {policy.name!r} pseudonymizes or encrypts")
+        self.policy = policy
+        self.keys = keys
+        scan = policy.model.scan
+        self.scanner = scanner or Scanner(
+            threshold=scan.score_threshold,
+            allow_list=scan.allow_list,
+            deny_list=scan.deny_list,
+            ner=_make_ner(policy) if ner is not False else None,
+        )
+        self._allow = frozenset(scan.allow_list)
+        ctx = OperatorContext(keys=keys, normalize=self.scanner.normalize)
+        self._ctx = ctx
+        self._ops: dict[int, Operator[Any]] = {}
+        self._entity_ops: dict[str, tuple[Operator[Any], str]] = {
+            entity: (self._op(spec), spec.name) for entity, spec in policy.entity_specs.items()
+        }
+        self._default_op = (self._op(policy.default_spec), policy.default_spec.name)
+        self._rules: list[tuple[PathPattern, Operator[Any], OperatorSpec]] = [
+            (r.pattern, self._op(r.spec), r.spec) for r in policy.field_rules
+        ]
+        self._free_text = policy.free_text
+        self._default = policy.model.unknown_fields
+        self._decisions: dict[tuple[str, ...], Any] = {}
+        self._limits = policy.model.limits
+        self._text_action = policy.model.text.action
+        self._text_ner = policy.model.text.ner
+        self._key_op = (
+            self._op(policy.key_spec) if isinstance(policy.key_spec, OperatorSpec) else None
+        )
+
+    def _op(self, spec: OperatorSpec) -> Operator[Any]:
+        op = self._ops.get(id(spec))
+        if op is None:
+            op = spec.cls(spec.params, self._ctx)
+            self._ops[id(spec)] = op
+        return op
+
+    # ------------------------------------------------------------------ public API
+
+    def apply(
+        self,
+        value: bytes | str,
+        key: bytes | str | None = None,
+        headers: Sequence[tuple[str, bytes]] | None = None,
+    ) -> Outcome:
+        """Anonymize one record (and its Kafka key and headers, when given)."""
+        counts = _Counts()
+        outcome = self._apply_value(value, counts)
+        if not outcome.dropped:
+            outcome.key = self._apply_key(key, counts)
+            outcome.headers = self._apply_headers(headers, counts)
+        outcome.entities = counts.entities
+        outcome.operators = counts.operators
+        return outcome
+
+    def scrub_line(self, line: str) -> str | None:
+        """Anonymize one line of text; None when the policy drops it (evaluation helper)."""
+        out = self.apply(line)
+        return None if out.value is None else out.value.decode("utf-8")
+
+    def scrub_text(self, text: str, field_name: str | None = None, *, ner: bool = False) -> str:
+        """Scan free text and replace every finding with its entity's operator."""
+        return self._scan_text(text, field_name, ner, _Counts())
+
+    # ------------------------------------------------------------------ records
+
+    def _apply_value(self, raw: bytes | str, counts: _Counts) -> Outcome:
+        try:
+            decoded = decode_line(
+                raw, max_bytes=self._limits.max_bytes, max_depth=self._limits.max_depth
+            )
+        except RecordError as exc:
+            return Outcome(placeholder(exc.reason, len(raw)), "placeholder", issue=exc.reason)
+        try:
+            if decoded.obj is not None:
+                if self._drop_record(decoded.obj):
+                    return Outcome(None, "json", issue=decoded.issue, dropped=True)
+                cleaned = self._walk_dict(decoded.obj, (), None, counts)
+                return Outcome(dumps(cleaned), "json", issue=decoded.issue)
+            assert decoded.text is not None  # noqa: S101 — Decoded sets exactly one
+            if self._text_action == _DROP and decoded.issue is None:
+                return Outcome(None, "text", dropped=True)
+            text = self._scan_text(decoded.text, None, self._text_ner, counts)
+            return Outcome(text.encode("utf-8"), "text", issue=decoded.issue)
+        except RecordError as exc:
+            return Outcome(placeholder(exc.reason, len(raw)), "placeholder", issue=exc.reason)
+        except Exception:  # noqa: BLE001 — fail closed: a bug must never pass a raw record
+            return self._fallback_as_text(decoded, raw, counts)
+
+    def _fallback_as_text(self, decoded: Any, raw: bytes | str, counts: _Counts) -> Outcome:
+        """Last resort after an unexpected error: scan the whole line as text."""
+        text = decoded.text if decoded.text is not None else None
+        if text is None:
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        try:
+            scrubbed = self._scan_text(text, None, False, counts)
+        except Exception:  # noqa: BLE001 — even text scanning failed: emit a placeholder
+            return Outcome(placeholder("engine_error", len(raw)), "placeholder", issue="engine_error")
+        return Outcome(scrubbed.encode("utf-8"), "text", issue="engine_error")
+
+    def _drop_record(self, obj: dict[str, Any]) -> bool:
+        for rule in self.policy.drop_rules:
+            values = _values_at(obj, rule.pattern)
+            if rule.exists is not None:
+                if bool(values) == rule.exists:
+                    return True
+                continue
+            for value in values:
+                text = value if isinstance(value, str) else orjson.dumps(value).decode()
+                if rule.equals is not None and text in rule.equals:
+                    return True
+                if rule.matches is not None and rule.matches.search(text):
+                    return True
+        return False
+
+    def _decide(self, path: tuple[str, ...]) -> Any:
+        """The rule for a concrete path: an operator index, keep, drop, scan or scan+ner."""
+        decision = self._decisions.get(path)
+        if decision is not None:
+            return decision
+        decision = self._default
+        for i, (pattern, _op, _spec) in enumerate(self._rules):
+            if pattern.matches(path):
+                decision = i
+                break
+        else:
+            if any(p.matches(path) for p in self._free_text):
+                decision = _SCAN_NER
+        if len(self._decisions) >= _DECISION_CACHE_LIMIT:
+            self._decisions.clear()
+        self._decisions[path] = decision
+        return decision
+
+    def _walk_dict(
+        self, obj: dict[str, Any], path: tuple[str, ...], _parent: str | None, counts: _Counts
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            p = (*path, k.lower())
+            new = self._node(v, p, k, counts)
+            if new is not DROP:
+                out[k] = new
+        return out
+
+    def _node(self, v: Any, p: tuple[str, ...], name: str, counts: _Counts) -> Any:
+        decision = self._decide(p)
+        if type(decision) is int:
+            _pattern, op, spec = self._rules[decision]
+            return self._apply_rule(v, op, spec, name, counts)
+        if isinstance(v, dict):
+            return self._walk_dict(v, p, name, counts)
+        if isinstance(v, list):
+            pa = (*p, ARRAY)
+            items = (self._node(item, pa, name, counts) for item in v)
+            return [item for item in items if item is not DROP]
+        if decision == _KEEP:
+            return v
+        if decision == _DROP:
+            counts.add("FIELD", "drop")
+            return DROP
+        return self._scan_leaf(v, name, decision == _SCAN_NER, counts)
+
+    def _apply_rule(
+        self, v: Any, op: Operator[Any], spec: OperatorSpec, name: str, counts: _Counts
+    ) -> Any:
+        """A `fields:` rule: the value (every leaf, for a container) IS personal data."""
+        if spec.name == "keep":
+            return v
+        if spec.name == "drop":
+            counts.add(spec.entity or "FIELD", "drop")
+            return DROP
+        if isinstance(v, dict):
+            return {k: x for k, x in ((k, self._apply_rule(x, op, spec, k, counts)) for k, x in v.items()) if x is not DROP}
+        if isinstance(v, list):
+            return [x for x in (self._apply_rule(i, op, spec, name, counts) for i in v) if x is not DROP]
+        if v is None or isinstance(v, bool):
+            return v
+        entity = spec.entity or self.scanner.field_entity(name) or "PII"
+        text = v if isinstance(v, str) else str(v)
+        if text.strip().lower() in PLACEHOLDER_VALUES:
+            return v
+        out = op.apply(text, entity)
+        counts.add(entity, spec.name)
+        return _same_type(v, out)
+
+    def _scan_leaf(self, v: Any, name: str, ner: bool, counts: _Counts) -> Any:
+        if isinstance(v, str):
+            if v in self._allow:
+                return v
+            return self._scan_text(v, name, ner, counts, whole_value_hint=True)
+        if v is None or isinstance(v, bool):
+            return v
+        if isinstance(v, (int, float)):
+            # Numbers carry phone numbers, IMEIs, uids and coordinates too. Only a field
+            # name or a long digit run makes them worth a scan: epoch times and counters
+            # stay numbers.
+            hint = self.scanner.field_entity(name)
+            if hint is None and not (isinstance(v, int) and abs(v) >= 1_000_000):
+                return v
+            out = self._scan_text(str(v), name, False, counts, whole_value_hint=True)
+            return _same_type(v, out)
+        return v
+
+    def _scan_text(
+        self,
+        text: str,
+        name: str | None,
+        ner: bool,
+        counts: _Counts,
+        *,
+        whole_value_hint: bool = False,
+    ) -> str:
+        findings = self.scanner.scan(text, name, ner=ner)
+        hint = self.scanner.field_entity(name) if (whole_value_hint and name) else None
+        if hint is not None and not any(f.entity == hint for f in findings):
+            if text.strip().lower() in PLACEHOLDER_VALUES:
+                return text
+            # The field name says the whole value is personal data and no detector
+            # matched its shape (an IMEI with odd separators, a nickname): treat it whole.
+            return self._replace(text, hint, counts)
+        if not findings:
+            return text
+        parts: list[str] = []
+        pos = 0
+        for f in findings:
+            parts.append(text[pos : f.start])
+            parts.append(self._replace(text[f.start : f.end], f.entity, counts))
+            pos = f.end
+        parts.append(text[pos:])
+        return "".join(parts)
+
+    def _replace(self, value: str, entity: str, counts: _Counts) -> str:
+        op, op_name = self._entity_ops.get(entity, self._default_op)
+        out = op.apply(value, entity)
+        counts.add(entity, op_name)
+        return "" if out is DROP else out  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ key and headers
+
+    def _apply_key(self, key: bytes | str | None, counts: _Counts) -> bytes | None:
+        if key is None:
+            return None
+        spec = self.policy.key_spec
+        if spec == _KEEP:
+            return key if isinstance(key, bytes) else key.encode()
+        if spec == _DROP:
+            return None
+        text = key.decode("utf-8", "replace") if isinstance(key, bytes) else key
+        if self._key_op is not None and isinstance(spec, OperatorSpec):
+            out = self._key_op.apply(text, spec.entity or "KEY")
+            counts.add(spec.entity or "KEY", spec.name)
+            return None if out is DROP else str(out).encode()
+        return self._scan_text(text, "key", False, counts).encode()
+
+    def _apply_headers(
+        self, headers: Sequence[tuple[str, bytes]] | None, counts: _Counts
+    ) -> list[tuple[str, bytes]] | None:
+        if headers is None:
+            return None
+        mode = self.policy.model.headers
+        if mode == _DROP:
+            return []
+        if mode == _KEEP:
+            return list(headers)
+        out: list[tuple[str, bytes]] = []
+        for name, raw in headers:
+            text = raw.decode("utf-8", "replace") if raw is not None else ""
+            out.append((name, self._scan_text(text, name, False, counts, whole_value_hint=True).encode()))
+        return out
+
+
+def _same_type(original: Any, out: Any) -> Any:
+    """Keep a number a number when the operator returned a number-shaped string (GPS)."""
+    if out is DROP or isinstance(original, str) or not isinstance(out, str):
+        return out
+    try:
+        return type(original)(out)
+    except ValueError:
+        return out
+
+
+def _values_at(obj: dict[str, Any], pattern: PathPattern) -> list[Any]:
+    """Every value in ``obj`` whose path matches ``pattern`` (keys compared lowercase)."""
+    if pattern.is_literal:
+        # The common case (`level`, `http.path`): follow the keys, no full walk.
+        node: Any = obj
+        for seg in pattern.segments:
+            if not isinstance(node, dict):
+                return []
+            if seg in node:
+                node = node[seg]
+                continue
+            node = next((v for k, v in node.items() if k.lower() == seg), _MISSING)
+            if node is _MISSING:
+                return []
+        return [node]
+    found: list[Any] = []
+    stack: list[tuple[Any, tuple[str, ...]]] = [(obj, ())]
+    while stack:
+        node, path = stack.pop()
+        if path and pattern.matches(path):
+            found.append(node)
+        if isinstance(node, dict):
+            stack.extend((v, (*path, k.lower())) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, ARRAY)) for v in node)
+    return found
+
+
+_MISSING: Final = object()
+
+
+def _make_ner(policy: Policy) -> Any:
+    """Build the NER detector only when the policy asks for it (the model is slow to load)."""
+    model = policy.model
+    if not ((model.scan.ner and policy.free_text) or model.text.ner):
+        return None
+    from pipeline.ner import NerDetector
+
+    return NerDetector()
