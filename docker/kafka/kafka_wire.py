@@ -19,6 +19,7 @@ Usage (see ``--help``)::
     kafka_wire.py create  --bootstrap 127.0.0.1:9092 NAME [--partitions P] [--replication R]
     kafka_wire.py topics  --bootstrap 127.0.0.1:9092
     kafka_wire.py describe --bootstrap 127.0.0.1:9092 [NAME ...]
+    kafka_wire.py brokers --bootstrap 127.0.0.1:9092
 
 Exit codes: 0 ok, 1 failed / timed out, 2 usage, 4 a watched broker process died.
 """
@@ -57,6 +58,11 @@ ERRORS = {
 TOPIC_ALREADY_EXISTS = 36
 
 _correlation = itertools.count(1)
+
+
+def _say(message: str, *, error: bool = False) -> None:
+    """Write one line for the user: results to stdout, problems to stderr."""
+    (sys.stderr if error else sys.stdout).write(message + "\n")
 
 
 class WireError(Exception):
@@ -190,9 +196,29 @@ def metadata(address: str, topics: list[str] | None = None, timeout: float = 5.0
         topic = Topic(name, err, internal)
         for _ in range(r.int32()):
             p_err, index, leader = r.int16(), r.int32(), r.int32()
-            topic.partitions.append(Partition(index, p_err, leader, r.int32_array(), r.int32_array()))
+            topic.partitions.append(
+                Partition(index, p_err, leader, r.int32_array(), r.int32_array())
+            )
         result[name] = topic
     return Metadata(brokers, cluster_id, controller, result)
+
+
+def metadata_views(
+    addresses: list[str], topics: list[str] | None = None, timeout: float = 5.0
+) -> list[Metadata]:
+    """Metadata from every address that answers; raises only when none does.
+
+    Admin commands must keep working while a fault test has one broker down.
+    """
+    views, errors = [], []
+    for address in addresses:
+        try:
+            views.append(metadata(address, topics, timeout))
+        except (WireError, struct.error) as exc:
+            errors.append(str(exc))
+    if not views:
+        raise WireError("no broker answered: " + "; ".join(errors))
+    return views
 
 
 # --- CreateTopics v4 -----------------------------------------------------------------
@@ -243,6 +269,10 @@ def _under_replicated(md: Metadata) -> list[str]:
     ]
 
 
+def zip_views(addresses: list[str], views: list[Metadata]) -> list[tuple[str, Metadata]]:
+    return [(addresses[i], view) for i, view in enumerate(views)]
+
+
 def cmd_wait(args: argparse.Namespace) -> int:
     """Wait until every bootstrap address serves metadata listing ``--brokers`` brokers."""
     addresses = args.bootstrap.split(",")
@@ -251,7 +281,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
     while True:
         dead = [pid for pid in args.pid if not _alive(pid)]
         if dead:
-            print(f"broker process {dead} exited while waiting for it", file=sys.stderr)
+            _say(f"broker process {dead} exited while waiting for it", error=True)
             return 4
         try:
             views = [metadata(a, None, timeout=3.0) for a in addresses]
@@ -262,11 +292,14 @@ def cmd_wait(args: argparse.Namespace) -> int:
                     return 0
                 last = f"{len(lagging)} partition(s) not fully in sync, e.g. {lagging[:3]}"
             else:
-                last = f"brokers seen per address: {dict(zip(addresses, counts))}"
+                seen = ", ".join(
+                    f"{a} sees {len(v.brokers)}" for a, v in zip_views(addresses, views)
+                )
+                last = f"not all brokers registered yet: {seen}"
         except (WireError, struct.error) as exc:
             last = str(exc)
         if time.monotonic() >= deadline:
-            print(f"timed out after {args.timeout:g}s: {last}", file=sys.stderr)
+            _say(f"timed out after {args.timeout:g}s: {last}", error=True)
             return 1
         time.sleep(0.25)
 
@@ -280,54 +313,80 @@ def cmd_create(args: argparse.Namespace) -> int:
     """
     addresses = args.bootstrap.split(",")
     configs = dict(c.split("=", 1) for c in args.config)
-    err, msg = create_topic(addresses[0], args.name, args.partitions, args.replication, configs,
-                            timeout=args.timeout)
+    # Ask a broker that is up: a fault test may have stopped the first one, and a broker
+    # that just stopped can still be listed for a moment, so fall through on failure.
+    registered = {b for view in metadata_views(addresses) for b in view.brokers.values()}
+    candidates = [a for a in addresses if a in registered] + [
+        a for a in addresses if a not in registered
+    ]
+    for i, address in enumerate(candidates):
+        try:
+            err, msg = create_topic(
+                address, args.name, args.partitions, args.replication, configs, args.timeout
+            )
+            break
+        except WireError:
+            if i == len(candidates) - 1:
+                raise
     if err == TOPIC_ALREADY_EXISTS and args.if_not_exists:
-        print(f"topic {args.name} already exists")
+        _say(f"topic {args.name} already exists")
         return 0
     if err:
-        print(f"cannot create topic {args.name}: {ERRORS.get(err, err)}: {msg or ''}".rstrip(": "),
-              file=sys.stderr)
+        _say(
+            f"cannot create topic {args.name}: {ERRORS.get(err, err)}: {msg or ''}".rstrip(": "),
+            error=True,
+        )
         return 1
     deadline = time.monotonic() + args.timeout
     while True:
         try:
-            views = [metadata(a, [args.name], timeout=3.0).topics.get(args.name) for a in addresses]
-            if all(t and not t.error and t.partitions and all(p.leader >= 0 for p in t.partitions)
-                   for t in views):
-                t = views[0]
-                assert t is not None
-                rf = len(t.partitions[0].replicas)
-                print(f"created topic {args.name} (partitions={len(t.partitions)}, replication={rf})")
+            views = [v.topics.get(args.name) for v in metadata_views(addresses, [args.name], 3.0)]
+            if all(
+                t and not t.error and t.partitions and all(p.leader >= 0 for p in t.partitions)
+                for t in views
+            ):
+                parts = views[0].partitions if views[0] else []
+                rf = len(parts[0].replicas)
+                _say(f"created topic {args.name} (partitions={len(parts)}, replication={rf})")
                 return 0
         except (WireError, struct.error):
             pass
         if time.monotonic() >= deadline:
-            print(f"topic {args.name} created but its leaders are not known everywhere after "
-                  f"{args.timeout:g}s", file=sys.stderr)
+            _say(
+                f"topic {args.name} created but its leaders are not known everywhere after "
+                f"{args.timeout:g}s",
+                error=True,
+            )
             return 1
         time.sleep(0.1)
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    md = metadata(args.bootstrap.split(",")[0], None)
+    md = metadata_views(args.bootstrap.split(","))[0]
     for name in sorted(n for n, t in md.topics.items() if args.all or not t.internal):
-        print(name)
+        _say(name)
     return 0
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    md = metadata(args.bootstrap.split(",")[0], args.names or None)
-    print(f"cluster {md.cluster_id}  brokers {sorted(md.brokers.items())}")
+    md = metadata_views(args.bootstrap.split(","), args.names or None)[0]
+    _say(f"cluster {md.cluster_id}  brokers {sorted(md.brokers.items())}")
     for name in sorted(md.topics):
         t = md.topics[name]
         if t.internal and not args.names:
             continue
         if t.error:
-            print(f"{name}: {ERRORS.get(t.error, t.error)}")
+            _say(f"{name}: {ERRORS.get(t.error, t.error)}")
             continue
         for p in sorted(t.partitions, key=lambda p: p.index):
-            print(f"{name}-{p.index}  leader={p.leader}  replicas={p.replicas}  isr={p.isr}")
+            _say(f"{name}-{p.index}  leader={p.leader}  replicas={p.replicas}  isr={p.isr}")
+    return 0
+
+
+def cmd_brokers(args: argparse.Namespace) -> int:
+    """Print the broker ids one address sees as live (unfenced), e.g. ``1,3``."""
+    md = metadata(args.bootstrap, None, timeout=args.timeout)
+    _say(",".join(str(b) for b in sorted(md.brokers)))
     return 0
 
 
@@ -343,16 +402,29 @@ def main(argv: list[str] | None = None) -> int:
     p = add("wait", "wait until the cluster serves metadata")
     p.add_argument("--brokers", type=int, default=1, help="unfenced brokers each address must list")
     p.add_argument("--timeout", type=float, default=60.0)
-    p.add_argument("--pid", type=int, action="append", default=[],
-                   help="fail at once if this process exits (repeatable)")
-    p.add_argument("--isr", action="store_true", help="also wait until no partition is under-replicated")
+    p.add_argument(
+        "--pid",
+        type=int,
+        action="append",
+        default=[],
+        help="fail at once if this process exits (repeatable)",
+    )
+    p.add_argument(
+        "--isr", action="store_true", help="also wait until no partition is under-replicated"
+    )
     p.set_defaults(func=cmd_wait)
 
     p = add("create", "create a topic")
     p.add_argument("name")
-    p.add_argument("--partitions", type=int, default=-1, help="default: the broker's num.partitions")
-    p.add_argument("--replication", type=int, default=-1,
-                   help="default: the broker's default.replication.factor")
+    p.add_argument(
+        "--partitions", type=int, default=-1, help="default: the broker's num.partitions"
+    )
+    p.add_argument(
+        "--replication",
+        type=int,
+        default=-1,
+        help="default: the broker's default.replication.factor",
+    )
     p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--if-not-exists", action="store_true")
     p.add_argument("--timeout", type=float, default=30.0)
@@ -362,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all", action="store_true", help="include internal topics")
     p.set_defaults(func=cmd_topics)
 
+    p = add("brokers", "print the live broker ids one address reports")
+    p.add_argument("--timeout", type=float, default=3.0)
+    p.set_defaults(func=cmd_brokers)
+
     p = add("describe", "show partitions, leaders and ISRs")
     p.add_argument("names", nargs="*")
     p.set_defaults(func=cmd_describe)
@@ -370,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except WireError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", error=True)
         return 1
 
 

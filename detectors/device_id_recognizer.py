@@ -1,0 +1,60 @@
+"""Recognizer for advertising and device identifiers (IDFA, GUID, OpenUDID, Android ID...)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+
+from detectors.base import LogRecognizer, keyed_pattern
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_KEYS = [
+    "device_id", "deviceid", "device-id", "did", "udid", "openudid", "open_udid", "idfa",
+    "idfv", "oaid", "gaid", "adid", "aaid", "android_id", "androidid", "advertising_id",
+    "advertisingid", "ad_id", "guid", "device_uuid", "deviceuuid", "device_token",
+    "devicetoken", "push_token", "client_device_id", "hardware_id", "hwid", "vaid",
+    "utdid", "device_fingerprint", "fingerprint",
+]
+
+
+class DeviceIdRecognizer(LogRecognizer):
+    """Detect device identifiers where the key or the field says "device".
+
+    UUID-shaped values (IDFA/IDFV/GUID/OAID), 40-hex OpenUDIDs and 16-hex Android ids look
+    exactly like trace ids, span ids and commit hashes, so every pattern needs context: a
+    key such as ``idfa=`` / ``"android_id":`` right before it, or a field named like that.
+    A UUID in a ``trace_id`` or ``request_id`` field is never taken.
+    """
+
+    ENTITY: ClassVar[str] = "DEVICE_ID"
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("uuid", rf"(?<![\w\-]){_UUID}(?![\w\-])", 0.2),
+        Pattern("openudid (40 hex)", r"(?<![\w\-])[0-9a-f]{40}(?![\w\-])", 0.2),
+        Pattern("android id (16 hex)", r"(?<![\w\-])[0-9a-f]{16}(?![\w\-])", 0.2),
+        keyed_pattern("device id (keyed)", _KEYS, r"[\w\-:.]{6,128}", 0.3),
+    ]
+    CONTEXT: ClassVar[list[str]] = [k.replace("_", "").replace("-", "") for k in _KEYS] + [
+        "device", "advertising",
+    ]
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {k.replace("_", "").replace("-", "") for k in _KEYS} - {"fingerprint"}
+    )
+    CONTEXT_REQUIRED: ClassVar[bool] = True
+    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
+        "device", "udid", "idfa", "idfv", "oaid", "gaid", "adid", "aaid", "android",
+        "advertising", "guid", "did", "hwid", "vaid", "utdid", "fingerprint", "ad_id",
+    )
+    WINDOW: ClassVar[tuple[int, int]] = (2, 160)
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        """Return True for placeholder values (all zeros, ``null``, ``unknown``)."""
+        compact = pattern_text.replace("-", "").lower()
+        return compact in _PLACEHOLDERS or set(compact) <= {"0"}
+
+    def normalize(self, value: str) -> str:
+        """Return the id lowercased (IDFAs are logged in both cases)."""
+        return value.strip().lower()
+
+
+_PLACEHOLDERS = frozenset({"null", "none", "unknown", "undefined", "nil", "empty", ""})

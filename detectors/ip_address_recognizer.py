@@ -1,0 +1,85 @@
+"""Recognizer for IPv4 and IPv6 addresses in log text."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+
+from detectors.base import LogRecognizer
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+
+
+class IpAddressRecognizer(LogRecognizer):
+    """Detect IPv4 and IPv6 addresses (with ports, brackets, IPv4-mapped forms, zone ids).
+
+    Every candidate is checked with :mod:`ipaddress`. The reported span is the address
+    only: a port (``:8080``) or brackets stay, because analytics needs ports. Version
+    strings are not addresses: a dotted quad after ``/``, ``v``, ``~`` or a letter
+    (``Chrome/120.0.0.0``, ``v1.2.3.4``), followed by ``.digit`` (``1.2.3.4.5``), after a
+    ``version``/``build`` word, or ending in ``.0`` (a network, also what the ``/24``
+    generalization produces) is skipped.
+    """
+
+    ENTITY: ClassVar[str] = "IP_ADDRESS"
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "ipv4",
+            rf"(?<![\w.~/\\]){_IPV4}(?:/(?:3[0-2]|[12]?\d)(?!\d))?(?![\w]|\.\d)",
+            0.6,
+        ),
+        # Loose IPv6 candidate: 2-7 colon groups, optional embedded IPv4 tail and zone id;
+        # ipaddress decides. Not after `hex:` so a sub-run of a longer colon-hex hardware
+        # id (BGL `FF:F2:9F:...`) is not taken.
+        Pattern(
+            "ipv6",
+            r"(?<![\w.:])(?<![0-9a-f]:)(?:[0-9a-f]{0,4}:){2,7}(?:"
+            + _IPV4
+            + r"|[0-9a-f]{1,4})?(?:%[\w.\-]{1,32})?(?:/(?:12[0-8]|1[01]\d|[1-9]?\d)(?!\d))?"
+            r"(?![\w:.])",
+            0.6,
+        ),
+    ]
+    CONTEXT: ClassVar[list[str]] = [
+        "ip", "ipv4", "ipv6", "addr", "address", "client", "remote", "source", "src",
+        "forwarded", "peer", "host",
+    ]
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
+        "ip", "ipv4", "ipv6", "ipaddr", "ipaddress", "clientip", "clientaddr", "remoteip",
+        "remoteaddr", "remoteaddress", "xrealip", "xforwardedfor", "forwardedfor",
+        "sourceip", "srcip", "sourceaddr", "srcaddr", "peerip", "peeraddr", "userip",
+        "hostip", "loginip", "lastloginip", "registerip", "cip", "realip", "requestip",
+        "originip", "dstip", "destip", "dstaddr", "localaddr", "localip", "serverip",
+        "serveraddr", "upstreamaddr", "trueclientip", "cfconnectingip",
+    })
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.0", rb":[0a]{0,4}:")
+    WINDOW: ClassVar[tuple[int, int]] = (44, 56)
+    MIN_DIGITS: ClassVar[int] = 1
+    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset({
+        "version", "ver", "build", "release", "firmware", "fw", "sdk", "kernel", "rev",
+        "revision", "network", "subnet", "mask", "netmask", "oid", "patch",
+    })
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Return whether ``pattern_text`` parses as an IP address (CIDR and zone allowed)."""
+        address = pattern_text.split("/", 1)[0]
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        if parsed.version == 4 and address.endswith(".0"):
+            # A network address (or an already generalized /24), not a host.
+            return False
+        if address in ("0.0.0.0", "255.255.255.255", "::"):
+            return False
+        return True
+
+    def normalize(self, value: str) -> str:
+        """Return the compressed lowercase form (``::FFFF:1.2.3.4`` -> ``::ffff:102:304``)."""
+        try:
+            return str(ipaddress.ip_address(value.strip().split("/", 1)[0]))
+        except ValueError:
+            return value.strip().lower()

@@ -1,0 +1,58 @@
+"""Recognizer for MEID (CDMA mobile equipment identifiers)."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+from stdnum import meid
+
+from detectors.base import LogRecognizer
+
+_SEPARATORS = re.compile(r"[\s\-]")
+
+
+class MeidRecognizer(LogRecognizer):
+    """Detect MEIDs: 14 uppercase hex digits (optionally a 15th check digit) or 18 decimals.
+
+    Validation is python-stdnum's ``meid``. Only an MEID with a valid check digit stands
+    alone; the 14-hex and 18-decimal forms need context (``meid=``), because hex ids of
+    that length are everywhere in logs.
+    """
+
+    ENTITY: ClassVar[str] = "MEID"
+    PATTERNS: ClassVar[list[Pattern]] = [
+        # Uppercase hex starting A0-FF (the regional code of a hex MEID) with at least
+        # one letter; lowercase hex is an id, not an MEID.
+        Pattern(
+            "meid (hex)",
+            r"(?<![\w\-])(?-i:[A-F][0-9A-F]{13}[0-9A-F]?)(?![\w\-])",
+            0.3,
+        ),
+        Pattern("meid (decimal)", r"(?<![\w\-.])\d{18}(?![\w\-]|\.\d)", 0.2),
+    ]
+    CONTEXT: ClassVar[list[str]] = ["meid", "esn", "cdma"]
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({"meid", "devicemeid", "esn"})
+    MIN_DIGITS: ClassVar[int] = 2
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
+        rb"a[0a]{13}",
+        rb"000000000000000000",
+    )
+    WINDOW: ClassVar[tuple[int, int]] = (2, 4)
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Return True for a valid MEID with check digit, None for a plain valid one."""
+        value = _SEPARATORS.sub("", pattern_text)
+        if not meid.is_valid(value):
+            return False
+        if len(value) == 15:
+            return True
+        return None
+
+    def normalize(self, value: str) -> str:
+        """Return the 14-hex-digit uppercase form without check digit."""
+        try:
+            return str(meid.compact(value, strip_check_digit=True))
+        except Exception:  # noqa: BLE001 - stdnum raises several types; fall back to raw
+            return _SEPARATORS.sub("", value).upper()

@@ -1,0 +1,117 @@
+"""Recognizer for phone numbers: Chinese mobiles in every common format, and international."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import phonenumbers
+from presidio_analyzer import Pattern
+
+from detectors.base import LogRecognizer
+
+# Chinese mobile prefixes in service (13x-19x); the third digit is checked by
+# phonenumbers' CN metadata in validate_result.
+_CN_MOBILE = r"1[3-9]\d(?:[ \-]?\d{4}){2}"
+_NON_DIGITS = re.compile(r"\D")
+# Regions tried for a number written without a country code (context-only pattern).
+_NATIONAL_REGIONS = ("CN", "US", "GB", "DE", "FR", "IN", "JP", "HK", "TW", "SG")
+
+
+class PhoneNumberRecognizer(LogRecognizer):
+    """Detect phone numbers.
+
+    * Chinese mobiles: ``13800138000``, ``138 0013 8000``, ``138-0013-8000``,
+      ``+86 138 0013 8000``, ``+86-13800138000``, ``008613800138000``, ``(+86)13800138000``.
+      They stand alone (score 1.0 when phonenumbers' CN metadata says the range exists).
+    * International numbers written with ``+`` or ``00``: valid per phonenumbers.
+    * National numbers without a country code (``(415) 555-2671``, ``010-6552-1234``,
+      ``4155552671``): only with context (``phone=``, ``tel:``, a ``mobile`` field),
+      because bare digit runs in logs are mostly ids, epochs and counters.
+    """
+
+    ENTITY: ClassVar[str] = "PHONE_NUMBER"
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "cn mobile",
+            r"(?<![\w+])(?:(?:\(\+?86\)|(?:\+|00)86)[ \-]?|86[ \-])?"
+            + _CN_MOBILE
+            + r"(?![\w])",
+            0.6,
+        ),
+        Pattern(
+            "international",
+            r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}[ \-.]?(?:\(\d{1,4}\)[ \-.]?)?"
+            r"\d{1,4}(?:[ \-.]?\d{1,4}){1,4}(?![\w]|[.\-]\d)",
+            0.4,
+        ),
+        Pattern(
+            "national (context)",
+            r"(?<![\w+\-.])(?:\(\d{2,4}\)[ \-]?|\d{2,4}[ \-.])?\d{3,4}[ \-.]?\d{3,4}"
+            r"(?![\w]|[.\-:]\d)",
+            0.2,
+        ),
+    ]
+    CONTEXT: ClassVar[list[str]] = [
+        "phone", "tel", "telephone", "mobile", "cell", "cellphone", "msisdn", "contact",
+        "fax", "phonenumber", "phoneno", "mobileno", "mobilephone", "tel.", "手机", "电话",
+        "手机号", "联系方式",
+    ]
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
+        "phone", "tel", "telephone", "mobile", "cell", "cellphone", "msisdn", "phonenumber",
+        "phoneno", "phonenum", "mobileno", "mobilephone", "mobilenumber", "telno",
+        "contactphone", "userphone", "usermobile", "bindphone", "fax", "callerid",
+        "callee", "caller", "phonenbr",
+    })
+    MIN_DIGITS: ClassVar[int] = 7
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
+        rb"000(?:[ \-.]?0){4,}",
+        rb"\+0",
+        rb"\(000?0?\)",
+    )
+    WINDOW: ClassVar[tuple[int, int]] = (12, 24)
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Check the number with phonenumbers.
+
+        Returns:
+            True for a valid number written with its country code or a valid Chinese
+            mobile (standalone evidence), None for a number that is valid only as a
+            national number somewhere (needs context), False otherwise.
+        """
+        digits = _NON_DIGITS.sub("", pattern_text)
+        if not 7 <= len(digits) <= 15:
+            return False
+        stripped = pattern_text.lstrip("(")
+        if stripped.startswith("+") or (stripped.startswith("00") and len(digits) > 10):
+            number = "+" + digits[2:] if not stripped.startswith("+") else "+" + digits
+            if _is_valid(number, None):
+                return True
+            return False
+        if len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789":
+            return True if _is_valid(digits, "CN") else None
+        if len(digits) == 13 and digits.startswith("861") and digits[2] == "1":
+            return True if _is_valid("+" + digits, None) else None
+        if any(_is_valid(digits, region) for region in _NATIONAL_REGIONS):
+            return None
+        return False
+
+    def normalize(self, value: str) -> str:
+        """Return E.164 (``+8613800138000``); a number without country code is read as CN."""
+        text = value.strip()
+        digits = _NON_DIGITS.sub("", text)
+        if text.lstrip("(").startswith("00"):
+            text = "+" + digits[2:]
+        try:
+            parsed = phonenumbers.parse(text, "CN")
+        except phonenumbers.NumberParseException:
+            return digits
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _is_valid(number: str, region: str | None) -> bool:
+    """Return whether phonenumbers parses ``number`` as a valid number."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(number, region))
+    except phonenumbers.NumberParseException:
+        return False

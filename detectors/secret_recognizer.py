@@ -1,0 +1,85 @@
+"""Recognizer for credentials: passwords, tokens, API keys, JWTs, cloud access keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+
+from detectors.base import LogRecognizer, keyed_pattern
+
+_KEYS = [
+    "password", "passwd", "pwd", "pass", "passphrase", "secret", "client_secret",
+    "app_secret", "secret_key", "secretkey", "token", "access_token", "refresh_token",
+    "id_token", "auth_token", "session_token", "csrf_token", "api_key", "apikey",
+    "api-key", "x-api-key", "app_key", "appkey", "private_key", "privatekey",
+    "access_key", "accesskey", "access_key_id", "secret_access_key", "aws_secret_access_key",
+    "credential", "credentials", "authorization", "session_id", "sessionid",
+    "jsessionid", "phpsessid", "sid", "ticket", "signature", "sign", "otp", "pin",
+    "verify_code", "verification_code", "sms_code", "captcha", "密码",
+]
+_PLACEHOLDERS = frozenset({
+    "null", "none", "undefined", "nil", "-", "", "***", "******", "[redacted]",
+    "redacted", "<redacted>", "xxx", "true", "false", "bearer", "basic",
+})
+
+
+class SecretRecognizer(LogRecognizer):
+    """Detect secrets.
+
+    * passwords in URLs: ``scheme://user:pass@host`` (the ``user:pass`` part);
+    * keyed values: ``password=``, ``passwd=``, ``pwd=``, ``token=``, ``access_token=``,
+      ``api_key=``, ``secret=``, ``"client_secret": "..."`` (query strings and JSON);
+    * ``Authorization: Bearer <token>`` / ``Basic <b64>``;
+    * standalone shapes: JWTs (``eyJ...``), AWS access key ids (``AKIA...``), GitHub,
+      Slack and Google API tokens, PEM private-key blocks.
+    """
+
+    ENTITY: ClassVar[str] = "SECRET"
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "url credentials",
+            r"(?<=://)(?P<value>[^\s:/@\"'<>]{1,64}:[^\s/@\"'<>]{1,128})(?=@[\w\-\[])",
+            0.9,
+        ),
+        Pattern(
+            "authorization header",
+            r"(?<![\w])(?:Bearer|Basic|Token|Digest|Negotiate|AWS4-HMAC-SHA256)[ \t]+"
+            r"(?P<value>[A-Za-z0-9\-._~+/=,:]{8,4096})",
+            0.85,
+        ),
+        Pattern("jwt", r"(?<![\w\-])eyJ[\w\-]{5,}\.eyJ[\w\-]{5,}\.[\w\-]*", 0.95),
+        Pattern("aws access key id", r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}(?![A-Z0-9])", 0.9),
+        Pattern(
+            "vendor token",
+            r"(?<![\w\-])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255}|"
+            r"xox[abposr]-[A-Za-z0-9\-]{10,250}|AIza[0-9A-Za-z\-_]{35}|"
+            r"sk_live_[0-9a-zA-Z]{16,99}|sk-[A-Za-z0-9\-_]{32,200})(?![\w\-])",
+            0.9,
+        ),
+        Pattern(
+            "private key block",
+            r"-----BEGIN (?:[A-Z ]+ )?PRIVATE KEY-----[\s\S]{1,8192}?-----END (?:[A-Z ]+ )?PRIVATE KEY-----",
+            0.95,
+        ),
+        keyed_pattern("secret (keyed)", _KEYS, r"[^\s\"'&,;|}\]]{1,512}", 0.4),
+    ]
+    CONTEXT: ClassVar[list[str]] = [k.replace("_", "").replace("-", "") for k in _KEYS]
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {k.replace("_", "").replace("-", "") for k in _KEYS}
+        - {"sign", "ticket", "pin", "pass", "sid", "credential"}
+        | {"authorization", "cookie", "setcookie", "xauthtoken", "xapikey", "xaccesstoken"}
+    )
+    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
+        "://", "bearer", "basic ", "token", "digest ", "negotiate ", "aws4-hmac",
+        "eyj", "akia", "asia", "agpa", "aida", "aroa", "ghp_", "gho_", "ghu_", "ghs_",
+        "ghr_", "github_pat_", "xox", "aiza", "sk_live_", "sk-", "private key",
+        "pass", "pwd", "secret", "key", "auth", "session", "sid", "ticket", "sign",
+        "otp", "pin", "code", "captcha", "credential", "密码",
+    )
+    WINDOW: ClassVar[tuple[int, int]] = (80, 600)
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        """Return True for placeholders and already-masked values (``***``, ``[REDACTED]``)."""
+        value = pattern_text.strip().lower()
+        return value in _PLACEHOLDERS or set(value) <= {"*", "x", "#", "."}

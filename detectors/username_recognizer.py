@@ -1,0 +1,74 @@
+"""Recognizer for login user names: ``user=``/``username:`` keys and sshd/PAM messages."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+
+from detectors.base import LogRecognizer, keyed_pattern
+
+_KEYS = [
+    "username", "user_name", "uname", "login", "login_name", "loginname", "user", "usr",
+    "account_name", "accountname", "ruser", "logname", "用户名", "账号",
+]
+_NAME = r"[^\s\"'&,;|}\])=]{1,64}"
+_PLACEHOLDERS = frozenset({
+    "null", "none", "undefined", "nil", "-", "", "unknown", "anonymous",
+})
+
+
+class UsernameRecognizer(LogRecognizer):
+    """Detect user names.
+
+    * keyed: ``user=bob``, ``username: bob``, ``"login": "bob"``;
+    * sshd / PAM: ``Invalid user X from``, ``Accepted password for X from``,
+      ``Failed password for invalid user X from``, ``session opened for user X``,
+      ``Disconnected from user X``, ``Connection closed by invalid user X``,
+      ``input_userauth_request: invalid user X``, ``check pass; user unknown``.
+
+    ``root`` and other account names are reported too: in an access log the account name
+    of a login attempt is personal data, and the engine decides how to treat it.
+    """
+
+    ENTITY: ClassVar[str] = "USERNAME"
+    PATTERNS: ClassVar[list[Pattern]] = [
+        keyed_pattern("username (keyed)", _KEYS, _NAME, 0.4),
+        Pattern(
+            "sshd invalid user",
+            r"(?<![\w])[Ii]nvalid user (?P<value>[^\s\"']{1,64}) (?=from |port |\[)",
+            0.9,
+        ),
+        Pattern(
+            "sshd auth",
+            r"(?:Accepted|Failed|Postponed) (?:password|publickey|keyboard-interactive(?:/pam)?|"
+            r"none|hostbased|gssapi-with-mic) for (?:invalid user )?"
+            r"(?P<value>[^\s\"']{1,64}) from ",
+            0.9,
+        ),
+        Pattern(
+            "session for user",
+            r"(?:session (?:opened|closed) for user|(?:Disconnected from|Connection closed by|"
+            r"Received disconnect from)(?: invalid| authenticating)? user|"
+            r"input_userauth_request: invalid user|Too many authentication failures for"
+            r"(?: invalid user)?|maximum authentication attempts exceeded for"
+            r"(?: invalid user)?|User) (?P<value>[^\s\"'(]{1,64})"
+            r"(?= from | \d| by |\(|$| port | not allowed|\s*$)",
+            0.8,
+        ),
+    ]
+    CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
+        "username", "uname", "login", "loginname", "user", "usr", "accountname", "ruser",
+        "logname", "remoteuser", "authuser", "sshuser", "osuser", "linuxuser", "用户名",
+    })
+    CONTEXT_REQUIRED: ClassVar[bool] = True
+    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
+        "user", "usr", "uname", "login", "account_name", "accountname", "logname",
+        "用户名", "账号", "accepted ", "failed ", "postponed ", "authentication failures",
+    )
+    WINDOW: ClassVar[tuple[int, int]] = (48, 150)
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        """Return True for placeholders (``-``, ``null``, ``unknown``)."""
+        return pattern_text.strip().lower() in _PLACEHOLDERS

@@ -1,0 +1,566 @@
+"""The fast scanner: finds personal data in one string in microseconds, not milliseconds.
+
+Presidio's ``AnalyzerEngine`` runs the spaCy pipeline and every recognizer's regexes over
+the whole text on each call (7-8 ms). The scanner uses the same recognizers (the
+``detectors`` package, real Presidio ``PatternRecognizer`` subclasses) but decides *where*
+each one runs:
+
+1. The text's *shape* (:func:`detectors.base.text_shape`: digits -> ``0``, hex letters ->
+   ``a``, other letters -> ``x``) is one ``bytes.translate``. Recognizers declare
+   ``SHAPE_ANCHORS``, bytes regexes with a literal first byte (``b"0000(?:[ -]?0){8,}"`` =
+   "12+ digits, maybe grouped"), which run over the shape as fast substring searches.
+2. Keyed recognizers declare ``ANCHOR_WORDS`` (``nick``, ``imei``...); one combined trie
+   regex over the lowercased text finds them all in a single pass.
+3. A recognizer's own patterns then run only in small windows around its anchors, so a
+   kilobyte without personal data costs a few cheap searches instead of ~25 full regex
+   passes. Recognizers without anchors (third-party ones) run over the whole text.
+
+Everything about a match is decided the Presidio way (``invalidate_result``,
+``validate_result``, pattern score, context words) plus a +0.35 context boost from the
+key right before the match or the field name, ``CONTEXT_REQUIRED``, negative context and
+overlap resolution.
+
+Security: the scanner never logs or raises with a value from the text; its only log line
+(NER unavailable) names the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import regex
+
+from detectors import RECOGNIZERS
+from detectors.base import (
+    VALUE_GROUP,
+    LogRecognizer,
+    field_name_key,
+    field_name_tokens,
+    text_shape,
+    words_before,
+)
+
+if TYPE_CHECKING:
+    from pipeline.ner import NerDetector
+
+__all__ = ["CONTEXT_BOOST", "Finding", "Scanner"]
+
+logger = logging.getLogger(__name__)
+
+#: Score added when the key right before a match, or the field name, is a context word.
+CONTEXT_BOOST = 0.35
+
+# logscrub's own output: pseudonyms `<EMAIL_ADDRESS:k1:9f86d081884c7d65>` and redactions
+# `<EMAIL_ADDRESS>`. They are masked before scanning so nothing inside is re-detected.
+_TOKEN = re.compile(r"<[A-Z_]+(?::[^<>\s]*)?>")
+
+# A match whose end comes this close to a window's end was decided with the artificial
+# end of text in sight (a lookahead, `$`); it is re-matched against the full text.
+_END_MARGIN = 8
+
+# Caches keyed by field names / key words are bounded: names come from data.
+_NAME_CACHE_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detected value: ``text[start:end]`` is the personal data.
+
+    Attributes:
+        start: Start offset in the scanned text.
+        end: End offset (exclusive).
+        entity: Entity type, e.g. ``EMAIL_ADDRESS``.
+        score: Confidence in [0, 1] after validation and context.
+        recognizer: Name of the recognizer that found it (``deny_list``, ``ner``...).
+    """
+
+    start: int
+    end: int
+    entity: str
+    score: float
+    recognizer: str
+
+
+@dataclass(slots=True)
+class _Pattern:
+    """One compiled pattern of a recognizer."""
+
+    compiled: Any  # re.Pattern[str] or regex.Pattern[str]
+    score: float
+    has_value: bool
+
+
+@dataclass(slots=True)
+class _Compiled:
+    """A recognizer with its patterns compiled and its hints resolved."""
+
+    recognizer: LogRecognizer
+    entity: str
+    name: str
+    patterns: list[_Pattern]
+    shape_anchors: tuple[Any, ...]  # re.Pattern[bytes]
+    anchor_words: tuple[str, ...]
+    window: tuple[int, int]
+    trigger_chars: str
+    min_digits: int
+    context_required: bool
+    negative_context: frozenset[str]
+    context_words: frozenset[str]
+    field_names: frozenset[str]
+
+
+def _compile(pattern: str, flags: int) -> Any:
+    """Compile with :mod:`re` (fastest for these patterns), else with :mod:`regex`.
+
+    Presidio itself uses the ``regex`` module; patterns that need its extensions (e.g.
+    variable-width lookbehind) still work.
+    """
+    try:
+        return re.compile(pattern, flags)
+    except re.error:
+        return regex.compile(pattern, flags)
+
+
+def _trie_regex(words: Iterable[str]) -> str:
+    """Return a regex matching any of ``words``, factored as a trie.
+
+    An alternation of 150 literals makes ``re`` try every branch at every position; a trie
+    tries one branch per character.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        end = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if end:
+            # Longest match first, the shorter word is the fallback.
+            return "(?:" + body + ")?"
+        return body
+
+    return build(trie)
+
+
+class Scanner:
+    """Find personal data in strings, fast enough to run on every field of every record.
+
+    Guarantees: findings are non-overlapping and sorted by start; a value already replaced
+    by logscrub (``<ENTITY>`` / ``<ENTITY:key:hash>``) is never reported; allow-listed
+    values are never reported; deny-listed values always are (score 1.0). The scanner
+    is stateless apart from bounded name caches and is safe to share between records of
+    one worker thread.
+    """
+
+    def __init__(
+        self,
+        recognizers: Sequence[LogRecognizer] | None = None,
+        *,
+        threshold: float = 0.5,
+        entities: Collection[str] | None = None,
+        allow_list: Collection[str] = (),
+        deny_list: Mapping[str, Collection[str]] | None = None,
+        ner: NerDetector | None = None,
+    ) -> None:
+        """Compile the recognizers.
+
+        Args:
+            recognizers: Recognizer instances; ``None`` means one of each class in
+                ``detectors.RECOGNIZERS``.
+            threshold: Minimum final score of a finding.
+            entities: Entity types to report; ``None`` means all.
+            allow_list: Exact values that are never reported.
+            deny_list: Entity -> literal values that are always reported (case-insensitive,
+                on word boundaries).
+            ner: Name detector for free-text fields (``scan(..., ner=True)``). If its model
+                is not installed, one warning is logged and names are not detected.
+        """
+        if recognizers is None:
+            recognizers = [cls() for cls in RECOGNIZERS]
+        wanted = None if entities is None else frozenset(entities)
+        self._threshold = threshold
+        self._allow = frozenset(allow_list) | frozenset(v.strip() for v in allow_list)
+        self._by_entity: dict[str, LogRecognizer] = {}
+        self._compiled: list[_Compiled] = []
+        for recognizer in recognizers:
+            entity = recognizer.supported_entities[0]
+            self._by_entity.setdefault(entity, recognizer)
+            if wanted is not None and entity not in wanted:
+                continue
+            self._compiled.append(self._compile_recognizer(recognizer, entity))
+
+        # One trie regex for all anchor words; a hit on a word also counts for every
+        # shorter anchor word inside it (the regex consumes `username`, not `user`).
+        owners: dict[str, set[int]] = {}
+        for index, item in enumerate(self._compiled):
+            for word in item.anchor_words:
+                owners.setdefault(word, set()).add(index)
+        self._word_owners: dict[str, tuple[int, ...]] = {
+            word: tuple(sorted({i for other, ids in owners.items() if other in word for i in ids}))
+            for word in owners
+        }
+        self._words_re = re.compile(_trie_regex(owners)) if owners else None
+        self._shape_needed = any(
+            item.shape_anchors or item.min_digits for item in self._compiled
+        )
+
+        self._deny: list[tuple[str, Any]] = []
+        for entity, values in (deny_list or {}).items():
+            literals = sorted({v for v in values if v}, key=len, reverse=True)
+            if literals:
+                alternation = "|".join(re.escape(v) for v in literals)
+                self._deny.append(
+                    (entity, re.compile(rf"(?<![\w])(?:{alternation})(?![\w])", re.IGNORECASE))
+                )
+
+        self._ner = ner
+        if ner is not None and not ner.available():
+            logger.warning("name detection (NER) is off: model %s not installed", ner.model)
+            self._ner = None
+
+        self._field_ctx_cache: dict[str, frozenset[str]] = {}
+        self._word_ctx_cache: dict[str, frozenset[str]] = {}
+        self._field_entity_cache: dict[str, str | None] = {}
+        entity_names = {item.entity for item in self._compiled}
+        entity_names.update(entity for entity, _ in self._deny)
+        if self._ner is not None:
+            entity_names.update(self._ner.entities)
+        self._entities = frozenset(entity_names)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def entities(self) -> frozenset[str]:
+        """All entity types this scanner can emit."""
+        return self._entities
+
+    def field_entity(self, field: str) -> str | None:
+        """Return the entity a field name says its whole value is, or None.
+
+        ``client_ip`` -> ``IP_ADDRESS``, ``deviceInfo.IMEI`` -> ``IMEI``,
+        ``customer_mobile_no`` -> ``PHONE_NUMBER``, ``trace_id`` -> None. The exact
+        normalized name wins over its token suffixes (``remote_addr`` is an IP,
+        ``addr`` an address); among recognizers, the first in registration order wins.
+
+        Args:
+            field: A JSON field name (its last path segment is used).
+        """
+        cached = self._field_entity_cache.get(field)
+        if cached is not None or field in self._field_entity_cache:
+            return cached
+        result = self._lookup_field_entity(field)
+        if len(self._field_entity_cache) >= _NAME_CACHE_LIMIT:
+            self._field_entity_cache.clear()
+        self._field_entity_cache[field] = result
+        return result
+
+    def normalize(self, entity: str, value: str) -> str:
+        """Return the canonical form of ``value`` used as pseudonym input.
+
+        Phones become E.164, emails lowercase, MACs lowercase colon form, card and IMEI
+        digits only, so one person or device gets one pseudonym however it was written.
+
+        Args:
+            entity: The finding's entity type.
+            value: The detected text.
+        """
+        recognizer = self._by_entity.get(entity)
+        if recognizer is None:
+            return value.strip()
+        return recognizer.normalize(value)
+
+    def scan(self, text: str, field: str | None = None, *, ner: bool = False) -> list[Finding]:
+        """Find personal data in ``text``.
+
+        Args:
+            text: The string to scan (a field value or a whole log line).
+            field: The JSON field name it came from (last path segment, original
+                spelling), used as context; ``None`` for a bare line.
+            ner: Also run name detection (for free-text fields only; costs milliseconds).
+
+        Returns:
+            Non-overlapping findings sorted by start.
+        """
+        n = len(text)
+        if n < 2:
+            return []
+        if "<" in text and ">" in text:
+            tokens = [m.span() for m in _TOKEN.finditer(text)]
+            if tokens:
+                text = _mask(text, tokens)
+        else:
+            tokens = []
+
+        field_ctx = self._field_context(field) if field else frozenset()
+        shape = text_shape(text) if self._shape_needed else b""
+        digits = shape.count(b"0") if shape else 0
+        anchor_cache: dict[Any, list[tuple[int, int]]] = {}
+        word_hits: dict[int, list[tuple[int, int]]] | None = None
+
+        candidates: list[Finding] = []
+        for index, item in enumerate(self._compiled):
+            if item.trigger_chars and not any(ch in text for ch in item.trigger_chars):
+                continue
+            if digits < item.min_digits:
+                continue
+            in_field = item.entity in field_ctx
+            if in_field or not (item.shape_anchors or item.anchor_words):
+                windows = [(0, n)]
+            else:
+                spans: list[tuple[int, int]] = []
+                for anchor in item.shape_anchors:
+                    found = anchor_cache.get(anchor)
+                    if found is None:
+                        found = [m.span() for m in anchor.finditer(shape)]
+                        anchor_cache[anchor] = found
+                    spans.extend(found)
+                if item.anchor_words:
+                    if word_hits is None:
+                        word_hits = self._find_words(text)
+                    spans.extend(word_hits.get(index, ()))
+                if not spans:
+                    continue
+                windows = _merge_windows(spans, item.window, n)
+            self._run(item, text, windows, field_ctx, in_field, candidates)
+
+        for entity, pattern in self._deny:
+            for match in pattern.finditer(text):
+                candidates.append(Finding(match.start(), match.end(), entity, 1.0, "deny_list"))
+
+        if ner and self._ner is not None:
+            candidates.extend(self._ner.find(text))
+
+        if not candidates:
+            return []
+        return self._resolve(candidates, text, tokens)
+
+    # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _compile_recognizer(recognizer: LogRecognizer, entity: str) -> _Compiled:
+        """Compile one recognizer's patterns and hints."""
+        flags = recognizer.global_regex_flags or 0
+        patterns = []
+        for pattern in recognizer.patterns:
+            compiled = _compile(pattern.regex, flags)
+            patterns.append(
+                _Pattern(compiled, float(pattern.score), VALUE_GROUP in compiled.groupindex)
+            )
+        cls = type(recognizer)
+        context = {w.lower() for w in (recognizer.context or [])}
+        context |= {field_name_key(w) for w in context if field_name_key(w)}
+        return _Compiled(
+            recognizer=recognizer,
+            entity=entity,
+            name=recognizer.name,
+            patterns=patterns,
+            shape_anchors=tuple(re.compile(a) for a in getattr(cls, "SHAPE_ANCHORS", ())),
+            anchor_words=tuple(w.lower() for w in getattr(cls, "ANCHOR_WORDS", ())),
+            window=tuple(getattr(cls, "WINDOW", (32, 64))),  # type: ignore[arg-type]
+            trigger_chars=getattr(cls, "TRIGGER_CHARS", ""),
+            min_digits=int(getattr(cls, "MIN_DIGITS", 0)),
+            context_required=bool(getattr(cls, "CONTEXT_REQUIRED", False)),
+            negative_context=frozenset(getattr(cls, "NEGATIVE_CONTEXT", frozenset())),
+            context_words=frozenset(context),
+            field_names=frozenset(getattr(cls, "FIELD_NAMES", frozenset())),
+        )
+
+    def _find_words(self, text: str) -> dict[int, list[tuple[int, int]]]:
+        """Return, per compiled recognizer index, the spans of its anchor words in ``text``."""
+        hits: dict[int, list[tuple[int, int]]] = {}
+        if self._words_re is None:
+            return hits
+        owners = self._word_owners
+        for match in self._words_re.finditer(text.lower()):
+            for index in owners.get(match.group(), ()):
+                hits.setdefault(index, []).append(match.span())
+        return hits
+
+    def _run(
+        self,
+        item: _Compiled,
+        text: str,
+        windows: list[tuple[int, int]],
+        field_ctx: frozenset[str],
+        in_field: bool,
+        out: list[Finding],
+    ) -> None:
+        """Run one recognizer's patterns in ``windows`` and append accepted findings."""
+        n = len(text)
+        recognizer = item.recognizer
+        threshold = self._threshold
+        for pattern in item.patterns:
+            compiled = pattern.compiled
+            for ws, we in windows:
+                pos = ws
+                while pos < we:
+                    match = compiled.search(text, pos, we)
+                    if match is None:
+                        break
+                    if we < n and match.end() + _END_MARGIN > we:
+                        # Decided against the window's artificial end: redo on the full text.
+                        match = compiled.match(text, match.start())
+                        if match is None:
+                            pos += 1
+                            continue
+                    mstart, mend = match.span()
+                    pos = mend if mend > mstart else mstart + 1
+                    start, end = mstart, mend
+                    self_context = False
+                    if pattern.has_value:
+                        vstart, vend = match.span(VALUE_GROUP)
+                        if vstart >= 0:
+                            # The key or phrase around the value is part of the match.
+                            self_context = (vstart, vend) != (mstart, mend)
+                            start, end = vstart, vend
+                    if start >= end:
+                        continue
+                    value = text[start:end]
+                    if recognizer.invalidate_result(value):
+                        continue
+                    if item.negative_context and self._negative(text, start, item):
+                        continue
+                    validation = recognizer.validate_result(value)
+                    if validation is False:
+                        continue
+                    score = 1.0 if validation else pattern.score
+                    context = self_context or in_field or self._has_context(text, start, item)
+                    if context:
+                        score = min(1.0, score + CONTEXT_BOOST)
+                    elif item.context_required:
+                        continue
+                    if score < threshold:
+                        continue
+                    out.append(Finding(start, end, item.entity, score, item.name))
+
+    def _has_context(self, text: str, start: int, item: _Compiled) -> bool:
+        """Return whether the word(s) right before ``start`` are context for ``item``."""
+        for word in words_before(text, start):
+            if item.entity in self._word_context(word):
+                return True
+        return False
+
+    @staticmethod
+    def _negative(text: str, start: int, item: _Compiled) -> bool:
+        """Return whether the word right before ``start`` says "not this entity"."""
+        before = words_before(text, start)
+        if not before:
+            return False
+        word = before[0].lower()
+        if word in item.negative_context:
+            return True
+        return any(token in item.negative_context for token in field_name_tokens(before[0]))
+
+    def _word_context(self, word: str) -> frozenset[str]:
+        """Return the entities for which ``word`` (a key or preceding word) is context."""
+        cached = self._word_ctx_cache.get(word)
+        if cached is not None:
+            return cached
+        lowered = word.lower()
+        key = field_name_key(word)
+        tokens = field_name_tokens(word)
+        result = set()
+        for item in self._compiled:
+            vocabulary = item.context_words | item.field_names
+            if (
+                lowered in vocabulary
+                or key in vocabulary
+                or any(token in vocabulary for token in tokens)
+                or any(w in lowered for w in vocabulary if not w.isascii())
+            ):
+                result.add(item.entity)
+        frozen = frozenset(result)
+        if len(self._word_ctx_cache) >= _NAME_CACHE_LIMIT:
+            self._word_ctx_cache.clear()
+        self._word_ctx_cache[word] = frozen
+        return frozen
+
+    def _field_context(self, field: str) -> frozenset[str]:
+        """Return the entities for which the field name is context (cached)."""
+        cached = self._field_ctx_cache.get(field)
+        if cached is not None:
+            return cached
+        entities = set(self._word_context(field))
+        entity = self.field_entity(field)
+        if entity is not None:
+            entities.add(entity)
+        frozen = frozenset(entities)
+        if len(self._field_ctx_cache) >= _NAME_CACHE_LIMIT:
+            self._field_ctx_cache.clear()
+        self._field_ctx_cache[field] = frozen
+        return frozen
+
+    def _lookup_field_entity(self, field: str) -> str | None:
+        """Uncached :meth:`field_entity`."""
+        last = field.rsplit(".", 1)[-1]
+        key = field_name_key(last)
+        if not key:
+            return None
+        tokens = field_name_tokens(last)
+        candidates = [key] + ["".join(tokens[i:]) for i in range(1, len(tokens))]
+        for candidate in candidates:
+            for item in self._compiled:
+                if candidate in item.field_names:
+                    return item.entity
+        return None
+
+    def _resolve(
+        self, candidates: list[Finding], text: str, tokens: list[tuple[int, int]]
+    ) -> list[Finding]:
+        """Drop allow-listed and token-overlapping findings; keep the best of overlaps."""
+        if len(candidates) > 1:
+            # Higher score first, then the longer span, then the earlier one.
+            candidates.sort(key=lambda f: (-f.score, f.start - f.end, f.start))
+        chosen: list[Finding] = []
+        for finding in candidates:
+            if self._allow and text[finding.start : finding.end].strip() in self._allow:
+                continue
+            if tokens and any(s < finding.end and finding.start < e for s, e in tokens):
+                continue
+            if any(c.start < finding.end and finding.start < c.end for c in chosen):
+                continue
+            chosen.append(finding)
+        chosen.sort(key=lambda f: f.start)
+        return chosen
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """Replace ``spans`` of ``text`` with spaces (same length, so offsets stay valid)."""
+    parts = []
+    last = 0
+    for start, end in spans:
+        parts.append(text[last:start])
+        parts.append(" " * (end - start))
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def _merge_windows(
+    spans: list[tuple[int, int]], window: tuple[int, int], n: int
+) -> list[tuple[int, int]]:
+    """Widen anchor spans by ``window`` (before, after), clip to the text and merge."""
+    before, after = window
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        ws = start - before if start > before else 0
+        we = end + after
+        if we > n:
+            we = n
+        if merged and ws <= merged[-1][1]:
+            if we > merged[-1][1]:
+                merged[-1] = (merged[-1][0], we)
+        else:
+            merged.append((ws, we))
+    return merged

@@ -1,0 +1,118 @@
+"""The `logscrub` command as a user runs it: a real subprocess, real files."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import CONFIGS, TEST_SECRET
+
+
+def run(*args, input_bytes=None, env_extra=None, key=True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGSCRUB_")}
+    if key:
+        env["LOGSCRUB_KEY"] = TEST_SECRET
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], input=input_bytes, capture_output=True, env=env, timeout=120
+    )
+
+
+def test_scrub_stdin_to_stdout_one_line_per_line():
+    lines = b'{"user": {"email": "alice@example.com"}, "level": "INFO"}\nsshd[1]: Failed password for root from 203.0.113.9 port 22\n'
+    r = run("scrub", input_bytes=lines)
+    assert r.returncode == 0, r.stderr.decode()
+    out = r.stdout.decode().splitlines()
+    assert len(out) == 2
+    assert "alice@example.com" not in r.stdout.decode()
+    assert "203.0.113.9" not in r.stdout.decode()
+    assert json.loads(out[0])["level"] == "INFO"
+    assert "records: 2" in r.stderr.decode()
+
+
+def test_scrub_files(tmp_path):
+    src = tmp_path / "in.log"
+    dst = tmp_path / "out.log"
+    src.write_bytes(b'{"phone": "13800138000"}\n' * 3)
+    r = run("scrub", "--input", str(src), "--output", str(dst))
+    assert r.returncode == 0, r.stderr.decode()
+    assert len(dst.read_bytes().splitlines()) == 3
+    assert b"13800138000" not in dst.read_bytes()
+
+
+def test_when_no_key_then_exit_2_with_how_to():
+    r = run("scrub", input_bytes=b'{"a": 1}\n', key=False)
+    assert r.returncode == 2
+    assert b"LOGSCRUB_KEY" in r.stderr
+    assert r.stdout == b""
+
+
+def test_when_input_unreadable_then_exit_3(tmp_path):
+    r = run("scrub", "--input", str(tmp_path / "missing.log"))
+    assert r.returncode == 3
+    assert b"cannot read input" in r.stderr
+
+
+def test_when_policy_invalid_then_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\n")
+    r = run("scrub", "--policy", str(bad), input_bytes=b"")
+    assert r.returncode == 2
+    assert b"unknown_fields" in r.stderr
+
+
+def test_check_reports_three_errors_in_one_run(tmp_path):
+    bad = tmp_path / "three.yaml"
+    bad.write_text(
+        "version: 1\nname: three\nunknown_fields: scan\nfields:\n"
+        "  user.email: {type: hashh}\n  user.phone: {type: mask, keep_last: 99}\n"
+        "scan:\n  entities:\n    NOT_AN_ENTITY: {type: redact}\n"
+    )
+    r = run("check", str(bad), key=False)
+    assert r.returncode == 2
+    err = r.stderr.decode()
+    assert err.count(str(bad)) == 3
+    assert "3 error(s)" in err
+
+
+def test_check_shipped_configs_ok():
+    r = run("check", str(CONFIGS), key=False)
+    assert r.returncode == 0, r.stderr.decode()
+
+
+def test_reveal_round_trip_and_refusal(tmp_path):
+    policy = tmp_path / "enc.yaml"
+    policy.write_text("version: 1\nname: enc\nunknown_fields: keep\nfields:\n  uid: {type: encrypt, entity: USER_ID}\n")
+    r = run("scrub", "--policy", str(policy), input_bytes=b'{"uid": "u-778899"}\n')
+    token = json.loads(r.stdout)["uid"]
+    assert "u-778899" not in token
+    ok = run("reveal", token)
+    assert ok.returncode == 0
+    assert ok.stdout.decode().strip() == "USER_ID\tu-778899"
+    refused = run("reveal", token, key=False)
+    assert refused.returncode == 2
+    assert b"u-778899" not in refused.stdout + refused.stderr
+
+
+@pytest.mark.parametrize("bad", ["bad key id!"])
+def test_invalid_key_id_is_a_config_error(bad):
+    r = run("scrub", input_bytes=b"", env_extra={"LOGSCRUB_KEY_ID": bad})
+    assert r.returncode == 2
+
+
+def test_own_logs_and_summary_hold_no_record_values(tmp_path):
+    values = ["alice@example.com", "13800138000", "203.0.113.9", "490154203237518", "sunny_day_88"]
+    lines = [
+        '{"email": "alice@example.com", "phone": "13800138000", "nickname": "sunny_day_88"}',
+        "GET /x?imei=490154203237518 from 203.0.113.9",
+        '{"email": "alice@example.com"',  # broken JSON
+        '["13800138000"]',
+    ]
+    r = run("-vv", "scrub", input_bytes=("\n".join(lines) + "\n").encode() + b"\xff\n")
+    assert r.returncode == 0
+    for v in values:
+        assert v.encode() not in r.stderr
+        assert v.encode() not in r.stdout
+    assert b"bad lines" in r.stderr
