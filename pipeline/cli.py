@@ -169,6 +169,10 @@ def scrub(
                     dst.write(outcome.value)
                     dst.write(b"\n")
             dst.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly like other Unix filters.
+            sys.stderr.close()
+            sys.exit(0)
         except OSError as exc:
             _die(f"I/O error: {exc.strerror}", EXIT_IO)
     if not quiet:

@@ -37,7 +37,7 @@ import random
 import string
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from os import PathLike
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -288,10 +288,23 @@ _PATHS: Final = (
     "/cart/checkout", "/api/v2/search", "/metrics", "/api/v1/push/ack", "/favicon.ico",
 )  # fmt: skip
 _SERVER_PORTS: Final = (80, 443, 8080, 8443, 9092, 6379, 3306, 50010, 9000, 8000)
-_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
 _WEEKDAYS: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _TZS: Final = (
-    timezone.utc, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5)),
+    UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5)),
     timezone(timedelta(hours=1)),
 )  # fmt: skip
 _LOGCAT_TAGS: Final = (
@@ -299,6 +312,7 @@ _LOGCAT_TAGS: Final = (
     "PushReceiver", "WifiStateMachine", "TelephonyManager", "AccountSync", "Choreographer",
 )  # fmt: skip
 _B62: Final = string.ascii_letters + string.digits
+_WEBKIT: Final = "AppleWebKit/537.36 (KHTML, like Gecko)"
 _B64URL: Final = _B62 + "-_"
 _PW_PUNCT: Final = "!$*-_."
 # Key-name styles for JSON fields; "dot" writes ECS-style literal dotted keys.
@@ -480,7 +494,7 @@ class _Corpus:
         if x == 2:
             return r.kn("epoch", round(self.t, 3))
         if x == 3:
-            utc = dt.astimezone(timezone.utc)
+            utc = dt.astimezone(UTC)
             return r.k("timestamp", f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z")
         if x == 4:
             return r.k("timestamp", dt.isoformat(timespec="microseconds"))
@@ -489,7 +503,7 @@ class _Corpus:
         if x == 6:
             return r.k("timestamp", f"{dt:%Y/%m/%d %H:%M:%S}")
         if x == 7:
-            utc = dt.astimezone(timezone.utc)
+            utc = dt.astimezone(UTC)
             wd = _WEEKDAYS[utc.weekday()]
             mon = _MONTHS[utc.month - 1]
             return r.k("timestamp", f"{wd}, {utc.day:02d} {mon} {utc.year} {utc:%H:%M:%S} GMT")
@@ -508,9 +522,11 @@ class _Corpus:
     def ts_iso(self, r: _Rec) -> str:
         dt = self.dt()
         if self.chance(0.3):
-            utc = dt.astimezone(timezone.utc)
+            utc = dt.astimezone(UTC)
             return r.k("timestamp", f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z")
-        return r.k("timestamp", dt.isoformat(timespec=self.rng.choice(("milliseconds", "microseconds"))))
+        return r.k(
+            "timestamp", dt.isoformat(timespec=self.rng.choice(("milliseconds", "microseconds")))
+        )
 
     # -- PII values ----------------------------------------------------------------------
 
@@ -580,10 +596,20 @@ class _Corpus:
         n = self.cn_mobile_raw()
         a, b, c = n[:3], n[3:7], n[7:]
         forms = (
-            n, n, n, f"+86{n}", f"+86 {n}", f"+86 {a} {b} {c}", f"+86-{a}-{b}-{c}",
-            f"0086{n}", f"0086 {n}", f"{a} {b} {c}", f"{a}-{b}-{c}", f"(+86){n}",
+            n,
+            n,
+            n,
+            f"+86{n}",
+            f"+86 {n}",
+            f"+86 {a} {b} {c}",
+            f"+86-{a}-{b}-{c}",
+            f"0086{n}",
+            f"0086 {n}",
+            f"{a} {b} {c}",
+            f"{a}-{b}-{c}",
+            f"(+86){n}",
             f"+86 {a}-{b}-{c}",
-        )  # fmt: skip
+        )
         return r.p("PHONE_NUMBER", self.rng.choice(forms))
 
     def intl_phone(self, r: _Rec) -> str:
@@ -593,20 +619,37 @@ class _Corpus:
             area = rng.choice(("202", "212", "310", "415", "617", "646", "718"))
             last = f"01{rng.randrange(100):02d}"
             v = rng.choice(
-                (f"+1 {area}-555-{last}", f"+1 ({area}) 555-{last}", f"+1{area}555{last}",
-                 f"({area}) 555-{last}", f"+1-{area}-555-{last}")
-            )  # fmt: skip
+                (
+                    f"+1 {area}-555-{last}",
+                    f"+1 ({area}) 555-{last}",
+                    f"+1{area}555{last}",
+                    f"({area}) 555-{last}",
+                    f"+1-{area}-555-{last}",
+                )
+            )
         elif x < 5:
             d3 = f"{rng.randrange(1000):03d}"
             v = rng.choice(
                 (f"+44 20 7946 0{d3}", f"+44 7700 900{d3}", f"+447700900{d3}", f"020 7946 0{d3}")
             )
         elif x == 5:
-            v = rng.choice((f"+49 30 {self.digits(8)}", f"+49 151 {self.digits(4)} {self.digits(4)}"))
+            v = rng.choice(
+                (f"+49 30 {self.digits(8)}", f"+49 151 {self.digits(4)} {self.digits(4)}")
+            )
         elif x == 6:
-            v = rng.choice((f"+81 3-{self.digits(4)}-{self.digits(4)}", f"+81 90-{self.digits(4)}-{self.digits(4)}"))
+            v = rng.choice(
+                (
+                    f"+81 3-{self.digits(4)}-{self.digits(4)}",
+                    f"+81 90-{self.digits(4)}-{self.digits(4)}",
+                )
+            )
         else:
-            v = rng.choice((f"+852 {rng.choice('5689')}{self.digits(3)} {self.digits(4)}", f"+65 8{self.digits(3)} {self.digits(4)}"))
+            v = rng.choice(
+                (
+                    f"+852 {rng.choice('5689')}{self.digits(3)} {self.digits(4)}",
+                    f"+65 8{self.digits(3)} {self.digits(4)}",
+                )
+            )
         return r.p("PHONE_NUMBER", v)
 
     def phone(self, r: _Rec) -> str:
@@ -639,7 +682,9 @@ class _Corpus:
     def expiry(self, r: _Rec) -> str:
         mm = self.rng.randint(1, 12)
         yy = self.rng.randint(25, 33)
-        v = self.rng.choice((f"{mm:02d}/{yy}", f"{mm:02d}/{yy}", f"{mm:02d}/20{yy}", f"20{yy}-{mm:02d}"))
+        v = self.rng.choice(
+            (f"{mm:02d}/{yy}", f"{mm:02d}/{yy}", f"{mm:02d}/20{yy}", f"20{yy}-{mm:02d}")
+        )
         return r.p("CARD_EXPIRY", v)
 
     def imei_raw(self) -> str:
@@ -732,9 +777,16 @@ class _Corpus:
         return r.p("DEVICE_SERIAL", v)
 
     def cn_id(self, r: _Rec) -> str:
-        birth = datetime(1950, 1, 1, tzinfo=timezone.utc) + timedelta(days=self.rng.randrange(20_800))
-        body = f"{self.rng.choice(_RIC_REGIONS)}{birth:%Y%m%d}{self.digits(3)}"
-        return r.p("CN_RESIDENT_ID", body + ric.calc_check_digit(body))
+        number = ""
+        for _ in range(50):
+            birth = datetime(1950, 1, 1, tzinfo=UTC) + timedelta(days=self.rng.randrange(20_800))
+            body = f"{self.rng.choice(_RIC_REGIONS)}{birth:%Y%m%d}{self.digits(3)}"
+            # stdnum's calc_check_digit ignores the last character: pass a placeholder.
+            number = body + ric.calc_check_digit(body + "0")
+            # A county code is only valid for the years it existed; stdnum checks that too.
+            if ric.is_valid(number):
+                break
+        return r.p("CN_RESIDENT_ID", number)
 
     def coord(self) -> tuple[float, float]:
         lat0, lng0 = self.rng.choice(_CITIES)
@@ -751,36 +803,44 @@ class _Corpus:
         rng = self.rng
         x = rng.randrange(10)
         cv = rng.randint(100, 124)
+        chrome = f"Chrome/{cv}.0.{rng.randint(5000, 6500)}.{rng.randint(10, 200)}"
+        model = rng.choice(_DEVICE_MODELS)
         if x == 0:
-            v = (f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                 f"Chrome/{cv}.0.{rng.randint(5000, 6500)}.{rng.randint(10, 200)} Safari/537.36")  # fmt: skip
+            v = f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) {_WEBKIT} {chrome} Safari/537.36"
         elif x == 1:
             ios = rng.choice(("17_2_1", "16_6", "17_4", "15_7_9"))
-            v = (f"Mozilla/5.0 (iPhone; CPU iPhone OS {ios} like Mac OS X) AppleWebKit/605.1.15 "
-                 f"(KHTML, like Gecko) Version/{ios.split('_')[0]}.{ios.split('_')[1]} Mobile/15E148 Safari/604.1")  # fmt: skip
+            major, minor = ios.split("_")[:2]
+            v = (
+                f"Mozilla/5.0 (iPhone; CPU iPhone OS {ios} like Mac OS X) AppleWebKit/605.1.15 "
+                f"(KHTML, like Gecko) Version/{major}.{minor} Mobile/15E148 Safari/604.1"
+            )
         elif x == 2:
             fv = rng.randint(115, 125)
             v = f"Mozilla/5.0 (X11; Linux x86_64; rv:{fv}.0) Gecko/20100101 Firefox/{fv}.0"
         elif x == 3:
-            v = (f"Mozilla/5.0 (Linux; Android {rng.randint(10, 14)}; {rng.choice(_DEVICE_MODELS)}) "
-                 f"AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{cv}.0.{rng.randint(5000, 6500)}.144 Mobile Safari/537.36")  # fmt: skip
+            android = rng.randint(10, 14)
+            v = f"Mozilla/5.0 (Linux; Android {android}; {model}) {_WEBKIT} {chrome} Mobile Safari/537.36"
         elif x == 4:
-            v = (f"Mozilla/5.0 (Linux; Android 13; {rng.choice(_DEVICE_MODELS)} Build/TKQ1.221114.001; wv) "
-                 f"AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/{cv}.0.6099.144 Mobile Safari/537.36 "
-                 f"MicroMessenger/8.0.{rng.randint(30, 47)}.2502(0x28002C51) NetType/WIFI Language/zh_CN")  # fmt: skip
+            wechat = f"MicroMessenger/8.0.{rng.randint(30, 47)}.2502(0x28002C51)"
+            v = (
+                f"Mozilla/5.0 (Linux; Android 13; {model} Build/TKQ1.221114.001; wv) {_WEBKIT} "
+                f"Version/4.0 {chrome} Mobile Safari/537.36 {wechat} NetType/WIFI Language/zh_CN"
+            )
         elif x == 5:
-            v = (f"Dalvik/2.1.0 (Linux; U; Android {rng.randint(9, 14)}; {rng.choice(_DEVICE_MODELS)} "
-                 f"Build/{self.build_id_raw()})")  # fmt: skip
+            android = rng.randint(9, 14)
+            v = f"Dalvik/2.1.0 (Linux; U; Android {android}; {model} Build/{self.build_id_raw()})"
         elif x == 6:
             v = rng.choice(("okhttp/4.9.3", "okhttp/4.12.0", "okhttp/3.12.13", "okhttp/4.10.0"))
         elif x == 7:
-            v = (f"ShopApp/{self.app_version_raw()} (iPhone; iOS {rng.choice(('17.2.1', '16.6', '17.4'))}; "
-                 f"Scale/3.00)")  # fmt: skip
+            ios_version = rng.choice(("17.2.1", "16.6", "17.4"))
+            v = f"ShopApp/{self.app_version_raw()} (iPhone; iOS {ios_version}; Scale/3.00)"
         elif x == 8:
             v = f"ShopApp/{rng.randint(5000, 5200)} CFNetwork/1490.0.4 Darwin/23.2.0"
         else:
-            v = (f"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
-                 f"(KHTML, like Gecko) Chrome/{cv}.0.0.0 Safari/537.36 Edg/{cv}.0.2210.91")  # fmt: skip
+            v = (
+                f"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) {_WEBKIT} "
+                f"Chrome/{cv}.0.0.0 Safari/537.36 Edg/{cv}.0.2210.91"
+            )
         return r.p("USER_AGENT", v)
 
     def first_name(self) -> str:
@@ -808,28 +868,40 @@ class _Corpus:
             return r.p("USERNAME", rng.choice(_SSH_USERS))
         first = rng.choice(_FIRST_NAMES + _PINYIN_GIVEN).lower()
         last = rng.choice(_LAST_NAMES + _PINYIN_SURNAMES).lower()
-        v = rng.choice((f"{first[0]}{last}", f"{first}.{last}", f"{last}_{first[:2]}{rng.randint(1, 99)}",
-                        f"{first}{rng.randint(70, 2005)}"))  # fmt: skip
+        v = rng.choice(
+            (
+                f"{first[0]}{last}",
+                f"{first}.{last}",
+                f"{last}_{first[:2]}{rng.randint(1, 99)}",
+                f"{first}{rng.randint(70, 2005)}",
+            )
+        )
         return r.p("USERNAME", v)
 
     def user_id(self, r: _Rec) -> str:
         return r.p("USER_ID", str(self.rng.randint(10_000_000, 2_999_999_999)))
 
     def dob(self, r: _Rec) -> str:
-        d = datetime(1955, 1, 1, tzinfo=timezone.utc) + timedelta(days=self.rng.randrange(18_600))
-        fmt = self.rng.choice(("%Y-%m-%d", "%Y-%m-%d", "%Y%m%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y"))
+        d = datetime(1955, 1, 1, tzinfo=UTC) + timedelta(days=self.rng.randrange(18_600))
+        fmt = self.rng.choice(
+            ("%Y-%m-%d", "%Y-%m-%d", "%Y%m%d", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y")
+        )
         return r.p("DATE_OF_BIRTH", d.strftime(fmt))
 
     def gender(self, r: _Rec) -> str:
-        return r.p("GENDER", self.rng.choice(("male", "female", "Male", "Female", "FEMALE", "男", "女")))
+        return r.p(
+            "GENDER", self.rng.choice(("male", "female", "Male", "Female", "FEMALE", "男", "女"))
+        )
 
     def address(self, r: _Rec) -> str:
         rng = self.rng
         if self.chance(0.55):
             city, state = rng.choice(_EN_CITIES)
             apt = f", Apt {rng.randint(1, 30)}{rng.choice('ABCD')}" if self.chance(0.3) else ""
-            v = (f"{rng.randint(1, 9899)} {rng.choice(_EN_STREETS)} {rng.choice(_EN_STREET_TYPES)}{apt}, "
-                 f"{city}, {state} {self.digits(5)}")  # fmt: skip
+            v = (
+                f"{rng.randint(1, 9899)} {rng.choice(_EN_STREETS)} {rng.choice(_EN_STREET_TYPES)}{apt}, "
+                f"{city}, {state} {self.digits(5)}"
+            )
         else:
             v = f"{rng.choice(_CN_CITIES)}{rng.choice(_CN_ROADS)}{rng.randint(1, 999)}号"
             if self.chance(0.6):
@@ -850,11 +922,17 @@ class _Corpus:
 
     def password(self, r: _Rec) -> str:
         rng = self.rng
-        word = rng.choice(("Tr0ub4dor", "hunter", "P4ssw0rd", "Summer", "qwerty", "dragon", "S3cr3t", "letmein"))
+        word = rng.choice(
+            ("Tr0ub4dor", "hunter", "P4ssw0rd", "Summer", "qwerty", "dragon", "S3cr3t", "letmein")
+        )
         return r.p("PASSWORD", f"{word}{rng.randint(1, 9999)}{rng.choice(_PW_PUNCT)}{self.b62(3)}")
 
     def token(self, r: _Rec) -> str:
-        v = "ya29." + "".join(self.rng.choices(_B64URL, k=60)) if self.chance(0.3) else self.b62(self.rng.randint(32, 48))
+        v = (
+            "ya29." + "".join(self.rng.choices(_B64URL, k=60))
+            if self.chance(0.3)
+            else self.b62(self.rng.randint(32, 48))
+        )
         return r.p("ACCESS_TOKEN", v)
 
     def jwt(self, r: _Rec) -> str:
@@ -863,7 +941,9 @@ class _Corpus:
 
         head = b64({"alg": self.rng.choice(("HS256", "RS256")), "typ": "JWT"})
         iat = int(self.t)
-        body = b64({"sub": str(self.rng.randint(10_000_000, 99_999_999)), "iat": iat, "exp": iat + 7200})
+        body = b64(
+            {"sub": str(self.rng.randint(10_000_000, 99_999_999)), "iat": iat, "exp": iat + 7200}
+        )
         sig = "".join(self.rng.choices(_B64URL, k=43))
         return r.p("JWT", f"{head}.{body}.{sig}")
 
@@ -923,8 +1003,10 @@ class _Corpus:
 
     def build_id_raw(self) -> str:
         rng = self.rng
-        return (f"{rng.choice('QRSTU')}{rng.choice('PKQ')}{rng.randint(1, 3)}A."
-                f"{rng.randint(19, 24)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}.{rng.randint(1, 99):03d}")  # fmt: skip
+        return (
+            f"{rng.choice('QRSTU')}{rng.choice('PKQ')}{rng.randint(1, 3)}A."
+            f"{rng.randint(19, 24)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}.{rng.randint(1, 99):03d}"
+        )
 
     def build_id(self, r: _Rec) -> str:
         v = self.build_id_raw() if self.chance(0.8) else f"V14.0.{self.rng.randint(1, 9)}.0.TLACNXM"
@@ -1019,16 +1101,38 @@ class _Corpus:
     def pii_url(self, r: _Rec) -> str:
         """A request URI whose query string carries personal data."""
         rng = self.rng
-        path = r.k("path", rng.choice(("/api/v1/user", "/api/v1/login", "/sso/callback", "/api/v2/profile",
-                                        "/track", "/api/v1/sms/send", "/pay/notify")))  # fmt: skip
+        path = r.k(
+            "path",
+            rng.choice(
+                (
+                    "/api/v1/user",
+                    "/api/v1/login",
+                    "/sso/callback",
+                    "/api/v2/profile",
+                    "/track",
+                    "/api/v1/sms/send",
+                    "/pay/notify",
+                )
+            ),
+        )
         params: list[str] = []
         choices: tuple[tuple[str, Callable[[_Rec], str]], ...] = (
-            ("mobile", self.cn_mobile), ("phone", self.phone), ("email", self.email),
-            ("token", self.token), ("access_token", self.token), ("password", self.password),
-            ("pwd", self.password), ("imei", self.imei), ("idfa", self.idfa),
-            ("uid", self.user_id), ("username", self.username), ("api_key", self.api_key),
-            ("ip", self.ip), ("card_no", self.card), ("id_card", self.cn_id),
-        )  # fmt: skip
+            ("mobile", self.cn_mobile),
+            ("phone", self.phone),
+            ("email", self.email),
+            ("token", self.token),
+            ("access_token", self.token),
+            ("password", self.password),
+            ("pwd", self.password),
+            ("imei", self.imei),
+            ("idfa", self.idfa),
+            ("uid", self.user_id),
+            ("username", self.username),
+            ("api_key", self.api_key),
+            ("ip", self.ip),
+            ("card_no", self.card),
+            ("id_card", self.cn_id),
+        )
         for name, fn in rng.sample(choices, rng.randint(1, 3)):
             params.append(f"{name}={self.query_value(r, fn)}")
         if self.chance(0.5):
@@ -1058,7 +1162,9 @@ class _Corpus:
         self.tick()
         if self.chance(0.7):
             return self.json_record(pii)
-        kind = self.rng.choices(("nginx", "sshd", "logcat", "syslog", "text"), weights=(30, 15, 20, 15, 20))[0]
+        kind = self.rng.choices(
+            ("nginx", "sshd", "logcat", "syslog", "text"), weights=(30, 15, 20, 15, 20)
+        )[0]
         for _ in range(20):
             r = _Rec(pii)
             line = _TEXT_BUILDERS[kind](self, r, pii)
@@ -1103,24 +1209,58 @@ class _Corpus:
 
     def base(self, d: _J, r: _Rec, ks: _KeyStyle) -> None:
         rng = self.rng
-        ts_key = rng.choice(("ts", "timestamp", "@timestamp", "time", None, "log_time", "TIMESTAMP"))
+        ts_key = rng.choice(
+            ("ts", "timestamp", "@timestamp", "time", None, "log_time", "TIMESTAMP")
+        )
         _put(d, [ts_key or ks("event", "time")], self.ts_json(r))
-        _put(d, [rng.choice(("level", "lvl", "severity", "log.level", ks("log", "level")))], self.level(r))
-        _put(d, [rng.choice(("service", "svc", "app", "service.name", ks("service", "name")))], self.service(r))
+        _put(
+            d,
+            [rng.choice(("level", "lvl", "severity", "log.level", ks("log", "level")))],
+            self.level(r),
+        )
+        _put(
+            d,
+            [rng.choice(("service", "svc", "app", "service.name", ks("service", "name")))],
+            self.service(r),
+        )
         if self.chance(0.5):
             _put(d, [ks("env")], rng.choice(("prod", "staging", "gray", "pre")))
         if self.chance(0.7):
-            _put(d, [rng.choice(("host", "hostname", "host.name", ks("host", "name"), "pod"))], self.host(r))
+            _put(
+                d,
+                [rng.choice(("host", "hostname", "host.name", ks("host", "name"), "pod"))],
+                self.host(r),
+            )
         if self.chance(0.75):
             if self.chance(0.2):
                 tp = f"00-{self.trace_id(r)}-{self.span_id(r)}-01"
                 _put(d, [ks("traceparent")], tp)
             else:
-                _put(d, [rng.choice(("trace_id", "traceId", "trace.id", "X-B3-TraceId", ks("trace", "id")))], self.trace_id(r))
+                _put(
+                    d,
+                    [
+                        rng.choice(
+                            ("trace_id", "traceId", "trace.id", "X-B3-TraceId", ks("trace", "id"))
+                        )
+                    ],
+                    self.trace_id(r),
+                )
                 if self.chance(0.7):
-                    _put(d, [rng.choice(("span_id", "spanId", "span.id", ks("span", "id")))], self.span_id(r))
+                    _put(
+                        d,
+                        [rng.choice(("span_id", "spanId", "span.id", ks("span", "id")))],
+                        self.span_id(r),
+                    )
         if self.chance(0.4):
-            _put(d, [rng.choice(("request_id", "requestId", "req_id", "X-Request-Id", ks("request", "id")))], self.request_id(r))
+            _put(
+                d,
+                [
+                    rng.choice(
+                        ("request_id", "requestId", "req_id", "X-Request-Id", ks("request", "id"))
+                    )
+                ],
+                self.request_id(r),
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -1128,7 +1268,9 @@ class _Corpus:
 # ---------------------------------------------------------------------------------------
 
 
-def _container(g: _Corpus, d: _J, ks: _KeyStyle, *options: tuple[str, ...]) -> tuple[_J, tuple[str, ...]]:
+def _container(
+    g: _Corpus, d: _J, ks: _KeyStyle, *options: tuple[str, ...]
+) -> tuple[_J, tuple[str, ...]]:
     """Where a group of fields goes: a nested object, or flat keys with a name prefix.
 
     Returns the dict to write into and the tokens to prefix field names with.
@@ -1151,7 +1293,24 @@ def _s_client(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
     x = rng.randrange(6)
     if x == 0:
-        _put(d, [ks(*rng.choice((("client", "ip"), ("remote", "addr"), ("src", "ip"), ("ip",), ("user", "ip"), ("client", "address"))))], g.ip(r))
+        _put(
+            d,
+            [
+                ks(
+                    *rng.choice(
+                        (
+                            ("client", "ip"),
+                            ("remote", "addr"),
+                            ("src", "ip"),
+                            ("ip",),
+                            ("user", "ip"),
+                            ("client", "address"),
+                        )
+                    )
+                )
+            ],
+            g.ip(r),
+        )
     elif x == 1:
         _put(d, [ks("ctx"), ks("client"), ks("ip")], g.ip(r))
         if g.chance(0.5):
@@ -1170,35 +1329,79 @@ def _s_client(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
         _put(d, [ks("x", "forwarded", "for")], [g.ip(r, v6=0.1) for _ in range(rng.randint(1, 3))])
     elif x == 4:
         ip = g.ip(r)
-        v = f"[{ip}]:{rng.randint(1024, 65535)}" if ":" in ip else f"{ip}:{rng.randint(1024, 65535)}"
+        v = (
+            f"[{ip}]:{rng.randint(1024, 65535)}"
+            if ":" in ip
+            else f"{ip}:{rng.randint(1024, 65535)}"
+        )
         _put(d, [ks(*rng.choice((("remote",), ("peer", "address"), ("client", "addr"))))], v)
     else:
         _put(d, ["client.ip" if g.chance(0.5) else ks("client", "ip")], g.ip(r))
         if g.chance(0.5):
-            _put(d, ["user_agent.original" if g.chance(0.5) else ks("user", "agent")], g.user_agent(r))
+            _put(
+                d,
+                ["user_agent.original" if g.chance(0.5) else ks("user", "agent")],
+                g.user_agent(r),
+            )
 
 
 def _s_user_agent(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     if g.chance(0.3):
         _put(d, [ks("http"), ks("request"), ks("headers"), "user-agent"], g.user_agent(r))
     else:
-        _put(d, [ks(*g.rng.choice((("user", "agent"), ("ua",), ("agent",), ("client", "ua"), ("http", "user", "agent"))))], g.user_agent(r))
+        _put(
+            d,
+            [
+                ks(
+                    *g.rng.choice(
+                        (
+                            ("user", "agent"),
+                            ("ua",),
+                            ("agent",),
+                            ("client", "ua"),
+                            ("http", "user", "agent"),
+                        )
+                    )
+                )
+            ],
+            g.user_agent(r),
+        )
 
 
 def _s_device(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
-    target, pre = _container(g, d, ks, ("device",), ("device", "info"), ("dev",), ("ctx", "device"), ("client", "device"), ("hardware",))
+    target, pre = _container(
+        g,
+        d,
+        ks,
+        ("device",),
+        ("device", "info"),
+        ("dev",),
+        ("ctx", "device"),
+        ("client", "device"),
+        ("hardware",),
+    )
     ids: list[tuple[tuple[str, ...], Callable[[_Rec], str]]] = [
         (rng.choice((("imei",), ("imei", "no"), ("imei1",))), g.imei),
         (rng.choice((("imeisv",), ("imei", "sv"))), g.imeisv),
         (rng.choice((("meid",), ("meid", "hex"))), g.meid),
         (rng.choice((("imsi",), ("sim", "imsi"), ("subscriber", "id"))), g.imsi),
         (rng.choice((("iccid",), ("sim", "serial"), ("icc", "id"))), g.iccid),
-        (rng.choice((("mac",), ("mac", "address"), ("wifi", "mac"), ("wlan", "mac"), ("bt", "mac"))), g.mac),
+        (
+            rng.choice(
+                (("mac",), ("mac", "address"), ("wifi", "mac"), ("wlan", "mac"), ("bt", "mac"))
+            ),
+            g.mac,
+        ),
         (rng.choice((("android", "id"), ("ssaid",), ("aid",))), g.android_id),
         (rng.choice((("idfa",), ("advertising", "id"), ("idfv",))), g.idfa),
         (rng.choice((("openudid",), ("open", "udid"), ("udid",))), g.openudid),
-        (rng.choice((("serial",), ("serial", "no"), ("hw", "serial"), ("sn",), ("serial", "number"))), g.serial),
+        (
+            rng.choice(
+                (("serial",), ("serial", "no"), ("hw", "serial"), ("sn",), ("serial", "number"))
+            ),
+            g.serial,
+        ),
         (rng.choice((("device", "id"), ("guid",), ("device", "uuid"), ("did",))), g.device_id),
     ]
     for tokens, fn in rng.sample(ids, rng.randint(1, 5)):
@@ -1224,7 +1427,9 @@ def _s_device_clean(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
 
 def _s_profile(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
-    target, pre = _container(g, d, ks, ("user", "profile"), ("profile",), ("user",), ("account",), ("member", "info"))
+    target, pre = _container(
+        g, d, ks, ("user", "profile"), ("profile",), ("user",), ("account",), ("member", "info")
+    )
     fields: list[tuple[tuple[str, ...], Callable[[_Rec], Any]]] = [
         (rng.choice((("nickname",), ("nick", "name"), ("display", "name"))), g.nickname),
         (rng.choice((("gender",), ("sex",))), g.gender),
@@ -1238,7 +1443,9 @@ def _s_profile(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     for tokens, fn in rng.sample(fields, rng.randint(2, 5)):
         _put(target, [ks(*pre, *tokens)], fn(r))
     if g.chance(0.25):
-        contacts = [{ks("name"): g.person(r), ks("phone"): g.phone(r)} for _ in range(rng.randint(1, 2))]
+        contacts = [
+            {ks("name"): g.person(r), ks("phone"): g.phone(r)} for _ in range(rng.randint(1, 2))
+        ]
         _put(target, [ks("emergency", "contacts")], contacts)
 
 
@@ -1246,7 +1453,18 @@ def _s_identity(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
     target, pre = _container(g, d, ks, ("kyc",), ("identity",), ("verify", "info"))
     _put(target, [ks(*pre, *rng.choice((("real", "name"), ("name",))))], g.person(r))
-    _put(target, [ks(*pre, *rng.choice((("id", "card"), ("id", "card", "no"), ("id", "number"), ("cert", "no"))))], g.cn_id(r))
+    _put(
+        target,
+        [
+            ks(
+                *pre,
+                *rng.choice(
+                    (("id", "card"), ("id", "card", "no"), ("id", "number"), ("cert", "no"))
+                ),
+            )
+        ],
+        g.cn_id(r),
+    )
     if g.chance(0.5):
         _put(target, [ks(*pre, "address")], g.address(r))
     _put(target, [ks(*pre, "result")], rng.choice(("PASS", "REVIEW", "REJECT")))
@@ -1267,10 +1485,24 @@ def _s_payment(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
             card[ks("holder", "name")] = g.person(r)
         card[ks("bank")] = rng.choice(("ICBC", "CMB", "CCB", "BOC", "Chase"))
     elif x == 1:
-        _put(d, [ks(*rng.choice((("alipay", "account"), ("buyer", "logon", "id"), ("payer", "account"))))], g.payment_account(r))
+        _put(
+            d,
+            [
+                ks(
+                    *rng.choice(
+                        (("alipay", "account"), ("buyer", "logon", "id"), ("payer", "account"))
+                    )
+                )
+            ],
+            g.payment_account(r),
+        )
         _put(d, [ks("channel")], "alipay")
     else:
-        _put(d, [ks(*rng.choice((("openid",), ("wechat", "openid"), ("payer", "openid"))))], g.payment_account(r))
+        _put(
+            d,
+            [ks(*rng.choice((("openid",), ("wechat", "openid"), ("payer", "openid"))))],
+            g.payment_account(r),
+        )
         _put(d, [ks("channel")], "wechat_pay")
     if g.chance(0.3):
         _put(d, [ks("card", "exp")], g.expiry(r))
@@ -1280,15 +1512,22 @@ def _s_auth(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
     x = rng.randrange(5)
     if x == 0:
-        _put(d, [ks("headers"), "Authorization"], f"Bearer {g.token(r) if g.chance(0.6) else g.jwt(r)}")
+        _put(
+            d,
+            [ks("headers"), "Authorization"],
+            f"Bearer {g.token(r) if g.chance(0.6) else g.jwt(r)}",
+        )
     elif x == 1:
         _put(d, [ks(*rng.choice((("id", "token"), ("jwt",), ("access", "token"))))], g.jwt(r))
     elif x == 2:
         _put(d, [rng.choice(("x-api-key", "X-API-KEY", ks("api", "key")))], g.api_key(r))
     elif x == 3:
         user, pw = g.query_value(r, g.username), g.query_value(r, g.password)
-        _put(d, [ks(*rng.choice((("callback", "url"), ("dsn",), ("upstream",))))],
-             f"https://{user}:{pw}@partner.example.org:{g.port(r)}/notify")  # fmt: skip
+        _put(
+            d,
+            [ks(*rng.choice((("callback", "url"), ("dsn",), ("upstream",))))],
+            f"https://{user}:{pw}@partner.example.org:{g.port(r)}/notify",
+        )
     else:
         _put(d, [ks("username")], g.username(r))
         _put(d, [ks(*rng.choice((("password",), ("passwd",), ("pwd",))))], g.password(r))
@@ -1300,21 +1539,45 @@ def _s_location(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     lat, lng = g.coord()
     x = rng.randrange(5)
     if x == 0:
-        _put(d, [ks(*rng.choice((("geo",), ("ctx", "geo"), ("gps",))))], {"lat": r.pn("GPS_COORDINATES", lat), rng.choice(("lng", "lon")): r.pn("GPS_COORDINATES", lng)})
+        _put(
+            d,
+            [ks(*rng.choice((("geo",), ("ctx", "geo"), ("gps",))))],
+            {
+                "lat": r.pn("GPS_COORDINATES", lat),
+                rng.choice(("lng", "lon")): r.pn("GPS_COORDINATES", lng),
+            },
+        )
     elif x == 1:
         v = f"{lat},{lng}" if g.chance(0.7) else f"{lat}, {lng}"
-        _put(d, [ks(*rng.choice((("location",), ("loc",), ("gps",), ("latlng",))))], r.p("GPS_COORDINATES", v))
+        _put(
+            d,
+            [ks(*rng.choice((("location",), ("loc",), ("gps",), ("latlng",))))],
+            r.p("GPS_COORDINATES", v),
+        )
     elif x == 2:
         _put(d, [ks("latitude")], r.pn("GPS_COORDINATES", lat))
         _put(d, [ks("longitude")], r.pn("GPS_COORDINATES", lng))
     elif x == 3:
         # GeoJSON order is [lng, lat].
-        _put(d, [ks("position")], {"type": "Point", "coordinates": [r.pn("GPS_COORDINATES", lng), r.pn("GPS_COORDINATES", lat)]})
+        _put(
+            d,
+            [ks("position")],
+            {
+                "type": "Point",
+                "coordinates": [r.pn("GPS_COORDINATES", lng), r.pn("GPS_COORDINATES", lat)],
+            },
+        )
     else:
         track = []
         for _ in range(rng.randint(2, 4)):
             p_lat, p_lng = g.coord()
-            track.append({"lat": r.pn("GPS_COORDINATES", p_lat), "lng": r.pn("GPS_COORDINATES", p_lng), "t": r.kn("epoch", int(g.t * 1000) + rng.randint(1000, 60000))})
+            track.append(
+                {
+                    "lat": r.pn("GPS_COORDINATES", p_lat),
+                    "lng": r.pn("GPS_COORDINATES", p_lng),
+                    "t": r.kn("epoch", int(g.t * 1000) + rng.randint(1000, 60000)),
+                }
+            )
         _put(d, [ks("track")], track)
     _put(d, [ks("accuracy")], round(rng.uniform(3, 80), 1))
     if g.chance(0.3):
@@ -1334,7 +1597,11 @@ def _s_message_clean(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
 def _s_request_url(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
     _put(d, [ks("method")], g.method(r))
-    _put(d, [rng.choice(("url", "uri", "request_uri", "request.url", ks("request", "uri")))], g.pii_url(r))
+    _put(
+        d,
+        [rng.choice(("url", "uri", "request_uri", "request.url", ks("request", "uri")))],
+        g.pii_url(r),
+    )
     _put(d, [ks("status")], g.status(r))
     if g.chance(0.5):
         _put(d, [ks("referer")], f"https://www.example.com{g.pii_url(r)}")
@@ -1344,7 +1611,10 @@ def _s_contact(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
     target, pre = _container(g, d, ks, ("customer",), ("receiver",), ("contact",), ("shipping",))
     fields: list[tuple[tuple[str, ...], Callable[[_Rec], str]]] = [
-        (("name",), g.person), (("phone",), g.phone), (("email",), g.email), (("address",), g.address),
+        (("name",), g.person),
+        (("phone",), g.phone),
+        (("email",), g.email),
+        (("address",), g.address),
     ]
     for tokens, fn in rng.sample(fields, rng.randint(1, 4)):
         _put(target, [ks(*pre, *tokens)], fn(r))
@@ -1358,11 +1628,19 @@ def _s_error(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle, pii: bool = True) -> Non
     rng = g.rng
     _put(d, [ks("logger")], g.cls(r))
     _put(d, [ks("thread")], g.thread(r))
-    exc = rng.choice(("java.lang.IllegalStateException", "java.lang.IllegalArgumentException",
-                      "com.example.common.BizException", "java.net.SocketTimeoutException"))  # fmt: skip
+    exc = rng.choice(
+        (
+            "java.lang.IllegalStateException",
+            "java.lang.IllegalArgumentException",
+            "com.example.common.BizException",
+            "java.net.SocketTimeoutException",
+        )
+    )
     msg = g.prose_pii(r) if pii else g.prose_clean(r)
-    frames = [f"at {g.cls(r)}.{rng.choice(('handle', 'process', 'invoke', 'doFilter'))}(Unknown Source)"
-              for _ in range(rng.randint(2, 4))]  # fmt: skip
+    frames = [
+        f"at {g.cls(r)}.{rng.choice(('handle', 'process', 'invoke', 'doFilter'))}(Unknown Source)"
+        for _ in range(rng.randint(2, 4))
+    ]
     _put(d, [ks(*rng.choice((("exception",), ("error",), ("err", "msg"))))], f"{exc}: {msg}")
     _put(d, [ks("stack")], frames)
 
@@ -1380,13 +1658,21 @@ def _s_network(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
         _put(target, [ks(*pre, "ipv6")], r.p("IP_ADDRESS", g.ipv6()))
     _put(target, [ks(*pre, "type")], rng.choice(("WIFI", "4G", "5G")))
     if g.chance(0.5):
-        _put(target, [ks(*pre, "carrier")], rng.choice(("China Mobile", "China Unicom", "T-Mobile", "Vodafone")))
+        _put(
+            target,
+            [ks(*pre, "carrier")],
+            rng.choice(("China Mobile", "China Unicom", "T-Mobile", "Vodafone")),
+        )
 
 
 def _s_push(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
     # An APNs device token (64 hex) identifies one install: labelled as a device id.
-    _put(d, [ks(*rng.choice((("push", "token"), ("device", "token"), ("registration", "id"))))], r.p("DEVICE_ID", g.hexs(64)))
+    _put(
+        d,
+        [ks(*rng.choice((("push", "token"), ("device", "token"), ("registration", "id"))))],
+        r.p("DEVICE_ID", g.hexs(64)),
+    )
     if g.chance(0.5):
         _put(d, [ks("idfa")], g.idfa(r))
     _put(d, [ks("platform")], rng.choice(("ios", "android", "harmony")))
@@ -1436,8 +1722,15 @@ def _s_hdfs(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
 
 def _s_kafka(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
     rng = g.rng
-    _put(d, [ks("kafka")], {"topic": rng.choice(("logs.raw.app", "orders", "device-events")),
-                            "partition": rng.randint(0, 23), "offset": rng.randint(10**6, 10**10)})  # fmt: skip
+    _put(
+        d,
+        [ks("kafka")],
+        {
+            "topic": rng.choice(("logs.raw.app", "orders", "device-events")),
+            "partition": rng.randint(0, 23),
+            "offset": rng.randint(10**6, 10**10),
+        },
+    )
 
 
 def _s_order_clean(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
@@ -1464,19 +1757,33 @@ class _Schema:
 
 
 _SCHEMAS: Final = (
-    _Schema("access", (_s_client, _s_user_agent, _s_request_url, _s_auth), (_s_http_clean, _s_timing)),
+    _Schema(
+        "access", (_s_client, _s_user_agent, _s_request_url, _s_auth), (_s_http_clean, _s_timing)
+    ),
     _Schema("device", (_s_device, _s_network, _s_location, _s_push), (_s_device_clean, _s_build)),
     _Schema("profile", (_s_profile, _s_identity, _s_contact), (_s_message_clean, _s_timing)),
     _Schema("payment", (_s_payment, _s_contact, _s_client), (_s_order_clean, _s_http_clean)),
     _Schema("auth", (_s_auth, _s_client, _s_message), (_s_http_clean, _s_runtime)),
     _Schema("location", (_s_location, _s_device, _s_message), (_s_device_clean, _s_timing)),
-    _Schema("applog", (_s_message, _s_error, _s_client), (_s_message_clean, _s_runtime, _s_error_clean)),
+    _Schema(
+        "applog", (_s_message, _s_error, _s_client), (_s_message_clean, _s_runtime, _s_error_clean)
+    ),
     _Schema("ticket", (_s_contact, _s_message, _s_profile), (_s_message_clean, _s_order_clean)),
     _Schema("batch", (_s_message, _s_error), (_s_hdfs, _s_kafka, _s_runtime)),
     _Schema("crash", (_s_error, _s_device), (_s_error_clean, _s_device_clean, _s_build)),
 )
 _ALL_PII_SECTIONS: Final = tuple(dict.fromkeys(s for sc in _SCHEMAS for s in sc.pii))
-_FILLERS: Final = (_s_http_clean, _s_k8s, _s_runtime, _s_build, _s_hdfs, _s_kafka, _s_timing, _s_message_clean, _s_order_clean)
+_FILLERS: Final = (
+    _s_http_clean,
+    _s_k8s,
+    _s_runtime,
+    _s_build,
+    _s_hdfs,
+    _s_kafka,
+    _s_timing,
+    _s_message_clean,
+    _s_order_clean,
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1556,9 +1863,11 @@ def _nginx(g: _Corpus, r: _Rec, pii: bool) -> str:
         pid = g.pid(r)
         if pii:
             client = g.ip(r, v6=0.15)
-            return (f'{ts} [error] {pid}#{pid}: *{rng.randint(1, 99999)} open() "/usr/share/nginx/html/favicon.ico" failed '
-                    f'(2: No such file or directory), client: {client}, server: www.example.com, request: "GET /favicon.ico HTTP/1.1", '
-                    f'host: "www.example.com"')  # fmt: skip
+            return (
+                f'{ts} [error] {pid}#{pid}: *{rng.randint(1, 99999)} open() "/usr/share/nginx/html/favicon.ico" failed '
+                f'(2: No such file or directory), client: {client}, server: www.example.com, request: "GET /favicon.ico HTTP/1.1", '
+                f'host: "www.example.com"'
+            )
         return f"{ts} [notice] {pid}#{pid}: signal process started"
     if pii:
         client = g.ip(r, v6=0.2)
@@ -1587,38 +1896,64 @@ def _nginx(g: _Corpus, r: _Rec, pii: bool) -> str:
 
 def _sshd(g: _Corpus, r: _Rec, pii: bool) -> str:
     rng = g.rng
-    host = r.k("host", rng.choice(("bastion-01", "jump-02", "sh-prod-app-7", "ip-bastion", "gw-ssh")))
+    host = r.k(
+        "host", rng.choice(("bastion-01", "jump-02", "sh-prod-app-7", "ip-bastion", "gw-ssh"))
+    )
     ts = g.ts_syslog(r) if g.chance(0.7) else g.ts_iso(r)
     prefix = f"{ts} {host} sshd[{g.pid(r)}]: "
     if not pii:
-        return prefix + rng.choice((
-            "Server listening on 0.0.0.0 port 22.",
-            "Server listening on :: port 22.",
-            "Received SIGHUP; restarting.",
-            "error: kex_exchange_identification: read: Connection reset by peer",
-            "fatal: Timeout before authentication",
-        ))  # fmt: skip
+        return prefix + rng.choice(
+            (
+                "Server listening on 0.0.0.0 port 22.",
+                "Server listening on :: port 22.",
+                "Received SIGHUP; restarting.",
+                "error: kex_exchange_identification: read: Connection reset by peer",
+                "fatal: Timeout before authentication",
+            )
+        )
     port = rng.randint(1024, 65535)
     x = rng.randrange(9)
     if x == 0:
-        return prefix + f"Failed password for invalid user {g.username(r, ssh=True)} from {g.ip(r, v6=0.1)} port {port} ssh2"
+        return (
+            prefix
+            + f"Failed password for invalid user {g.username(r, ssh=True)} from {g.ip(r, v6=0.1)} port {port} ssh2"
+        )
     if x == 1:
-        return prefix + f"Failed password for {g.username(r, ssh=True)} from {g.ip(r, v6=0.1)} port {port} ssh2"
+        return (
+            prefix
+            + f"Failed password for {g.username(r, ssh=True)} from {g.ip(r, v6=0.1)} port {port} ssh2"
+        )
     if x == 2:
         return prefix + f"Invalid user {g.username(r, ssh=True)} from {g.ip(r, v6=0.1)} port {port}"
     if x == 3:
         key = f"SHA256:{''.join(rng.choices(_B62 + '+/', k=43))}"
-        return prefix + f"Accepted publickey for {g.username(r)} from {g.ip(r, v6=0.1)} port {port} ssh2: RSA {key}"
+        return (
+            prefix
+            + f"Accepted publickey for {g.username(r)} from {g.ip(r, v6=0.1)} port {port} ssh2: RSA {key}"
+        )
     if x == 4:
-        return prefix + f"Received disconnect from {g.ip(r, v6=0.1)} port {port}:11: Bye Bye [preauth]"
+        return (
+            prefix + f"Received disconnect from {g.ip(r, v6=0.1)} port {port}:11: Bye Bye [preauth]"
+        )
     if x == 5:
-        return prefix + f"Connection closed by authenticating user {g.username(r, ssh=True)} {g.ip(r, v6=0.1)} port {port} [preauth]"
+        return (
+            prefix
+            + f"Connection closed by authenticating user {g.username(r, ssh=True)} {g.ip(r, v6=0.1)} port {port} [preauth]"
+        )
     if x == 6:
-        return prefix + (f"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
-                         f"rhost={g.ip(r, v6=0.0)}  user={g.username(r, ssh=True)}")  # fmt: skip
+        return prefix + (
+            f"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+            f"rhost={g.ip(r, v6=0.0)}  user={g.username(r, ssh=True)}"
+        )
     if x == 7:
-        return prefix + f"Accepted password for {g.username(r)} from {g.ip(r, v6=0.1)} port {port} ssh2"
-    return prefix + f"Disconnected from invalid user {g.username(r, ssh=True)} {g.ip(r, v6=0.1)} port {port} [preauth]"
+        return (
+            prefix
+            + f"Accepted password for {g.username(r)} from {g.ip(r, v6=0.1)} port {port} ssh2"
+        )
+    return (
+        prefix
+        + f"Disconnected from invalid user {g.username(r, ssh=True)} {g.ip(r, v6=0.1)} port {port} [preauth]"
+    )
 
 
 def _logcat(g: _Corpus, r: _Rec, pii: bool) -> str:
@@ -1638,9 +1973,15 @@ def _logcat(g: _Corpus, r: _Rec, pii: bool) -> str:
         elif x == 3:
             tag, msg = "OkHttp", f"--> {g.method(r)} https://api.example.com{g.pii_url(r)}"
         elif x == 4:
-            tag, msg = "OkHttp", f"Authorization: Bearer {g.token(r) if g.chance(0.5) else g.jwt(r)}"
+            tag, msg = (
+                "OkHttp",
+                f"Authorization: Bearer {g.token(r) if g.chance(0.5) else g.jwt(r)}",
+            )
         elif x == 5:
-            tag, msg = "PushReceiver", f"register ok android_id={g.android_id(r)} serial={g.serial(r)}"
+            tag, msg = (
+                "PushReceiver",
+                f"register ok android_id={g.android_id(r)} serial={g.serial(r)}",
+            )
         elif x == 6:
             tag, msg = "WifiStateMachine", f"CONNECTED bssid={g.mac(r)} ip={g.ip(r, v6=0.0)}"
         else:
@@ -1648,12 +1989,20 @@ def _logcat(g: _Corpus, r: _Rec, pii: bool) -> str:
     else:
         tag = rng.choice(("ActivityManager", "Choreographer", "OkHttp", "SystemUpdate", "art"))
         msg = {
-            "ActivityManager": lambda: f"Start proc {rng.randint(1000, 32000)}:com.example.shop/u0a{rng.randint(10, 400)} for activity com.example.shop/.MainActivity",
-            "Choreographer": lambda: f"Skipped {rng.randint(30, 120)} frames!  The application may be doing too much work on its main thread.",
-            "OkHttp": lambda: f"<-- {g.status(r)} OK https://api.example.com{g.clean_url(r)} ({g.duration(r)})",
+            "ActivityManager": lambda: (
+                f"Start proc {rng.randint(1000, 32000)}:com.example.shop/u0a{rng.randint(10, 400)} for activity com.example.shop/.MainActivity"
+            ),
+            "Choreographer": lambda: (
+                f"Skipped {rng.randint(30, 120)} frames!  The application may be doing too much work on its main thread."
+            ),
+            "OkHttp": lambda: (
+                f"<-- {g.status(r)} OK https://api.example.com{g.clean_url(r)} ({g.duration(r)})"
+            ),
             "SystemUpdate": lambda: f"current build {g.build_id(r)} version {g.version(r)}",
-            "art": lambda: f"Background concurrent copying GC freed {rng.randint(1000, 99999)}(3MB) AllocSpace objects, paused {g.duration(r)}",
-        }[tag]()  # fmt: skip
+            "art": lambda: (
+                f"Background concurrent copying GC freed {rng.randint(1000, 99999)}(3MB) AllocSpace objects, paused {g.duration(r)}"
+            ),
+        }[tag]()
     prio = rng.choice("VDIWE")
     if g.chance(0.75):
         ts = r.k("timestamp", f"{dt:%m-%d %H:%M:%S}.{dt.microsecond // 1000:03d}")
@@ -1670,25 +2019,43 @@ def _syslog(g: _Corpus, r: _Rec, pii: bool) -> str:
             app, msg = "dhcpd", f"DHCPACK on {g.ip(r, v6=0.0)} to {g.mac(r)} via eth0"
         elif x == 1:
             qid = g.hexs(10).upper()
-            app, msg = "postfix/smtp", f"{qid}: to=<{g.email(r)}>, relay=mx.example.org[{g.ip(r, v6=0.0)}]:25, delay=1.2, status=sent (250 2.0.0 OK)"
+            app, msg = (
+                "postfix/smtp",
+                f"{qid}: to=<{g.email(r)}>, relay=mx.example.org[{g.ip(r, v6=0.0)}]:25, delay=1.2, status=sent (250 2.0.0 OK)",
+            )
         elif x == 2:
-            app, msg = "systemd-logind", f"New session {rng.randint(1, 9999)} of user {g.username(r)}."
+            app, msg = (
+                "systemd-logind",
+                f"New session {rng.randint(1, 9999)} of user {g.username(r)}.",
+            )
         elif x == 3:
             user = g.username(r)
-            app, msg = "sudo", f"{user} : TTY=pts/0 ; PWD=/home/{r.p('USERNAME', user)} ; USER=root ; COMMAND=/usr/bin/systemctl restart {g.service(r)}"
+            app, msg = (
+                "sudo",
+                f"{user} : TTY=pts/0 ; PWD=/home/{r.p('USERNAME', user)} ; USER=root ; COMMAND=/usr/bin/systemctl restart {g.service(r)}",
+            )
         elif x == 4:
-            app, msg = "openvpn", f"{_ip_port(g, r)} TLS: Initial packet from [AF_INET]{_ip_port(g, r)}"
+            app, msg = (
+                "openvpn",
+                f"{_ip_port(g, r)} TLS: Initial packet from [AF_INET]{_ip_port(g, r)}",
+            )
         elif x == 5:
             app, msg = "dnsmasq-dhcp", f"DHCPREQUEST(br0) {g.ip(r, v6=0.0)} {g.mac(r)}"
         else:
-            app, msg = "named", f"client @0x7f{g.hexs(8)} {g.ip(r)}#{rng.randint(1024, 65535)} (www.example.com): query: www.example.com IN A +E(0)"
+            app, msg = (
+                "named",
+                f"client @0x7f{g.hexs(8)} {g.ip(r)}#{rng.randint(1024, 65535)} (www.example.com): query: www.example.com IN A +E(0)",
+            )
     else:
         x = rng.randrange(5)
         if x == 0:
             app, msg = "systemd", "Started Daily apt download activities."
         elif x == 1:
             uptime = f"{rng.randint(100, 999999)}.{rng.randint(0, 999999):06d}"
-            app, msg = "kernel", f"[{uptime}] EXT4-fs (sda1): mounted filesystem with ordered data mode."
+            app, msg = (
+                "kernel",
+                f"[{uptime}] EXT4-fs (sda1): mounted filesystem with ordered data mode.",
+            )
         elif x == 2:
             app, msg = "CRON", "(root) CMD (run-parts /etc/cron.hourly)"
         elif x == 3:
@@ -1703,6 +2070,7 @@ def _syslog(g: _Corpus, r: _Rec, pii: bool) -> str:
 
 def _text(g: _Corpus, r: _Rec, pii: bool) -> str:
     rng = g.rng
+
     # Build the prose only in the branch that prints it: labels must match the line.
     def prose() -> str:
         return g.prose_pii(r) if pii else g.prose_clean(r)
@@ -1724,7 +2092,10 @@ def _text(g: _Corpus, r: _Rec, pii: bool) -> str:
         return f"I{ts} {rng.randint(1, 99):>7} {rng.choice(('server.go', 'controller.go'))}:{rng.randint(20, 900)}] {prose()}"
     if x == 4:
         # Apache error log
-        ts = r.k("timestamp", f"{_WEEKDAYS[dt.weekday()]} {_MONTHS[dt.month - 1]} {dt.day:02d} {dt:%H:%M:%S}.{dt.microsecond:06d} {dt.year}")
+        ts = r.k(
+            "timestamp",
+            f"{_WEEKDAYS[dt.weekday()]} {_MONTHS[dt.month - 1]} {dt.day:02d} {dt:%H:%M:%S}.{dt.microsecond:06d} {dt.year}",
+        )
         pid = g.pid(r)
         if pii and g.chance(0.5):
             return f"[{ts}] [core:error] [pid {pid}:tid {rng.randint(10**14, 10**15)}] [client {_ip_port(g, r)}] AH00126: Invalid URI in request GET {g.pii_url(r)} HTTP/1.1"
@@ -1813,7 +2184,12 @@ def write_jsonl(path: str | PathLike[str], items: Iterable[LabelledLine]) -> int
     count = 0
     with Path(path).open("wb") as fh:
         for item in items:
-            rec = {"line": item.line, "pii": _label_dicts(item.pii), "keep": _label_dicts(item.keep), "kind": item.kind}
+            rec = {
+                "line": item.line,
+                "pii": _label_dicts(item.pii),
+                "keep": _label_dicts(item.keep),
+                "kind": item.kind,
+            }
             fh.write(orjson.dumps(rec))
             fh.write(b"\n")
             count += 1

@@ -67,6 +67,14 @@ def placeholder(reason: str, size: int) -> bytes:
     return orjson.dumps({"logscrub_error": reason, "bytes": size})
 
 
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What happens at one concrete path: a rule index or keep/drop/scan, and the field hint."""
+
+    action: int | str
+    hint: str | None
+
+
 class _Counts:
     """Per-record counters, cheap to create (one per record in the hot path)."""
 
@@ -216,69 +224,79 @@ class Engine:
                     return True
         return False
 
-    def _decide(self, path: tuple[str, ...]) -> Any:
-        """The rule for a concrete path: an operator index, keep, drop, scan or scan+ner."""
-        decision = self._decisions.get(path)
-        if decision is not None:
-            return decision
-        decision = self._default
+    def _decide(self, path: tuple[str, ...], name: str, parent: str | None) -> _Decision:
+        """The rule for a concrete path and the entity its field name implies (cached)."""
+        found = self._decisions.get(path)
+        if found is not None:
+            return found
+        action: int | str = self._default
         for i, (pattern, _op, _spec) in enumerate(self._rules):
             if pattern.matches(path):
-                decision = i
+                action = i
                 break
         else:
             if any(p.matches(path) for p in self._free_text):
-                decision = _SCAN_NER
+                action = _SCAN_NER
+        hint = self.scanner.field_entity(name)
+        if hint is None and parent:
+            # `user.id`, `device.sn`: a generic name is qualified by its parent's name.
+            hint = self.scanner.field_entity(f"{parent}_{name}")
+        found = _Decision(action, hint)
         if len(self._decisions) >= _DECISION_CACHE_LIMIT:
             self._decisions.clear()
-        self._decisions[path] = decision
-        return decision
+        self._decisions[path] = found
+        return found
 
     def _walk_dict(
-        self, obj: dict[str, Any], path: tuple[str, ...], _parent: str | None, counts: _Counts
+        self, obj: dict[str, Any], path: tuple[str, ...], parent: str | None, counts: _Counts
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in obj.items():
-            p = (*path, k.lower())
-            new = self._node(v, p, k, counts)
+            new = self._node(v, (*path, k.lower()), k, parent, counts)
             if new is not DROP:
                 out[k] = new
         return out
 
-    def _node(self, v: Any, p: tuple[str, ...], name: str, counts: _Counts) -> Any:
-        decision = self._decide(p)
-        if type(decision) is int:
-            _pattern, op, spec = self._rules[decision]
-            return self._apply_rule(v, op, spec, name, counts)
+    def _node(
+        self, v: Any, p: tuple[str, ...], name: str, parent: str | None, counts: _Counts
+    ) -> Any:
+        decision = self._decide(p, name, parent)
+        action = decision.action
+        if type(action) is int:
+            _pattern, op, spec = self._rules[action]
+            return self._apply_rule(v, op, spec, decision.hint, counts)
         if isinstance(v, dict):
             return self._walk_dict(v, p, name, counts)
         if isinstance(v, list):
+            # Array elements take the array's name: `x_forwarded_for[]` items are IPs.
             pa = (*p, ARRAY)
-            items = (self._node(item, pa, name, counts) for item in v)
+            items = (self._node(item, pa, name, parent, counts) for item in v)
             return [item for item in items if item is not DROP]
-        if decision == _KEEP:
+        if action == _KEEP:
             return v
-        if decision == _DROP:
+        if action == _DROP:
             counts.add("FIELD", "drop")
             return DROP
-        return self._scan_leaf(v, name, decision == _SCAN_NER, counts)
+        return self._scan_leaf(v, name, decision.hint, action == _SCAN_NER, counts)
 
     def _apply_rule(
-        self, v: Any, op: Operator[Any], spec: OperatorSpec, name: str, counts: _Counts
+        self, v: Any, op: Operator[Any], spec: OperatorSpec, hint: str | None, counts: _Counts
     ) -> Any:
         """A `fields:` rule: the value (every leaf, for a container) IS personal data."""
         if spec.name == "keep":
             return v
         if spec.name == "drop":
-            counts.add(spec.entity or "FIELD", "drop")
+            counts.add(spec.entity or hint or "FIELD", "drop")
             return DROP
         if isinstance(v, dict):
-            return {k: x for k, x in ((k, self._apply_rule(x, op, spec, k, counts)) for k, x in v.items()) if x is not DROP}
+            pairs = ((k, self._apply_rule(x, op, spec, hint, counts)) for k, x in v.items())
+            return {k: x for k, x in pairs if x is not DROP}
         if isinstance(v, list):
-            return [x for x in (self._apply_rule(i, op, spec, name, counts) for i in v) if x is not DROP]
+            items = (self._apply_rule(i, op, spec, hint, counts) for i in v)
+            return [x for x in items if x is not DROP]
         if v is None or isinstance(v, bool):
             return v
-        entity = spec.entity or self.scanner.field_entity(name) or "PII"
+        entity = spec.entity or hint or "PII"
         text = v if isinstance(v, str) else str(v)
         if text.strip().lower() in PLACEHOLDER_VALUES:
             return v
@@ -286,22 +304,22 @@ class Engine:
         counts.add(entity, spec.name)
         return _same_type(v, out)
 
-    def _scan_leaf(self, v: Any, name: str, ner: bool, counts: _Counts) -> Any:
+    def _scan_leaf(
+        self, v: Any, name: str, hint: str | None, ner: bool, counts: _Counts
+    ) -> Any:
         if isinstance(v, str):
             if v in self._allow:
                 return v
-            return self._scan_text(v, name, ner, counts, whole_value_hint=True)
+            return self._scan_text(v, name, ner, counts, hint=hint)
         if v is None or isinstance(v, bool):
             return v
         if isinstance(v, (int, float)):
             # Numbers carry phone numbers, IMEIs, uids and coordinates too. Only a field
             # name or a long digit run makes them worth a scan: epoch times and counters
             # stay numbers.
-            hint = self.scanner.field_entity(name)
             if hint is None and not (isinstance(v, int) and abs(v) >= 1_000_000):
                 return v
-            out = self._scan_text(str(v), name, False, counts, whole_value_hint=True)
-            return _same_type(v, out)
+            return _same_type(v, self._scan_text(str(v), name, False, counts, hint=hint))
         return v
 
     def _scan_text(
@@ -311,10 +329,9 @@ class Engine:
         ner: bool,
         counts: _Counts,
         *,
-        whole_value_hint: bool = False,
+        hint: str | None = None,
     ) -> str:
         findings = self.scanner.scan(text, name, ner=ner)
-        hint = self.scanner.field_entity(name) if (whole_value_hint and name) else None
         if hint is not None and not any(f.entity == hint for f in findings):
             if text.strip().lower() in PLACEHOLDER_VALUES:
                 return text
@@ -368,7 +385,8 @@ class Engine:
         out: list[tuple[str, bytes]] = []
         for name, raw in headers:
             text = raw.decode("utf-8", "replace") if raw is not None else ""
-            out.append((name, self._scan_text(text, name, False, counts, whole_value_hint=True).encode()))
+            hint = self.scanner.field_entity(name)
+            out.append((name, self._scan_text(text, name, False, counts, hint=hint).encode()))
         return out
 
 

@@ -193,7 +193,12 @@ class LineKindCounts:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"lines": self.lines, "dropped": self.dropped, "pii": self.pii.to_dict(), "keep": self.keep.to_dict()}
+        return {
+            "lines": self.lines,
+            "dropped": self.dropped,
+            "pii": self.pii.to_dict(),
+            "keep": self.keep.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -210,7 +215,12 @@ class WorstCase:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"line_kind": self.line_kind, "label": self.label, "failed": self.failed, "total": self.total}
+        return {
+            "line_kind": self.line_kind,
+            "label": self.label,
+            "failed": self.failed,
+            "total": self.total,
+        }
 
 
 @dataclass(frozen=True)
@@ -283,7 +293,9 @@ class LeakDamageReport:
         w = max([len("line kind")] + [len(k) for k in self.by_line_kind])
         out.append(f"{'line kind':<{w}}  {'lines':>7} {'dropped':>7}  {'leak':>7}  {'damage':>7}")
         for kind, c in sorted(self.by_line_kind.items()):
-            out.append(f"{kind:<{w}}  {c.lines:>7} {c.dropped:>7}  {c.pii.rate:>7.2%}  {c.keep.rate:>7.2%}")
+            out.append(
+                f"{kind:<{w}}  {c.lines:>7} {c.dropped:>7}  {c.pii.rate:>7.2%}  {c.keep.rate:>7.2%}"
+            )
         out.append("")
         out.append("worst leaks:  " + ("; ".join(map(str, self.worst_leaks)) or "none"))
         out.append("worst damage: " + ("; ".join(map(str, self.worst_damage)) or "none"))
@@ -317,7 +329,9 @@ def _group(labels: Sequence[Label]) -> dict[str, list[Label]]:
     return groups
 
 
-def leak_damage(items: Iterable[LabelledLine], scrub: Scrub, *, partial_forms: bool = True) -> LeakDamageReport:
+def leak_damage(
+    items: Iterable[LabelledLine], scrub: Scrub, *, partial_forms: bool = True
+) -> LeakDamageReport:
     """Run ``scrub`` over labelled lines and count leaked PII and damaged keep values.
 
     See the module docstring for the exact matching rules.
@@ -364,7 +378,12 @@ def leak_damage(items: Iterable[LabelledLine], scrub: Scrub, *, partial_forms: b
             surviving = max(occurrences(f) for f in forms)
             for i, lb in enumerate(group):
                 failed = i < surviving
-                for t in (pii_all, by_entity[lb.entity], cell_leak[(item.kind, lb.entity)], kind_pii[item.kind]):
+                for t in (
+                    pii_all,
+                    by_entity[lb.entity],
+                    cell_leak[(item.kind, lb.entity)],
+                    kind_pii[item.kind],
+                ):
                     t.total += 1
                     t.failed += failed
 
@@ -375,7 +394,12 @@ def leak_damage(items: Iterable[LabelledLine], scrub: Scrub, *, partial_forms: b
             for i, lb in enumerate(group):
                 failed = i < lost
                 kind = lb.entity.removeprefix(KEEP_PREFIX)
-                for t in (keep_all, by_keep[kind], cell_damage[(item.kind, kind)], kind_keep[item.kind]):
+                for t in (
+                    keep_all,
+                    by_keep[kind],
+                    cell_damage[(item.kind, kind)],
+                    kind_keep[item.kind],
+                ):
                     t.total += 1
                     t.failed += failed
 
@@ -449,7 +473,8 @@ def load_presidio_research(path: str | PathLike[str]) -> list[SpanExample]:
         try:
             text = rec["full_text"]
             spans = tuple(
-                Span(int(s["start_position"]), int(s["end_position"]), str(s["entity_type"])) for s in rec["spans"]
+                Span(int(s["start_position"]), int(s["end_position"]), str(s["entity_type"]))
+                for s in rec["spans"]
             )
         except (KeyError, TypeError, ValueError) as exc:
             msg = f"{path}: record {idx} is malformed ({type(exc).__name__})"
@@ -499,7 +524,13 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def _match(gold: Sequence[Span], pred: Sequence[Span], tallies: defaultdict[str, _SpanTally], *, typed: bool) -> None:
+def _match(
+    gold: Sequence[Span],
+    pred: Sequence[Span],
+    tallies: defaultdict[str, _SpanTally],
+    *,
+    typed: bool,
+) -> None:
     for g in gold:
         hit = any(_overlaps(g, p) and (not typed or p.entity == g.entity) for p in pred)
         t = tallies[g.entity]

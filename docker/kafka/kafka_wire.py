@@ -257,7 +257,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A dead child of the calling shell stays a zombie until the shell reaps it.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc (macOS): kill(0) has to do
 
 
 def _under_replicated(md: Metadata) -> list[str]:
