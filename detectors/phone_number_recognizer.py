@@ -78,7 +78,7 @@ class PhoneNumberRecognizer(LogRecognizer):
         rb"\+0",
         rb"\(000?0?\)",
     )
-    WINDOW: ClassVar[tuple[int, int]] = (12, 24)
+    WINDOW: ClassVar[tuple[int, int]] = (28, 24)
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Check the number with phonenumbers.

@@ -1150,11 +1150,11 @@ class _Corpus:
 
     def prose_pii(self, r: _Rec) -> str:
         """One sentence of application log prose that embeds personal data."""
-        return self.rng.choice(_PII_PROSE)(self, r)
+        return _render(self, r, self.rng.choice(_PII_PROSE))
 
     def prose_clean(self, r: _Rec) -> str:
         """One sentence of application log prose with only must-keep values."""
-        return self.rng.choice(_CLEAN_PROSE)(self, r)
+        return _render(self, r, self.rng.choice(_CLEAN_PROSE))
 
     # -- records ---------------------------------------------------------------------------
 
@@ -1797,56 +1797,153 @@ def _ip_port(g: _Corpus, r: _Rec) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
-_PII_PROSE: Final[tuple[Callable[[_Corpus, _Rec], str], ...]] = (
-    lambda g, r: f"User {g.person(r)} ({g.email(r)}) changed mobile to {g.phone(r)}",
-    lambda g, r: f"login success uid={g.user_id(r)} ip={g.ip(r)} device={g.imei(r)}",
-    lambda g, r: f"{g.method(r)} {g.pii_url(r)} took {g.duration(r)}",
-    lambda g, r: f"Payment declined for {g.person(r)}: card {g.card(r)} exp {g.expiry(r)} (code 51), order {g.order_id(r)}",
-    lambda g, r: f"Sending SMS verification code to {g.phone(r)} via channel aliyun",
-    lambda g, r: (lambda lat_lng: f"Reverse geocode {r.p('GPS_COORDINATES', lat_lng)} -> {g.address(r)}")("%s,%s" % g.coord()),
-    lambda g, r: f"Shipping label printed for {g.person(r)}, {g.address(r)}, tel {g.phone(r)}",
-    lambda g, r: f"new device bound: imei={g.imei(r)} imsi={g.imsi(r)} iccid={g.iccid(r)} mac={g.mac(r)}",
-    lambda g, r: f"rejecting request from {g.ip(r)}: Authorization: Bearer {g.token(r)} expired",
-    lambda g, r: f"callback to https://{g.query_value(r, g.username)}:{g.query_value(r, g.password)}@partner.example.org/notify failed after {g.duration(r)}",
-    lambda g, r: f"Password reset requested for {g.email(r)} from {g.ip(r)} ({g.user_agent(r)})",
-    lambda g, r: f"KYC check passed for {g.person(r)} id={g.cn_id(r)} dob={g.dob(r)}",
-    lambda g, r: f"Hi {r.p('PERSON', g.first_name())}, your order {g.order_id(r)} has shipped to {g.address(r)}",
-    lambda g, r: f"wifi connected bssid={g.mac(r)} ip={g.ip(r, v6=0.0)} rssi=-{g.rng.randint(30, 90)}",
-    lambda g, r: f"refund to alipay account {g.payment_account(r)} for order {g.order_id(r)} done in {g.duration(r)}",
-    lambda g, r: f"push register idfa={g.idfa(r)} model={g.model(r)} app {g.version(r)}",
-    lambda g, r: f"jwt verification failed: token={g.jwt(r)} trace={g.trace_id(r)}",
-    lambda g, r: f"user {g.username(r)} failed login 3 times from {_ip_port(g, r)}",
-    lambda g, r: f"client {_ip_port(g, r)} sent invalid api key {g.api_key(r)}",
-    lambda g, r: f"profile updated: nickname={g.nickname(r)}, gender={g.gender(r)}, birthday={g.dob(r)}",
-    lambda g, r: f"{g.person(r)} <{g.email(r)}> subscribed to newsletter",
-    lambda g, r: (lambda c: f"geo fix lat={r.p('GPS_COORDINATES', str(c[0]))} lng={r.p('GPS_COORDINATES', str(c[1]))} acc=12.0m provider=gps")(g.coord()),
-    lambda g, r: f"Dear {g.person(r)}, your verification email was sent to {g.email(r)}",
-    lambda g, r: f"android_id={g.android_id(r)} openudid={g.openudid(r)} serial={g.serial(r)} reported by SDK {g.version(r)}",
-    lambda g, r: f"accepted connection from {r.p('IP_ADDRESS', '::ffff:' + g.ipv4())} to {g.service(r)}:{g.port(r)}",
-    lambda g, r: f"User {g.nickname(r)} bound WeChat {g.payment_account(r)}",
-    lambda g, r: f"call from {g.intl_phone(r)} forwarded to agent {g.person(r)}",
-    lambda g, r: f"Contact {g.person(r)} at {g.phone(r)} or {g.email(r)}",
-    lambda g, r: f"meid={g.meid(r)} imeisv={g.imeisv(r)} device_id={g.device_id(r)}",
-    lambda g, r: f"card bind ok for uid={g.user_id(r)} card_no={g.card(r)} valid_thru={g.expiry(r)}",
-    lambda g, r: f"upload from {g.ip(r)} UA={g.user_agent(r)} size={g.rng.randint(1000, 99999)}",
-)  # fmt: skip
+def _latlng_pair(g: _Corpus, r: _Rec) -> str:
+    lat, lng = g.coord()
+    return r.p("GPS_COORDINATES", f"{lat},{lng}")
 
-_CLEAN_PROSE: Final[tuple[Callable[[_Corpus, _Rec], str], ...]] = (
-    lambda g, r: f"Order {g.order_id(r)} state PAID -> SHIPPED in {g.duration(r)}",
-    lambda g, r: f"Cache warmup finished: {g.rng.randint(1000, 90000)} keys in {g.duration(r)}",
-    lambda g, r: f"PacketResponder 1 for block {g.block_id(r)} terminating",
-    lambda g, r: f"GC pause {g.duration(r)} (G1 Young Generation) heap 512M->128M",
-    lambda g, r: f"Request {g.request_id(r)} completed status={g.status(r)} latency={g.duration(r)}",
-    lambda g, r: f"Loaded config version {g.version(r)} build {g.build_id(r)}",
-    lambda g, r: f"Retrying call to {g.service(r)}:{g.port(r)} attempt 2/3 after {g.duration(r)}",
-    lambda g, r: f"Upgraded agent to {g.version(r)} (was {g.version(r)})",
-    lambda g, r: f"Consumer rebalance for group {g.service(r)}: assigned partitions [3, 7, 11]",
-    lambda g, r: f"Span {g.span_id(r)} of trace {g.trace_id(r)} exported in {g.duration(r)}",
-    lambda g, r: f"Scheduled job finished at {g.ts_iso(r)}: {g.rng.randint(10, 99999)} rows, {g.nbytes(r)} bytes",
-    lambda g, r: f"{g.method(r)} {g.clean_url(r)} -> {g.status(r)} ({g.nbytes(r)} bytes, {g.duration(r)})",
-    lambda g, r: f"Thread {g.thread(r)} blocked for {g.duration(r)} in {g.cls(r)}",
-    lambda g, r: f"Deployed commit {g.commit(r)} as {g.version(r)}",
-)  # fmt: skip
+
+def _latlng_kv(g: _Corpus, r: _Rec) -> str:
+    lat, lng = g.coord()
+    return f"lat={r.p('GPS_COORDINATES', str(lat))} lng={r.p('GPS_COORDINATES', str(lng))}"
+
+
+# Placeholder -> value factory for the prose templates below. A template only consumes
+# randomness (and records labels) for the placeholders it prints.
+_FILL: Final[dict[str, Callable[[_Corpus, _Rec], object]]] = {
+    "address": lambda g, r: g.address(r),
+    "android_id": lambda g, r: g.android_id(r),
+    "api_key": lambda g, r: g.api_key(r),
+    "block": lambda g, r: g.block_id(r),
+    "build": lambda g, r: g.build_id(r),
+    "bytes": lambda g, r: g.nbytes(r),
+    "card": lambda g, r: g.card(r),
+    "class": lambda g, r: g.cls(r),
+    "cn_id": lambda g, r: g.cn_id(r),
+    "commit": lambda g, r: g.commit(r),
+    "count": lambda g, r: g.rng.randint(10, 99999),
+    "device_id": lambda g, r: g.device_id(r),
+    "dob": lambda g, r: g.dob(r),
+    "dur": lambda g, r: g.duration(r),
+    "email": lambda g, r: g.email(r),
+    "expiry": lambda g, r: g.expiry(r),
+    "first_name": lambda g, r: r.p("PERSON", g.first_name()),
+    "gender": lambda g, r: g.gender(r),
+    "iccid": lambda g, r: g.iccid(r),
+    "idfa": lambda g, r: g.idfa(r),
+    "imei": lambda g, r: g.imei(r),
+    "imeisv": lambda g, r: g.imeisv(r),
+    "imsi": lambda g, r: g.imsi(r),
+    "intl_phone": lambda g, r: g.intl_phone(r),
+    "ip": lambda g, r: g.ip(r),
+    "ip4": lambda g, r: g.ip(r, v6=0.0),
+    "ip_port": _ip_port,
+    "jwt": lambda g, r: g.jwt(r),
+    "latlng": _latlng_pair,
+    "latlng_kv": _latlng_kv,
+    "mac": lambda g, r: g.mac(r),
+    "mapped_ip": lambda g, r: r.p("IP_ADDRESS", "::ffff:" + g.ipv4()),
+    "meid": lambda g, r: g.meid(r),
+    "method": lambda g, r: g.method(r),
+    "model": lambda g, r: g.model(r),
+    "nickname": lambda g, r: g.nickname(r),
+    "openudid": lambda g, r: g.openudid(r),
+    "order_id": lambda g, r: g.order_id(r),
+    "password_q": lambda g, r: g.query_value(r, g.password),
+    "pay_account": lambda g, r: g.payment_account(r),
+    "person": lambda g, r: g.person(r),
+    "phone": lambda g, r: g.phone(r),
+    "pii_url": lambda g, r: g.pii_url(r),
+    "port": lambda g, r: g.port(r),
+    "request_id": lambda g, r: g.request_id(r),
+    "rssi": lambda g, r: g.rng.randint(30, 90),
+    "serial": lambda g, r: g.serial(r),
+    "service": lambda g, r: g.service(r),
+    "span": lambda g, r: g.span_id(r),
+    "status": lambda g, r: g.status(r),
+    "thread": lambda g, r: g.thread(r),
+    "token": lambda g, r: g.token(r),
+    "trace": lambda g, r: g.trace_id(r),
+    "ts_iso": lambda g, r: g.ts_iso(r),
+    "ua": lambda g, r: g.user_agent(r),
+    "uid": lambda g, r: g.user_id(r),
+    "url": lambda g, r: g.clean_url(r),
+    "username": lambda g, r: g.username(r),
+    "username_q": lambda g, r: g.query_value(r, g.username),
+    "version": lambda g, r: g.version(r),
+}
+
+# Every PII template prints at least one personal value. No template contains a double
+# quote or backslash, so the prose needs no JSON escaping.
+_PII_PROSE_TEMPLATES: Final = (
+    "User {person} ({email}) changed mobile to {phone}",
+    "login success uid={uid} ip={ip} device={imei}",
+    "{method} {pii_url} took {dur}",
+    "Payment declined for {person}: card {card} exp {expiry} (code 51), order {order_id}",
+    "Sending SMS verification code to {phone} via channel aliyun",
+    "Reverse geocode {latlng} -> {address}",
+    "Shipping label printed for {person}, {address}, tel {phone}",
+    "new device bound: imei={imei} imsi={imsi} iccid={iccid} mac={mac}",
+    "rejecting request from {ip}: Authorization: Bearer {token} expired",
+    "callback to https://{username_q}:{password_q}@partner.example.org/notify failed after {dur}",
+    "Password reset requested for {email} from {ip} ({ua})",
+    "KYC check passed for {person} id={cn_id} dob={dob}",
+    "Hi {first_name}, your order {order_id} has shipped to {address}",
+    "wifi connected bssid={mac} ip={ip4} rssi=-{rssi}",
+    "refund to alipay account {pay_account} for order {order_id} done in {dur}",
+    "push register idfa={idfa} model={model} app {version}",
+    "jwt verification failed: token={jwt} trace={trace}",
+    "user {username} failed login 3 times from {ip_port}",
+    "client {ip_port} sent invalid api key {api_key}",
+    "profile updated: nickname={nickname}, gender={gender}, birthday={dob}",
+    "{person} <{email}> subscribed to newsletter",
+    "geo fix {latlng_kv} acc=12.0m provider=gps",
+    "Dear {person}, your verification email was sent to {email}",
+    "android_id={android_id} openudid={openudid} serial={serial} reported by SDK {version}",
+    "accepted connection from {mapped_ip} to {service}:{port}",
+    "User {nickname} bound WeChat {pay_account}",
+    "call from {intl_phone} forwarded to agent {person}",
+    "Contact {person} at {phone} or {email}",
+    "meid={meid} imeisv={imeisv} device_id={device_id}",
+    "card bind ok for uid={uid} card_no={card} valid_thru={expiry}",
+    "upload from {ip} UA={ua} size={count}",
+)
+_CLEAN_PROSE_TEMPLATES: Final = (
+    "Order {order_id} state PAID -> SHIPPED in {dur}",
+    "Cache warmup finished: {count} keys in {dur}",
+    "PacketResponder 1 for block {block} terminating",
+    "GC pause {dur} (G1 Young Generation) heap 512M->128M",
+    "Request {request_id} completed status={status} latency={dur}",
+    "Loaded config version {version} build {build}",
+    "Retrying call to {service}:{port} attempt 2/3 after {dur}",
+    "Upgraded agent to {version} (was {version})",
+    "Consumer rebalance for group {service}: assigned partitions [3, 7, 11]",
+    "Span {span} of trace {trace} exported in {dur}",
+    "Scheduled job finished at {ts_iso}: {count} rows, {bytes} bytes",
+    "{method} {url} -> {status} ({bytes} bytes, {dur})",
+    "Thread {thread} blocked for {dur} in {class}",
+    "Deployed commit {commit} as {version}",
+)
+
+_Parsed = tuple[tuple[str, str | None], ...]
+
+
+def _parse_template(template: str) -> _Parsed:
+    parts = tuple((lit, field) for lit, field, _, _ in string.Formatter().parse(template))
+    unknown = [f for _, f in parts if f is not None and f not in _FILL]
+    if unknown:
+        msg = f"corpus bug: unknown prose placeholders {unknown}"
+        raise RuntimeError(msg)
+    return parts
+
+
+_PII_PROSE: Final = tuple(_parse_template(t) for t in _PII_PROSE_TEMPLATES)
+_CLEAN_PROSE: Final = tuple(_parse_template(t) for t in _CLEAN_PROSE_TEMPLATES)
+
+
+def _render(g: _Corpus, r: _Rec, parts: _Parsed) -> str:
+    return "".join(
+        lit + (str(_FILL[field](g, r)) if field is not None else "") for lit, field in parts
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -1861,14 +1958,15 @@ def _nginx(g: _Corpus, r: _Rec, pii: bool) -> str:
         dt = g.dt()
         ts = r.k("timestamp", f"{dt:%Y/%m/%d %H:%M:%S}")
         pid = g.pid(r)
+        head = f"{ts} [error] {pid}#{pid}: *{rng.randint(1, 99999)} "
         if pii:
             client = g.ip(r, v6=0.15)
             return (
-                f'{ts} [error] {pid}#{pid}: *{rng.randint(1, 99999)} open() "/usr/share/nginx/html/favicon.ico" failed '
-                f'(2: No such file or directory), client: {client}, server: www.example.com, request: "GET /favicon.ico HTTP/1.1", '
-                f'host: "www.example.com"'
+                head + 'open() "/usr/share/nginx/html/favicon.ico" failed (2: No such file or '
+                f'directory), client: {client}, server: www.example.com, request: "GET '
+                '/favicon.ico HTTP/1.1", host: "www.example.com"'
             )
-        return f"{ts} [notice] {pid}#{pid}: signal process started"
+        return head.replace("[error]", "[notice]") + "signal process started"
     if pii:
         client = g.ip(r, v6=0.2)
         user = g.username(r) if g.chance(0.15) else "-"
@@ -1878,6 +1976,7 @@ def _nginx(g: _Corpus, r: _Rec, pii: bool) -> str:
         ref = f"https://www.example.com{g.clean_url(r)}" if g.chance(0.5) else "-"
         ua = g.user_agent(r)
     else:
+        # Health checks from loopback: no personal data at all.
         client = rng.choice(("127.0.0.1", "::1"))
         user = "-"
         ts = g.ts_clf(r)
@@ -1886,7 +1985,8 @@ def _nginx(g: _Corpus, r: _Rec, pii: bool) -> str:
         ref = "-"
         ua = rng.choice(_HEALTH_UAS)
     proto = rng.choice(("HTTP/1.1", "HTTP/1.1", "HTTP/2.0", "HTTP/1.0"))
-    line = f'{client} - {user} [{ts}] "{method} {url} {proto}" {g.status(r)} {g.nbytes(r)} "{ref}" "{ua}"'
+    status, size = g.status(r), g.nbytes(r)
+    line = f'{client} - {user} [{ts}] "{method} {url} {proto}" {status} {size} "{ref}" "{ua}"'
     if pii and g.chance(0.3):
         line += f' "{", ".join(g.ip(r, v6=0.0) for _ in range(rng.randint(1, 2)))}"'
     if g.chance(0.4):
@@ -1894,158 +1994,138 @@ def _nginx(g: _Corpus, r: _Rec, pii: bool) -> str:
     return line
 
 
+_SSHD_CLEAN: Final = (
+    "Server listening on 0.0.0.0 port 22.",
+    "Server listening on :: port 22.",
+    "Received SIGHUP; restarting.",
+    "error: kex_exchange_identification: read: Connection reset by peer",
+    "fatal: Timeout before authentication",
+)
+_SSHD_PII: Final = (
+    "Failed password for invalid user {bot} from {ip} port {port} ssh2",
+    "Failed password for {bot} from {ip} port {port} ssh2",
+    "Invalid user {bot} from {ip} port {port}",
+    "Accepted publickey for {user} from {ip} port {port} ssh2: RSA SHA256:{key}",
+    "Received disconnect from {ip} port {port}:11: Bye Bye [preauth]",
+    "Connection closed by authenticating user {bot} {ip} port {port} [preauth]",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+    "rhost={ip}  user={bot}",
+    "Accepted password for {user} from {ip} port {port} ssh2",
+    "Disconnected from invalid user {bot} {ip} port {port} [preauth]",
+)
+
+
 def _sshd(g: _Corpus, r: _Rec, pii: bool) -> str:
     rng = g.rng
-    host = r.k(
-        "host", rng.choice(("bastion-01", "jump-02", "sh-prod-app-7", "ip-bastion", "gw-ssh"))
-    )
+    host = r.k("host", rng.choice(("bastion-01", "jump-02", "sh-prod-app-7", "gw-ssh")))
     ts = g.ts_syslog(r) if g.chance(0.7) else g.ts_iso(r)
     prefix = f"{ts} {host} sshd[{g.pid(r)}]: "
     if not pii:
-        return prefix + rng.choice(
-            (
-                "Server listening on 0.0.0.0 port 22.",
-                "Server listening on :: port 22.",
-                "Received SIGHUP; restarting.",
-                "error: kex_exchange_identification: read: Connection reset by peer",
-                "fatal: Timeout before authentication",
-            )
-        )
-    port = rng.randint(1024, 65535)
-    x = rng.randrange(9)
+        return prefix + rng.choice(_SSHD_CLEAN)
+    template = rng.choice(_SSHD_PII)
+    # Only the placeholders a template prints may create labels.
+    fields: dict[str, str] = {}
+    if "{bot}" in template:
+        fields["bot"] = g.username(r, ssh=True)
+    if "{user}" in template:
+        fields["user"] = g.username(r)
+    fields["ip"] = g.ip(r, v6=0.1)
+    fields["port"] = str(rng.randint(1024, 65535))  # client ephemeral port: not labelled
+    fields["key"] = "".join(rng.choices(_B62 + "+/", k=43))
+    return prefix + template.format(**fields)
+
+
+def _logcat_pii(g: _Corpus, r: _Rec) -> tuple[str, str]:
+    x = g.rng.randrange(8)
     if x == 0:
-        return (
-            prefix
-            + f"Failed password for invalid user {g.username(r, ssh=True)} from {g.ip(r, v6=0.1)} port {port} ssh2"
-        )
+        return "DeviceInfo", f"imei={g.imei(r)} imsi={g.imsi(r)} mac={g.mac(r)}"
     if x == 1:
-        return (
-            prefix
-            + f"Failed password for {g.username(r, ssh=True)} from {g.ip(r, v6=0.1)} port {port} ssh2"
+        return "LoginActivity", f"login success phone={g.phone(r)} uid={g.user_id(r)}"
+    if x == 2:
+        return "LocationService", f"onLocationChanged {_latlng_kv(g, r)} acc=12.0"
+    if x == 3:
+        return "OkHttp", f"--> {g.method(r)} https://api.example.com{g.pii_url(r)}"
+    if x == 4:
+        return "OkHttp", f"Authorization: Bearer {g.token(r) if g.chance(0.5) else g.jwt(r)}"
+    if x == 5:
+        return "PushReceiver", f"register ok android_id={g.android_id(r)} serial={g.serial(r)}"
+    if x == 6:
+        return "WifiStateMachine", f"CONNECTED bssid={g.mac(r)} ip={g.ip(r, v6=0.0)}"
+    return "AccountSync", f"sync account {g.email(r)} ({g.nickname(r)})"
+
+
+def _logcat_clean(g: _Corpus, r: _Rec) -> tuple[str, str]:
+    rng = g.rng
+    x = rng.randrange(5)
+    if x == 0:
+        proc = f"{rng.randint(1000, 32000)}:com.example.shop/u0a{rng.randint(10, 400)}"
+        return "ActivityManager", f"Start proc {proc} for activity com.example.shop/.MainActivity"
+    if x == 1:
+        return "Choreographer", (
+            f"Skipped {rng.randint(30, 120)} frames!  "
+            "The application may be doing too much work on its main thread."
         )
     if x == 2:
-        return prefix + f"Invalid user {g.username(r, ssh=True)} from {g.ip(r, v6=0.1)} port {port}"
+        return (
+            "OkHttp",
+            f"<-- {g.status(r)} OK https://api.example.com{g.clean_url(r)} ({g.duration(r)})",
+        )
     if x == 3:
-        key = f"SHA256:{''.join(rng.choices(_B62 + '+/', k=43))}"
-        return (
-            prefix
-            + f"Accepted publickey for {g.username(r)} from {g.ip(r, v6=0.1)} port {port} ssh2: RSA {key}"
-        )
-    if x == 4:
-        return (
-            prefix + f"Received disconnect from {g.ip(r, v6=0.1)} port {port}:11: Bye Bye [preauth]"
-        )
-    if x == 5:
-        return (
-            prefix
-            + f"Connection closed by authenticating user {g.username(r, ssh=True)} {g.ip(r, v6=0.1)} port {port} [preauth]"
-        )
-    if x == 6:
-        return prefix + (
-            f"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
-            f"rhost={g.ip(r, v6=0.0)}  user={g.username(r, ssh=True)}"
-        )
-    if x == 7:
-        return (
-            prefix
-            + f"Accepted password for {g.username(r)} from {g.ip(r, v6=0.1)} port {port} ssh2"
-        )
-    return (
-        prefix
-        + f"Disconnected from invalid user {g.username(r, ssh=True)} {g.ip(r, v6=0.1)} port {port} [preauth]"
+        return "SystemUpdate", f"current build {g.build_id(r)} version {g.version(r)}"
+    return "art", (
+        f"Background concurrent copying GC freed {rng.randint(1000, 99999)}(3MB) "
+        f"AllocSpace objects, paused {g.duration(r)}"
     )
 
 
 def _logcat(g: _Corpus, r: _Rec, pii: bool) -> str:
     rng = g.rng
     dt = g.dt()
-    pid, tid = rng.randint(300, 32000), rng.randint(300, 32000)
-    if pii:
-        x = rng.randrange(8)
-        if x == 0:
-            tag, msg = "DeviceInfo", f"imei={g.imei(r)} imsi={g.imsi(r)} mac={g.mac(r)}"
-        elif x == 1:
-            tag, msg = "LoginActivity", f"login success phone={g.phone(r)} uid={g.user_id(r)}"
-        elif x == 2:
-            lat, lng = g.coord()
-            tag = "LocationService"
-            msg = f"onLocationChanged lat={r.p('GPS_COORDINATES', str(lat))} lng={r.p('GPS_COORDINATES', str(lng))} acc=12.0"
-        elif x == 3:
-            tag, msg = "OkHttp", f"--> {g.method(r)} https://api.example.com{g.pii_url(r)}"
-        elif x == 4:
-            tag, msg = (
-                "OkHttp",
-                f"Authorization: Bearer {g.token(r) if g.chance(0.5) else g.jwt(r)}",
-            )
-        elif x == 5:
-            tag, msg = (
-                "PushReceiver",
-                f"register ok android_id={g.android_id(r)} serial={g.serial(r)}",
-            )
-        elif x == 6:
-            tag, msg = "WifiStateMachine", f"CONNECTED bssid={g.mac(r)} ip={g.ip(r, v6=0.0)}"
-        else:
-            tag, msg = "AccountSync", f"sync account {g.email(r)} ({g.nickname(r)})"
-    else:
-        tag = rng.choice(("ActivityManager", "Choreographer", "OkHttp", "SystemUpdate", "art"))
-        msg = {
-            "ActivityManager": lambda: (
-                f"Start proc {rng.randint(1000, 32000)}:com.example.shop/u0a{rng.randint(10, 400)} for activity com.example.shop/.MainActivity"
-            ),
-            "Choreographer": lambda: (
-                f"Skipped {rng.randint(30, 120)} frames!  The application may be doing too much work on its main thread."
-            ),
-            "OkHttp": lambda: (
-                f"<-- {g.status(r)} OK https://api.example.com{g.clean_url(r)} ({g.duration(r)})"
-            ),
-            "SystemUpdate": lambda: f"current build {g.build_id(r)} version {g.version(r)}",
-            "art": lambda: (
-                f"Background concurrent copying GC freed {rng.randint(1000, 99999)}(3MB) AllocSpace objects, paused {g.duration(r)}"
-            ),
-        }[tag]()
+    pid, tid = str(rng.randint(300, 32000)), rng.randint(300, 32000)
+    tag, msg = _logcat_pii(g, r) if pii else _logcat_clean(g, r)
     prio = rng.choice("VDIWE")
     if g.chance(0.75):
+        # threadtime format (the default since Android 7)
         ts = r.k("timestamp", f"{dt:%m-%d %H:%M:%S}.{dt.microsecond // 1000:03d}")
-        return f"{ts} {r.k('pid', str(pid)):>5} {tid:>5} {prio} {tag}: {msg}"
-    return f"{prio}/{tag}({r.k('pid', str(pid)):>5}): {msg}"
+        return f"{ts} {r.k('pid', pid):>5} {tid:>5} {prio} {tag}: {msg}"
+    return f"{prio}/{tag}({r.k('pid', pid):>5}): {msg}"
+
+
+def _syslog_pii(g: _Corpus, r: _Rec) -> tuple[str, str]:
+    rng = g.rng
+    x = rng.randrange(7)
+    if x == 0:
+        return "dhcpd", f"DHCPACK on {g.ip(r, v6=0.0)} to {g.mac(r)} via eth0"
+    if x == 1:
+        qid = g.hexs(10).upper()
+        return "postfix/smtp", (
+            f"{qid}: to=<{g.email(r)}>, relay=mx.example.org[{g.ip(r, v6=0.0)}]:25, "
+            "delay=1.2, status=sent (250 2.0.0 OK)"
+        )
+    if x == 2:
+        return "systemd-logind", f"New session {rng.randint(1, 9999)} of user {g.username(r)}."
+    if x == 3:
+        user = g.username(r)
+        home = r.p("USERNAME", user)  # the name occurs twice: label both occurrences
+        return "sudo", (
+            f"{user} : TTY=pts/0 ; PWD=/home/{home} ; USER=root ; "
+            f"COMMAND=/usr/bin/systemctl restart {g.service(r)}"
+        )
+    if x == 4:
+        return "openvpn", f"{_ip_port(g, r)} TLS: Initial packet from [AF_INET]{_ip_port(g, r)}"
+    if x == 5:
+        return "dnsmasq-dhcp", f"DHCPREQUEST(br0) {g.ip(r, v6=0.0)} {g.mac(r)}"
+    return "named", (
+        f"client @0x7f{g.hexs(8)} {g.ip(r)}#{rng.randint(1024, 65535)} (www.example.com): "
+        "query: www.example.com IN A +E(0)"
+    )
 
 
 def _syslog(g: _Corpus, r: _Rec, pii: bool) -> str:
     rng = g.rng
     host = r.k("host", rng.choice(("edge-gw-01", "mail-01", "router-home", "db-03", "vpn-02")))
     if pii:
-        x = rng.randrange(7)
-        if x == 0:
-            app, msg = "dhcpd", f"DHCPACK on {g.ip(r, v6=0.0)} to {g.mac(r)} via eth0"
-        elif x == 1:
-            qid = g.hexs(10).upper()
-            app, msg = (
-                "postfix/smtp",
-                f"{qid}: to=<{g.email(r)}>, relay=mx.example.org[{g.ip(r, v6=0.0)}]:25, delay=1.2, status=sent (250 2.0.0 OK)",
-            )
-        elif x == 2:
-            app, msg = (
-                "systemd-logind",
-                f"New session {rng.randint(1, 9999)} of user {g.username(r)}.",
-            )
-        elif x == 3:
-            user = g.username(r)
-            app, msg = (
-                "sudo",
-                f"{user} : TTY=pts/0 ; PWD=/home/{r.p('USERNAME', user)} ; USER=root ; COMMAND=/usr/bin/systemctl restart {g.service(r)}",
-            )
-        elif x == 4:
-            app, msg = (
-                "openvpn",
-                f"{_ip_port(g, r)} TLS: Initial packet from [AF_INET]{_ip_port(g, r)}",
-            )
-        elif x == 5:
-            app, msg = "dnsmasq-dhcp", f"DHCPREQUEST(br0) {g.ip(r, v6=0.0)} {g.mac(r)}"
-        else:
-            app, msg = (
-                "named",
-                f"client @0x7f{g.hexs(8)} {g.ip(r)}#{rng.randint(1024, 65535)} (www.example.com): query: www.example.com IN A +E(0)",
-            )
+        app, msg = _syslog_pii(g, r)
     else:
         x = rng.randrange(5)
         if x == 0:
@@ -2064,7 +2144,7 @@ def _syslog(g: _Corpus, r: _Rec, pii: bool) -> str:
             app, msg = g.service(r), g.prose_clean(r)
     pid = g.pid(r)
     if g.chance(0.75):
-        return f"{g.ts_syslog(r)} {host} {app}[{pid}]: {msg}"
+        return f"{g.ts_syslog(r)} {host} {app}[{pid}]: {msg}"  # RFC 3164
     return f"<{rng.choice((13, 30, 38, 86, 134))}>1 {g.ts_iso(r)} {host} {app} {pid} - - {msg}"
 
 
@@ -2078,27 +2158,36 @@ def _text(g: _Corpus, r: _Rec, pii: bool) -> str:
     dt = g.dt()
     x = rng.randrange(6)
     if x == 0:
+        # log4j / logback pattern layout
         ts = r.k("timestamp", f"{dt:%Y-%m-%d %H:%M:%S},{dt.microsecond // 1000:03d}")
         lvl = r.k("level", rng.choice(("INFO", "WARN", "ERROR", "DEBUG")))
         return f"{ts} {lvl:<5} [{g.thread(r)}] {g.cls(r)} - {prose()}"
     if x == 1:
+        # Python logging
         ts = r.k("timestamp", f"{dt:%Y-%m-%d %H:%M:%S}")
-        return f"[{ts}] {r.k('level', rng.choice(('INFO', 'WARNING', 'ERROR')))} {g.service(r)}: {prose()}"
+        lvl = r.k("level", rng.choice(("INFO", "WARNING", "ERROR")))
+        return f"[{ts}] {lvl} {g.service(r)}: {prose()}"
     if x == 2:
-        return f"{g.ts_iso(r)}\t{r.k('level', rng.choice(('info', 'warn', 'error')))}\t{rng.choice(('handler', 'service', 'repo'))}/{rng.choice(('user', 'order', 'auth'))}.go:{rng.randint(20, 400)}\t{prose()}"
+        # zap console encoder
+        lvl = r.k("level", rng.choice(("info", "warn", "error")))
+        caller = f"{rng.choice(('handler', 'service', 'repo'))}/{rng.choice(('user', 'order'))}.go"
+        return f"{g.ts_iso(r)}\t{lvl}\t{caller}:{rng.randint(20, 400)}\t{prose()}"
     if x == 3:
         # klog glues the level letter to the date, so only the time part is a whole token.
         ts = f"{dt:%m%d} " + r.k("timestamp", f"{dt:%H:%M:%S}.{dt.microsecond:06d}")
-        return f"I{ts} {rng.randint(1, 99):>7} {rng.choice(('server.go', 'controller.go'))}:{rng.randint(20, 900)}] {prose()}"
+        caller = f"{rng.choice(('server.go', 'controller.go'))}:{rng.randint(20, 900)}"
+        return f"I{ts} {rng.randint(1, 99):>7} {caller}] {prose()}"
     if x == 4:
         # Apache error log
-        ts = r.k(
-            "timestamp",
-            f"{_WEEKDAYS[dt.weekday()]} {_MONTHS[dt.month - 1]} {dt.day:02d} {dt:%H:%M:%S}.{dt.microsecond:06d} {dt.year}",
-        )
+        day = f"{_WEEKDAYS[dt.weekday()]} {_MONTHS[dt.month - 1]} {dt.day:02d}"
+        ts = r.k("timestamp", f"{day} {dt:%H:%M:%S}.{dt.microsecond:06d} {dt.year}")
         pid = g.pid(r)
         if pii and g.chance(0.5):
-            return f"[{ts}] [core:error] [pid {pid}:tid {rng.randint(10**14, 10**15)}] [client {_ip_port(g, r)}] AH00126: Invalid URI in request GET {g.pii_url(r)} HTTP/1.1"
+            tid = rng.randint(10**14, 10**15)
+            return (
+                f"[{ts}] [core:error] [pid {pid}:tid {tid}] [client {_ip_port(g, r)}] "
+                f"AH00126: Invalid URI in request GET {g.pii_url(r)} HTTP/1.1"
+            )
         return f"[{ts}] [php:warn] [pid {pid}] {prose()}"
     # HDFS / Spark style lines (loghub shapes)
     ts = r.k("timestamp", f"{dt:%y%m%d %H%M%S}")
