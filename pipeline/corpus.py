@@ -313,6 +313,7 @@ _LOGCAT_TAGS: Final = (
 )  # fmt: skip
 _B62: Final = string.ascii_letters + string.digits
 _WEBKIT: Final = "AppleWebKit/537.36 (KHTML, like Gecko)"
+_MOBILE_SAFARI: Final = "Mobile Safari/537.36"
 _B64URL: Final = _B62 + "-_"
 _PW_PUNCT: Final = "!$*-_."
 # Key-name styles for JSON fields; "dot" writes ECS-style literal dotted keys.
@@ -451,7 +452,8 @@ class _Corpus:
     """Stateful generator; one instance per ``generate_labelled`` call."""
 
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+        # Not for security: a seeded, reproducible stream of synthetic test data.
+        self.rng = random.Random(seed)  # noqa: S311
         self.t = _T0 + self.rng.uniform(0, 365 * 86_400)
 
     # -- primitives ----------------------------------------------------------------------
@@ -818,13 +820,13 @@ class _Corpus:
             fv = rng.randint(115, 125)
             v = f"Mozilla/5.0 (X11; Linux x86_64; rv:{fv}.0) Gecko/20100101 Firefox/{fv}.0"
         elif x == 3:
-            android = rng.randint(10, 14)
-            v = f"Mozilla/5.0 (Linux; Android {android}; {model}) {_WEBKIT} {chrome} Mobile Safari/537.36"
+            platform = f"(Linux; Android {rng.randint(10, 14)}; {model})"
+            v = f"Mozilla/5.0 {platform} {_WEBKIT} {chrome} {_MOBILE_SAFARI}"
         elif x == 4:
             wechat = f"MicroMessenger/8.0.{rng.randint(30, 47)}.2502(0x28002C51)"
             v = (
                 f"Mozilla/5.0 (Linux; Android 13; {model} Build/TKQ1.221114.001; wv) {_WEBKIT} "
-                f"Version/4.0 {chrome} Mobile Safari/537.36 {wechat} NetType/WIFI Language/zh_CN"
+                f"Version/4.0 {chrome} {_MOBILE_SAFARI} {wechat} NetType/WIFI Language/zh_CN"
             )
         elif x == 5:
             android = rng.randint(9, 14)
@@ -899,7 +901,8 @@ class _Corpus:
             city, state = rng.choice(_EN_CITIES)
             apt = f", Apt {rng.randint(1, 30)}{rng.choice('ABCD')}" if self.chance(0.3) else ""
             v = (
-                f"{rng.randint(1, 9899)} {rng.choice(_EN_STREETS)} {rng.choice(_EN_STREET_TYPES)}{apt}, "
+                f"{rng.randint(1, 9899)} {rng.choice(_EN_STREETS)} "
+                f"{rng.choice(_EN_STREET_TYPES)}{apt}, "
                 f"{city}, {state} {self.digits(5)}"
             )
         else:
@@ -913,7 +916,8 @@ class _Corpus:
         if x == 0:
             v = self.cn_mobile_raw()
         elif x == 1:
-            v = f"{self.rng.choice(_PINYIN_GIVEN).lower()}{self.digits(3)}@{self.rng.choice(_EMAIL_DOMAINS)}"
+            local = f"{self.rng.choice(_PINYIN_GIVEN).lower()}{self.digits(3)}"
+            v = f"{local}@{self.rng.choice(_EMAIL_DOMAINS)}"
         elif x == 2:
             v = "o" + "".join(self.rng.choices(_B64URL, k=27))  # WeChat openid shape
         else:
@@ -1005,7 +1009,8 @@ class _Corpus:
         rng = self.rng
         return (
             f"{rng.choice('QRSTU')}{rng.choice('PKQ')}{rng.randint(1, 3)}A."
-            f"{rng.randint(19, 24)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}.{rng.randint(1, 99):03d}"
+            f"{rng.randint(19, 24)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}."
+            f"{rng.randint(1, 99):03d}"
         )
 
     def build_id(self, r: _Rec) -> str:
@@ -1022,11 +1027,12 @@ class _Corpus:
             v = self.app_version_raw()
         elif x == 2:
             # Four-part versions are IPv4-shaped: the classic false positive.
-            v = f"{rng.randint(1, 12)}.{rng.randint(0, 9)}.{rng.randint(0, 300)}.{rng.randint(0, 9)}"
+            v = ".".join(str(rng.randint(lo, hi)) for lo, hi in ((1, 12), (0, 9), (0, 300), (0, 9)))
         elif x == 3:
             v = f"10.0.{rng.randint(17763, 22631)}.{rng.randint(100, 4000)}"
         else:
-            v = f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}-rc.{rng.randint(1, 5)}"
+            base = ".".join(str(rng.randint(lo, hi)) for lo, hi in ((1, 9), (0, 20), (0, 9)))
+            v = f"{base}-rc.{rng.randint(1, 5)}"
         return r.k("version", v)
 
     def commit(self, r: _Rec) -> str:
@@ -1036,13 +1042,15 @@ class _Corpus:
         rng = self.rng
         x = rng.randrange(4)
         if x == 0:
-            v = f"{rng.choice(_SERVICES)}-{self.hexs(9)}-{''.join(rng.choices(string.ascii_lowercase + string.digits, k=5))}"
+            suffix = "".join(rng.choices(string.ascii_lowercase + string.digits, k=5))
+            v = f"{rng.choice(_SERVICES)}-{self.hexs(9)}-{suffix}"  # a Kubernetes pod name
         elif x == 1:
             v = f"{rng.choice(('web', 'api', 'app', 'gw', 'worker'))}-{rng.randint(1, 40):02d}"
         elif x == 2:
             v = f"{rng.choice(('sh', 'bj', 'gz', 'hz'))}-prod-app-{rng.randint(1, 99)}"
         else:
-            v = f"k8s-node-{rng.randint(1, 300):03d}.{rng.choice(('idc2', 'az1', 'az3'))}.example.internal"
+            zone = rng.choice(("idc2", "az1", "az3"))
+            v = f"k8s-node-{rng.randint(1, 300):03d}.{zone}.example.internal"
         return r.k("host", v)
 
     def service(self, r: _Rec) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Final
 import orjson
 
 from pipeline._json import decode_line, dumps
-from pipeline._paths import ARRAY, PathPattern
+from pipeline._paths import ARRAY, PathPattern, format_path
 from pipeline.exceptions import KeyMissingError, RecordError
 from pipeline.keys import KeyRing
 from pipeline.operators.base import DROP, Operator, OperatorContext
@@ -75,14 +75,33 @@ class _Decision:
     hint: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why one value changed: for `logscrub explain` only, never logged.
+
+    Security: holds the original value; it exists so a security engineer can see a
+    decision on their own terminal. Nothing in the stream or the file mode creates one.
+    """
+
+    path: str
+    entity: str
+    detector: str
+    score: float
+    operator: str
+    before: str
+    after: str | None
+
+
 class _Counts:
     """Per-record counters, cheap to create (one per record in the hot path)."""
 
-    __slots__ = ("entities", "operators")
+    __slots__ = ("entities", "operators", "trace", "where")
 
-    def __init__(self) -> None:
+    def __init__(self, trace: list[Explanation] | None = None) -> None:
         self.entities: dict[str, int] = {}
         self.operators: dict[str, int] = {}
+        self.trace = trace  # only `explain` sets it
+        self.where = ""
 
     def add(self, entity: str, operator: str) -> None:
         self.entities[entity] = self.entities.get(entity, 0) + 1
@@ -163,6 +182,15 @@ class Engine:
         outcome.entities = counts.entities
         outcome.operators = counts.operators
         return outcome
+
+    def explain(self, value: bytes | str) -> tuple[Outcome, list[Explanation]]:
+        """Anonymize one record and say, per changed value, what caught it and what it became."""
+        trace: list[Explanation] = []
+        counts = _Counts(trace)
+        outcome = self._apply_value(value, counts)
+        outcome.entities = counts.entities
+        outcome.operators = counts.operators
+        return outcome, trace
 
     def scrub_line(self, line: str) -> str | None:
         """Anonymize one line of text; None when the policy drops it (evaluation helper)."""
@@ -261,6 +289,8 @@ class Engine:
         self, v: Any, p: tuple[str, ...], name: str, parent: str | None, counts: _Counts
     ) -> Any:
         decision = self._decide(p, name, parent)
+        if counts.trace is not None:
+            counts.where = format_path(p)
         action = decision.action
         if type(action) is int:
             _pattern, op, spec = self._rules[action]
@@ -287,6 +317,8 @@ class Engine:
             return v
         if spec.name == "drop":
             counts.add(spec.entity or hint or "FIELD", "drop")
+            if counts.trace is not None:
+                counts.trace.append(Explanation(counts.where, spec.entity or hint or "FIELD", "fields rule", 1.0, "drop", str(v)[:200], None))
             return DROP
         if isinstance(v, dict):
             pairs = ((k, self._apply_rule(x, op, spec, hint, counts)) for k, x in v.items())
@@ -302,6 +334,8 @@ class Engine:
             return v
         out = op.apply(text, entity)
         counts.add(entity, spec.name)
+        if counts.trace is not None:
+            counts.trace.append(Explanation(counts.where, entity, "fields rule", 1.0, spec.name, text, str(out)))
         return _same_type(v, out)
 
     def _scan_leaf(
@@ -337,23 +371,28 @@ class Engine:
                 return text
             # The field name says the whole value is personal data and no detector
             # matched its shape (an IMEI with odd separators, a nickname): treat it whole.
-            return self._replace(text, hint, counts)
+            return self._replace(text, hint, counts, "field name", 1.0)
         if not findings:
             return text
         parts: list[str] = []
         pos = 0
         for f in findings:
             parts.append(text[pos : f.start])
-            parts.append(self._replace(text[f.start : f.end], f.entity, counts))
+            parts.append(self._replace(text[f.start : f.end], f.entity, counts, f.recognizer, f.score))
             pos = f.end
         parts.append(text[pos:])
         return "".join(parts)
 
-    def _replace(self, value: str, entity: str, counts: _Counts) -> str:
+    def _replace(
+        self, value: str, entity: str, counts: _Counts, detector: str, score: float
+    ) -> str:
         op, op_name = self._entity_ops.get(entity, self._default_op)
         out = op.apply(value, entity)
         counts.add(entity, op_name)
-        return "" if out is DROP else out  # type: ignore[return-value]
+        replaced = "" if out is DROP else str(out)
+        if counts.trace is not None:
+            counts.trace.append(Explanation(counts.where or "<text>", entity, detector, score, op_name, value, replaced))
+        return replaced
 
     # ------------------------------------------------------------------ key and headers
 

@@ -16,8 +16,8 @@ Leak and damage (:func:`leak_damage`), per labelled line:
   token occurrences of the value than the input did. Counting input occurrences means that
   a port ``8080`` is not "saved" by ``http-nio-8080-exec-7`` when the port field is gone.
 * For JSON lines the output is searched as written and, if it parses, also as orjson
-  re-serializes it, so an engine that writes ``\\u4e0a`` escapes or adds spaces is judged on
-  its content, not its formatting.
+  re-serializes it, so an engine that writes ASCII-only unicode escapes or adds spaces is
+  judged on its content, not its formatting.
 * A dropped line (``scrub`` returned ``None``) leaks nothing and damages every keep value.
 * When a line holds ``n`` labels with the same value and ``k`` surviving occurrences, the
   first ``min(n, k)`` labels count as leaked (PII) and ``min(n, max(0, before - k))`` keep
@@ -211,6 +211,7 @@ class WorstCase:
     total: int
 
     def __str__(self) -> str:
+        """Return e.g. ``IMEI in logcat (12 of 40)``."""
         return f"{self.label} in {self.line_kind} ({self.failed} of {self.total})"
 
     def to_dict(self) -> dict[str, Any]:

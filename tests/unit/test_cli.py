@@ -116,3 +116,42 @@ def test_own_logs_and_summary_hold_no_record_values(tmp_path):
         assert v.encode() not in r.stderr
         assert v.encode() not in r.stdout
     assert b"bad lines" in r.stderr
+
+
+def _run_in_pty(args, env):
+    """Run the CLI with stdout on a pseudo-terminal, as a person at a terminal would."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args], stdout=follower, stderr=subprocess.PIPE, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(leader)
+    return proc.returncode, b"".join(chunks).decode(), proc.stderr.read().decode()
+
+
+def test_explain_shows_every_finding_on_a_terminal():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGSCRUB_")}
+    env["LOGSCRUB_KEY"] = TEST_SECRET
+    line = '{"user": {"email": "alice@example.com"}, "msg": "from 203.0.113.9", "imei": "490154203237518"}'
+    rc, out, err = _run_in_pty(["explain", "--no-ner", line], env)
+    assert rc == 0, err
+    for fragment in ("user.email", "EMAIL_ADDRESS", "IP_ADDRESS", "IMEI", "pseudonymize", "generalize", "before:", "after:"):
+        assert fragment in out
+    assert "alice@example.com" not in err
+
+
+def test_explain_refuses_to_write_into_a_pipe():
+    r = run("explain", '{"email": "alice@example.com"}')
+    assert r.returncode == 2
+    assert b"alice@example.com" not in r.stdout + r.stderr
+    assert b"terminal only" in r.stderr

@@ -75,7 +75,7 @@ def test_when_generated_in_other_processes_then_output_does_not_depend_on_hash_s
     digests = set()
     for hash_seed in ("0", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        r = subprocess.run(
+        r = subprocess.run(  # noqa: S603 - our own interpreter running a fixed snippet
             [sys.executable, "-c", code],
             capture_output=True,
             text=True,
