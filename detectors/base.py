@@ -63,15 +63,16 @@ class LogRecognizer(PatternRecognizer):
     TRIGGER_CHARS: ClassVar[str] = ""
     MIN_DIGITS: ClassVar[int] = 0
     CONTEXT_REQUIRED: ClassVar[bool] = False
-    #: Scanner hint (added): ``bytes`` regexes over :func:`text_shape`; when set, the
-    #: recognizer runs only in windows around their matches (and around its
-    #: ``ANCHOR_WORDS``). Start each with a literal byte (``b"0000"``) so the search is a
-    #: fast substring scan; every true match must overlap an anchor match.
+    #: Scanner hint (added): ``bytes`` regexes over :func:`text_shape`. When set, the
+    #: recognizer's patterns run only in ``WINDOW``-sized windows around their matches
+    #: (plus around its keys, see below, and the whole text on a ``TRIGGER_WORDS`` hit).
+    #: Start each with a literal byte (``b"0000"``) so the search is a fast substring scan;
+    #: every true match must overlap an anchor match.
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = ()
-    #: Scanner hint (added): lowercase literals; when set, the recognizer runs only in
-    #: windows around their occurrences (and around its ``SHAPE_ANCHORS``).
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = ()
-    #: Characters before / after an anchor that a match may reach.
+    #: Scanner hint (added): lowercase substrings (``"invalid user"``); when one occurs in
+    #: the lowercased text, the recognizer's patterns run over the whole text.
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ()
+    #: Characters before / after an anchor (or after a key) that a match may reach.
     WINDOW: ClassVar[tuple[int, int]] = (32, 64)
     #: Lowercase words that, as the key right before a match or in the few characters
     #: before it (``version=6.1.1.0``, ``build 5.5.224.1``), say the match is not this
@@ -194,9 +195,21 @@ def text_shape(text: str) -> bytes:
     return text.encode("ascii", "replace").translate(SHAPE_TABLE)
 
 
+class KeyedPattern(Pattern):
+    """A ``key=value`` pattern (see :func:`keyed_pattern`) that knows its keys.
+
+    The scanner tries it only where the text has one of ``keys`` followed by ``=`` or
+    ``:``, instead of searching the whole text for it.
+    """
+
+    def __init__(self, name: str, regex: str, score: float, keys: tuple[str, ...]) -> None:
+        super().__init__(name, regex, score)
+        self.keys = keys
+
+
 def keyed_pattern(
     name: str, keys: list[str], value: str, score: float, *, quoted: bool = True
-) -> Pattern:
+) -> KeyedPattern:
     """Build a ``key=value`` pattern whose ``value`` group is the reported span.
 
     Matches ``nickname=bob``, ``nickname: bob``, ``"nickname": "Bob Smith"``,
@@ -212,7 +225,7 @@ def keyed_pattern(
             characters) whatever ``value`` says. Turn off for shape-checked values.
 
     Returns:
-        A Presidio ``Pattern``.
+        A Presidio ``Pattern`` (a :class:`KeyedPattern`).
     """
     alternation = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
     # The key must start a word or a camelCase hump: `(?-i:...)` keeps the case test
@@ -221,13 +234,13 @@ def keyed_pattern(
     regex = (
         start
         + f"(?:{alternation})"
-        + r"""["']?[ \t]{0,3}[=:][ \t]{0,3}"""
+        + r"""["']?[ \t]{0,3}[=:\uff1a][ \t]{0,3}"""
         + r"""["']?"""
         + f"(?P<{VALUE_GROUP}>"
         + (r"""(?<=")[^"\n]{1,120}(?=")|(?<=')[^'\n]{1,120}(?=')|""" if quoted else "")
         + f"{value})"
     )
-    return Pattern(name, regex, score)
+    return KeyedPattern(name, regex, score, tuple(k.lower() for k in keys))
 
 
 def span_of(match: re.Match[str] | regex.Match[str]) -> tuple[int, int]:
@@ -243,7 +256,7 @@ def span_of(match: re.Match[str] | regex.Match[str]) -> tuple[int, int]:
 # `"key": "`, `key: ` and free-text spaces, then take up to two words. Reading a reversed
 # slice with an anchored `match` costs a fraction of a microsecond.
 _WORDS_BEFORE_REV = re.compile(
-    r"""[\s"'=:\[({<#]{0,6}([\w.\-]{1,40})(?:[\s"'=:_\-]{1,3}([\w.\-]{1,40}))?"""
+    r"""[\s"'=:\uff1a\[({<#]{0,6}([\w.\-]{1,40})(?:[\s"'=:_\-]{1,3}([\w.\-]{1,40}))?"""
 )
 
 

@@ -351,6 +351,8 @@ def _fmt_key(tokens: Sequence[str], style: str, acronyms: bool) -> str:
     if style == "snake":
         return "_".join(tokens)
     if style == "camel":
+        if acronyms and len(tokens) == 1 and tokens[0] in _ACRONYMS:
+            return tokens[0].upper()  # deviceInfo.IMEI, ctx.IP
         return tokens[0] + "".join(cap(t) for t in tokens[1:])
     if style == "pascal":
         return "".join(cap(t) for t in tokens)
@@ -1412,7 +1414,10 @@ def _s_device(g: _Corpus, d: _J, r: _Rec, ks: _KeyStyle) -> None:
         ),
         (rng.choice((("device", "id"), ("guid",), ("device", "uuid"), ("did",))), g.device_id),
     ]
-    for tokens, fn in rng.sample(ids, rng.randint(1, 5)):
+    chosen = rng.sample(ids, rng.randint(1, 5))
+    if ids[0] not in chosen and g.chance(0.5):
+        chosen.insert(0, ids[0])  # the IMEI is the id Android SDKs log most often
+    for tokens, fn in chosen:
         value: Any = fn(r)
         if fn is g.imei and value.isdigit() and g.chance(0.2):
             value = int(value)  # some SDKs log the IMEI as a JSON number

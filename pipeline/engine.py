@@ -30,6 +30,7 @@ PLACEHOLDER_VALUES: Final = frozenset(
     {"", "-", "--", "null", "none", "nil", "n/a", "na", "unknown", "undefined", "0", "false", "true"}
 )
 _DECISION_CACHE_LIMIT = 16_384
+_MEMO_LIMIT = 65_536
 _KEEP: Final = "keep"
 _DROP: Final = "drop"
 _SCAN: Final = "scan"
@@ -95,17 +96,19 @@ class Explanation:
 class _Counts:
     """Per-record counters, cheap to create (one per record in the hot path)."""
 
-    __slots__ = ("entities", "operators", "trace", "where")
+    __slots__ = ("entities", "operators", "trace", "where", "events")
 
     def __init__(self, trace: list[Explanation] | None = None) -> None:
         self.entities: dict[str, int] = {}
         self.operators: dict[str, int] = {}
+        self.events: list[tuple[str, str]] = []  # (entity, operator) in order, for the memo
         self.trace = trace  # only `explain` sets it
         self.where = ""
 
     def add(self, entity: str, operator: str) -> None:
         self.entities[entity] = self.entities.get(entity, 0) + 1
         self.operators[operator] = self.operators.get(operator, 0) + 1
+        self.events.append((entity, operator))
 
 
 class Engine:
@@ -151,6 +154,7 @@ class Engine:
         self._free_text = policy.free_text
         self._default = policy.model.unknown_fields
         self._decisions: dict[tuple[str, ...], Any] = {}
+        self._memo: dict[tuple[str, str | None, bool, str | None], tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._limits = policy.model.limits
         self._text_action = policy.model.text.action
         self._text_ner = policy.model.text.ner
@@ -364,6 +368,30 @@ class Engine:
         counts: _Counts,
         *,
         hint: str | None = None,
+    ) -> str:
+        if counts.trace is None:
+            # Logs repeat values (levels, service names, hosts, user agents, device ids):
+            # a bounded memo of (value, field, mode) -> result skips the scan entirely.
+            memo_key = (text, name, ner, hint)
+            hit = self._memo.get(memo_key)
+            if hit is not None:
+                out, events = hit
+                for entity, op_name in events:
+                    counts.add(entity, op_name)
+                return out
+            local = _Counts()
+            out = self._scan_text_uncached(text, name, ner, local, hint)
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            events = tuple(local.events)
+            self._memo[memo_key] = (out, events)
+            for entity, op_name in events:
+                counts.add(entity, op_name)
+            return out
+        return self._scan_text_uncached(text, name, ner, counts, hint)
+
+    def _scan_text_uncached(
+        self, text: str, name: str | None, ner: bool, counts: _Counts, hint: str | None
     ) -> str:
         findings = self.scanner.scan(text, name, ner=ner)
         if hint is not None and not any(f.entity == hint for f in findings):
