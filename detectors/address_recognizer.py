@@ -44,7 +44,6 @@ class AddressRecognizer(LogRecognizer):
            "postcode", "postalcode", "zip"}
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = ("addr", "street", "地址", "住址")
     WINDOW: ClassVar[tuple[int, int]] = (24, 200)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -32,7 +32,6 @@ class BirthdayRecognizer(LogRecognizer):
         {k.replace("_", "") for k in _KEYS} | {"userbirthday", "birthyear", "birthmonth"}
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = ("birth", "dob", "bday", "born", "生日", "出生")
     WINDOW: ClassVar[tuple[int, int]] = (12, 80)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -39,7 +39,7 @@ class CardExpiryRecognizer(LogRecognizer):
     })
     CONTEXT_REQUIRED: ClassVar[bool] = True
     MIN_DIGITS: ClassVar[int] = 3
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = ("exp", "valid", "good thru", "有效期")
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("valid thru", "valid until", "good thru", "exp")
     WINDOW: ClassVar[tuple[int, int]] = (2, 40)
 
     def validate_result(self, pattern_text: str) -> bool | None:

@@ -41,11 +41,7 @@ class DeviceIdRecognizer(LogRecognizer):
         {k.replace("_", "").replace("-", "") for k in _KEYS} - {"fingerprint"}
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
-        "device", "udid", "idfa", "idfv", "oaid", "gaid", "adid", "aaid", "android",
-        "advertising", "guid", "did", "hwid", "vaid", "utdid", "fingerprint", "ad_id",
-    )
-    WINDOW: ClassVar[tuple[int, int]] = (2, 160)
+    WINDOW: ClassVar[tuple[int, int]] = (0, 96)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         """Return True for placeholder values (all zeros, ``null``, ``unknown``)."""

@@ -27,5 +27,4 @@ class GenderRecognizer(LogRecognizer):
         "gender", "sex", "usergender", "usersex", "性别",
     })
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = ("gender", "sex", "性别")
     WINDOW: ClassVar[tuple[int, int]] = (12, 40)

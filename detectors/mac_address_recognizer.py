@@ -48,7 +48,6 @@ class MacAddressRecognizer(LogRecognizer):
         rb"-[0a][0a]-[0a][0a]-",
         rb"\.[0a][0a][0a][0a]\.",
     )
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = ("mac", "bssid", "hwaddr", "ether")
     WINDOW: ClassVar[tuple[int, int]] = (6, 40)
 
     def validate_result(self, pattern_text: str) -> bool | None:

@@ -28,9 +28,6 @@ class NicknameRecognizer(LogRecognizer):
         "nicknamecn", "昵称",
     })
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
-        "nick", "display", "screen", "alias", "handle", "昵称",
-    )
     WINDOW: ClassVar[tuple[int, int]] = (2, 150)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -40,14 +40,8 @@ class PaymentAccountRecognizer(LogRecognizer):
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
         {k.replace("_", "") for k in _KEYS} - {"buyerid", "sellerid"}
     )
-    CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
-        "alipay", "buyer_", "seller_", "wechat", "weixin", "wxid", "wx_id", "openid",
-        "open_id", "unionid", "union_id", "paypal", "payer", "payee", "pay_account",
-        "payment_account", "bank", "account_no", "accountno", "iban", "支付宝", "微信",
-        "银行",
-    )
-    WINDOW: ClassVar[tuple[int, int]] = (12, 120)
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"xxxa_[0ax]",)
+    WINDOW: ClassVar[tuple[int, int]] = (2, 64)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         """Return True for placeholders."""

@@ -31,10 +31,6 @@ class PersonRecognizer(LogRecognizer):
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({k.replace("_", "") for k in _KEYS})
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
-        "name", "consignee", "cardholder", "card_holder", "account_holder", "surname",
-        "姓名", "收货人", "联系人",
-    )
     WINDOW: ClassVar[tuple[int, int]] = (24, 150)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -30,7 +30,7 @@ class SecretRecognizer(LogRecognizer):
     * passwords in URLs: ``scheme://user:pass@host`` (the ``user:pass`` part);
     * keyed values: ``password=``, ``passwd=``, ``pwd=``, ``token=``, ``access_token=``,
       ``api_key=``, ``secret=``, ``"client_secret": "..."`` (query strings and JSON);
-    * ``Authorization: Bearer <token>`` / ``Basic <b64>``;
+    * ``Authorization: Bearer <token>`` / ``Basic <b64>`` (scheme and token);
     * standalone shapes: JWTs (``eyJ...``), AWS access key ids (``AKIA...``), GitHub,
       Slack and Google API tokens, PEM private-key blocks.
     """
@@ -42,11 +42,13 @@ class SecretRecognizer(LogRecognizer):
             r"(?<=://)(?P<value>[^\s:/@\"'<>]{1,64}:[^\s/@\"'<>]{1,128})(?=@[\w\-\[])",
             0.9,
         ),
-        Pattern(
+        keyed_pattern(
             "authorization header",
-            r"(?<![\w])(?:Bearer|Basic|Token|Digest|Negotiate|AWS4-HMAC-SHA256)[ \t]+"
-            r"(?P<value>[A-Za-z0-9\-._~+/=,:]{8,4096})",
+            ["authorization", "proxy-authorization", "x-authorization", "auth"],
+            r"(?:Bearer|Basic|Token|Digest|Negotiate|AWS4-HMAC-SHA256)[ \t]+"
+            r"[A-Za-z0-9\-._~+/=,:]{8,4096}",
             0.85,
+            quoted=False,
         ),
         Pattern("jwt", r"(?<![\w\-])eyJ[\w\-]{5,}\.eyJ[\w\-]{5,}\.[\w\-]*", 0.95),
         Pattern("aws access key id", r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}(?![A-Z0-9])", 0.9),
@@ -70,14 +72,21 @@ class SecretRecognizer(LogRecognizer):
         - {"sign", "ticket", "pin", "pass", "sid", "credential"}
         | {"authorization", "cookie", "setcookie", "xauthtoken", "xapikey", "xaccesstoken"}
     )
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
-        "://", "bearer", "basic ", "token", "digest ", "negotiate ", "aws4-hmac",
-        "eyj", "akia", "asia", "agpa", "aida", "aroa", "ghp_", "gho_", "ghu_", "ghs_",
-        "ghr_", "github_pat_", "xox", "aiza", "sk_live_", "sk-", "private key",
-        "pass", "pwd", "secret", "key", "auth", "session", "sid", "ticket", "sign",
-        "otp", "pin", "code", "captcha", "credential", "密码",
+    # Shapes (see detectors.base.text_shape) of `://`, `eyJ..`.`eyJ`, `AKIA` + 16,
+    # `ghp_` + 20, `xoxb-`, `AIza` + 35, `sk_live_`, `sk-` + 32, `-----BEGIN`.
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
+        rb"://",
+        rb"axx[0ax_\-]{5,}\.axx",
+        rb"axxa[0ax]{16}",
+        rb"axaa[0ax]{16}",
+        rb"xx[xa]_[0ax]{20}",
+        rb"xxx[ax]-[0ax]",
+        rb"axxa[0ax_\-]{35}",
+        rb"xx_xxxa_",
+        rb"xx-[0ax_\-]{32}",
+        rb"-----aaxxx",
     )
-    WINDOW: ClassVar[tuple[int, int]] = (80, 600)
+    WINDOW: ClassVar[tuple[int, int]] = (4, 80)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         """Return True for placeholders and already-masked values (``***``, ``[REDACTED]``)."""

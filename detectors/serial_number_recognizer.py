@@ -35,7 +35,7 @@ class SerialNumberRecognizer(LogRecognizer):
         {k.replace("_", "").replace(".", "") for k in _KEYS}
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = ("serial", "sn", "s/n", "chip", "序列号")
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("serial n", "s/n")
     WINDOW: ClassVar[tuple[int, int]] = (12, 100)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -57,14 +57,9 @@ class UserAgentRecognizer(LogRecognizer):
         "requestuseragent", "huseragent", "reqheadersuseragent", "agent",
     })
     TRIGGER_CHARS: ClassVar[str] = "/"
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
-        "mozilla/", "opera/", "dalvik/", "okhttp/", "cfnetwork/", "alamofire/",
-        "afnetworking/", "python-requests/", "go-http-client/", "apache-httpclient/",
-        "axios/", "node-fetch/", "(iphone", "(ipad", "(ipod", "(linux", "(android",
-        "(windows", "(macintosh", "(x11", "(compatible", "; ios ", "; android ",
-        "(harmonyos", "(openharmony", "(ios", "cpp-httplib/",
-    )
-    WINDOW: ClassVar[tuple[int, int]] = (80, 600)
+    # Every agent has a `product/digit`; a window grows to the end of a longer match.
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"/0",)
+    WINDOW: ClassVar[tuple[int, int]] = (48, 80)
 
     def normalize(self, value: str) -> str:
         """Return the agent with surrounding whitespace removed."""

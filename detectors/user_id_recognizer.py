@@ -32,11 +32,6 @@ class UserIdRecognizer(LogRecognizer):
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({k.replace("_", "") for k in _KEYS})
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
-        "user", "uid", "account", "customer", "cust", "member", "player", "subscriber",
-        "passenger", "patient", "student", "employee", "buyer", "owner", "profile",
-        "login", "用户",
-    )
     WINDOW: ClassVar[tuple[int, int]] = (24, 100)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -63,10 +63,8 @@ class UsernameRecognizer(LogRecognizer):
         "logname", "remoteuser", "authuser", "sshuser", "osuser", "linuxuser", "用户名",
     })
     CONTEXT_REQUIRED: ClassVar[bool] = True
-    ANCHOR_WORDS: ClassVar[tuple[str, ...]] = (
-        "user", "usr", "uname", "login", "account_name", "accountname", "logname",
-        "用户名", "账号", "accepted ", "failed ", "postponed ", "authentication failures",
-    )
+    # sshd / PAM phrases; `user=` style keys are found by the scanner's key pass.
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("user ", " for ")
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

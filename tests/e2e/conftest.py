@@ -115,28 +115,32 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
 
     state = tmp_path_factory.mktemp("kafka-state")
-    port, controller_port = _free_ports(2)
     env = {
         **os.environ,
         "LOGSCRUB_KAFKA_STATE": str(state),
         # kafka-local's protocol helper is stdlib-only; any python works, this one exists.
         "PYTHON": sys.executable,
     }
-    command = [
-        str(KAFKA_LOCAL),
-        "start",
-        "--port",
-        str(port),
-        "--controller-port",
-        str(controller_port),
-    ]
-    try:
-        started = subprocess.run(  # noqa: S603 (a fixed script of this repo)
-            command, env=env, capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        _stop(env)
-        _unavailable(f"`{' '.join(command)}` could not run: {exc}")
+    for _attempt in range(3):
+        # Free now, but another process may take a port before the broker binds it:
+        # kafka-local then refuses to start, and new ports are tried.
+        port, controller_port = _free_ports(2)
+        command = [str(KAFKA_LOCAL), "start", "--port", str(port)]
+        command += ["--controller-port", str(controller_port)]
+        try:
+            started = subprocess.run(  # noqa: S603 (a fixed script of this repo)
+                command,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=START_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            _stop(env)
+            _unavailable(f"`{' '.join(command)}` could not run: {exc}")
+        if "already in use" not in started.stderr:
+            break
     if started.returncode != 0:
         _stop(env)
         _unavailable(
