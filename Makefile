@@ -25,6 +25,7 @@ demo-file: setup  ## file mode only: sample logs before and after, no broker
 	$(PY) -m pipeline demo --file-only
 
 test: setup  ## every tier: unit, policies, NER, and Kafka against a real local broker
+	docker/validate
 	$(KAFKA) start --port $(TEST_PORT)
 	LOGSCRUB_TEST_BOOTSTRAP=127.0.0.1:$(TEST_PORT) $(PY) -m pytest -p no:cacheprovider tests; \
 	  rc=$$?; $(KAFKA) stop; exit $$rc

@@ -46,6 +46,7 @@ import regex
 from detectors import RECOGNIZERS
 from detectors.base import (
     VALUE_GROUP,
+    KeyedPattern,
     LogRecognizer,
     field_name_key,
     field_name_tokens,
@@ -220,17 +221,14 @@ class Scanner:
                 continue
             self._compiled.append(self._compile_recognizer(recognizer, entity))
 
-        # One trie regex for all anchor words; a hit on a word also counts for every
-        # shorter anchor word inside it (the regex consumes `username`, not `user`).
-        owners: dict[str, set[int]] = {}
+        # Key vocabulary of the key pass: normalized key -> recognizer indexes.
+        self._key_vocab: dict[str, tuple[int, ...]] = {}
+        vocab: dict[str, set[int]] = {}
         for index, item in enumerate(self._compiled):
-            for word in item.anchor_words:
-                owners.setdefault(word, set()).add(index)
-        self._word_owners: dict[str, tuple[int, ...]] = {
-            word: tuple(sorted({i for other, ids in owners.items() if other in word for i in ids}))
-            for word in owners
-        }
-        self._words_re = re.compile(_trie_regex(owners)) if owners else None
+            for key in item.keys:
+                vocab.setdefault(key, set()).add(index)
+        self._key_vocab = {key: tuple(sorted(ids)) for key, ids in vocab.items()}
+        self._key_cache: dict[str, tuple[tuple[int, int], ...]] = {}
         self._shape_needed = any(
             item.shape_anchors or item.min_digits for item in self._compiled
         )
@@ -325,8 +323,9 @@ class Scanner:
         field_ctx = self._field_context(field) if field else frozenset()
         shape = text_shape(text) if self._shape_needed else b""
         digits = shape.count(b"0") if shape else 0
+        keys = self._find_keys(text) if n > 3 else {}
+        lowered: str | None = None
         anchor_cache: dict[Any, list[tuple[int, int]]] = {}
-        word_hits: dict[int, list[tuple[int, int]]] | None = None
 
         candidates: list[Finding] = []
         for index, item in enumerate(self._compiled):
@@ -335,7 +334,17 @@ class Scanner:
             if digits < item.min_digits:
                 continue
             in_field = item.entity in field_ctx
-            if in_field or not (item.shape_anchors or item.anchor_words):
+            key_starts = keys.get(index)
+            if key_starts and item.has_keyed:
+                self._run_keyed(item, text, key_starts, in_field, candidates)
+            if not item.has_plain:
+                continue
+            full = in_field or item.full_text
+            if not full and item.trigger_words:
+                if lowered is None:
+                    lowered = text.lower()
+                full = any(word in lowered for word in item.trigger_words)
+            if full:
                 windows = [(0, n)]
             else:
                 spans: list[tuple[int, int]] = []
@@ -345,14 +354,19 @@ class Scanner:
                         found = [m.span() for m in anchor.finditer(shape)]
                         anchor_cache[anchor] = found
                     spans.extend(found)
-                if item.anchor_words:
-                    if word_hits is None:
-                        word_hits = self._find_words(text)
-                    spans.extend(word_hits.get(index, ()))
-                if not spans:
+                if spans:
+                    windows = _merge_windows(spans, item.window, n)
+                else:
+                    windows = []
+                if key_starts:
+                    # The value after a context key: `android_id=<16 hex>`, `mac: <12 hex>`.
+                    after = item.window[1]
+                    windows = _merge_windows(
+                        windows + [(start, end) for start, end in key_starts], (0, after), n
+                    )
+                if not windows:
                     continue
-                windows = _merge_windows(spans, item.window, n)
-            self._run(item, text, windows, field_ctx, in_field, candidates)
+            self._run(item, text, windows, in_field, candidates)
 
         for entity, pattern in self._deny:
             for match in pattern.finditer(text):
@@ -372,55 +386,130 @@ class Scanner:
         """Compile one recognizer's patterns and hints."""
         flags = recognizer.global_regex_flags or 0
         patterns = []
+        keys: set[str] = set()
         for pattern in recognizer.patterns:
             compiled = _compile(pattern.regex, flags)
+            keyed = isinstance(pattern, KeyedPattern)
+            if keyed:
+                keys.update(field_name_key(k) for k in pattern.keys)
             patterns.append(
-                _Pattern(compiled, float(pattern.score), VALUE_GROUP in compiled.groupindex)
+                _Pattern(
+                    compiled, float(pattern.score), VALUE_GROUP in compiled.groupindex, keyed
+                )
             )
         cls = type(recognizer)
         context = {w.lower() for w in (recognizer.context or [])}
         context |= {field_name_key(w) for w in context if field_name_key(w)}
+        field_names = frozenset(getattr(cls, "FIELD_NAMES", frozenset()))
+        keys |= {field_name_key(w) for w in context} | set(field_names)
+        keys.discard("")
+        shape_anchors = tuple(re.compile(a) for a in getattr(cls, "SHAPE_ANCHORS", ()))
+        trigger_words = tuple(w.lower() for w in getattr(cls, "TRIGGER_WORDS", ()))
+        context_required = bool(getattr(cls, "CONTEXT_REQUIRED", False))
         return _Compiled(
             recognizer=recognizer,
             entity=entity,
             name=recognizer.name,
             patterns=patterns,
-            shape_anchors=tuple(re.compile(a) for a in getattr(cls, "SHAPE_ANCHORS", ())),
-            anchor_words=tuple(w.lower() for w in getattr(cls, "ANCHOR_WORDS", ())),
+            shape_anchors=shape_anchors,
+            trigger_words=trigger_words,
             window=tuple(getattr(cls, "WINDOW", (32, 64))),  # type: ignore[arg-type]
             trigger_chars=getattr(cls, "TRIGGER_CHARS", ""),
             min_digits=int(getattr(cls, "MIN_DIGITS", 0)),
-            context_required=bool(getattr(cls, "CONTEXT_REQUIRED", False)),
+            context_required=context_required,
             negative_context=frozenset(getattr(cls, "NEGATIVE_CONTEXT", frozenset())),
             context_words=frozenset(context),
-            field_names=frozenset(getattr(cls, "FIELD_NAMES", frozenset())),
+            field_names=field_names,
+            keys=frozenset(keys),
+            # Without hints a recognizer runs everywhere, unless it needs context anyway
+            # (then the key pass and field names are where it can match).
+            full_text=not (shape_anchors or trigger_words or context_required),
+            has_keyed=any(p.keyed for p in patterns),
+            has_plain=any(not p.keyed for p in patterns),
         )
 
-    def _find_words(self, text: str) -> dict[int, list[tuple[int, int]]]:
-        """Return, per compiled recognizer index, the spans of its anchor words in ``text``."""
+    def _find_keys(self, text: str) -> dict[int, list[tuple[int, int]]]:
+        """Return, per recognizer index, ``(start, end)`` of the known keys in ``text``.
+
+        ``start`` is where a keyed pattern may begin: the key itself or one of its
+        ``_``/``.``/``-``/camelCase suffixes (``user_nickname`` -> ``nickname``); ``end`` is
+        the end of the key. One C-level ``findall`` over the reversed text finds all keys;
+        positions are computed only when a known key is present.
+        """
+        if "=" not in text and ":" not in text and "\uff1a" not in text:
+            return {}
+        reversed_text = text[::-1]
+        cache = self._key_cache
+        known = False
+        for reversed_key in _KEY_REV.findall(reversed_text):
+            info = cache.get(reversed_key)
+            if info is None:
+                info = self._key_info(reversed_key)
+            if info:
+                known = True
+                break
+        if not known:
+            return {}
+        n = len(text)
         hits: dict[int, list[tuple[int, int]]] = {}
-        if self._words_re is None:
-            return hits
-        owners = self._word_owners
-        for match in self._words_re.finditer(text.lower()):
-            for index in owners.get(match.group(), ()):
-                hits.setdefault(index, []).append(match.span())
+        for match in _KEY_REV.finditer(reversed_text):
+            info = cache.get(match.group(1))
+            if not info:
+                continue
+            key_start, key_end = n - match.end(1), n - match.start(1)
+            for index, offset in info:
+                hits.setdefault(index, []).append((key_start + offset, key_end))
         return hits
+
+    def _key_info(self, reversed_key: str) -> tuple[tuple[int, int], ...]:
+        """Resolve one key (given reversed) to ``(recognizer index, start offset)`` pairs.
+
+        The whole key and each suffix starting at a ``_``/``.``/``-`` or camelCase boundary
+        is looked up, normalized, in the key vocabulary. Cached per key spelling.
+        """
+        key = reversed_key[::-1]
+        offsets = [0] + [m.end() for m in _KEY_SPLIT.finditer(key) if 0 < m.end() < len(key)]
+        found: dict[int, int] = {}
+        for offset in offsets:
+            normalized = field_name_key(key[offset:])
+            for index in self._key_vocab.get(normalized, ()):
+                found.setdefault(index, offset)
+        info = tuple(sorted(found.items()))
+        if len(self._key_cache) >= _NAME_CACHE_LIMIT:
+            self._key_cache.clear()
+        self._key_cache[reversed_key] = info
+        return info
+
+    def _run_keyed(
+        self,
+        item: _Compiled,
+        text: str,
+        key_starts: list[tuple[int, int]],
+        in_field: bool,
+        out: list[Finding],
+    ) -> None:
+        """Try the recognizer's keyed patterns anchored at each of its keys."""
+        for pattern in item.patterns:
+            if not pattern.keyed:
+                continue
+            for start, _ in key_starts:
+                match = pattern.compiled.match(text, start)
+                if match is not None:
+                    self._accept(item, pattern, match, text, in_field, out)
 
     def _run(
         self,
         item: _Compiled,
         text: str,
         windows: list[tuple[int, int]],
-        field_ctx: frozenset[str],
         in_field: bool,
         out: list[Finding],
     ) -> None:
-        """Run one recognizer's patterns in ``windows`` and append accepted findings."""
+        """Run one recognizer's plain patterns in ``windows`` and append accepted findings."""
         n = len(text)
-        recognizer = item.recognizer
-        threshold = self._threshold
         for pattern in item.patterns:
+            if pattern.keyed:
+                continue
             compiled = pattern.compiled
             for ws, we in windows:
                 pos = ws
@@ -436,33 +525,45 @@ class Scanner:
                             continue
                     mstart, mend = match.span()
                     pos = mend if mend > mstart else mstart + 1
-                    start, end = mstart, mend
-                    self_context = False
-                    if pattern.has_value:
-                        vstart, vend = match.span(VALUE_GROUP)
-                        if vstart >= 0:
-                            # The key or phrase around the value is part of the match.
-                            self_context = (vstart, vend) != (mstart, mend)
-                            start, end = vstart, vend
-                    if start >= end:
-                        continue
-                    value = text[start:end]
-                    if recognizer.invalidate_result(value):
-                        continue
-                    if item.negative_context and self._negative(text, start, item):
-                        continue
-                    validation = recognizer.validate_result(value)
-                    if validation is False:
-                        continue
-                    score = 1.0 if validation else pattern.score
-                    context = self_context or in_field or self._has_context(text, start, item)
-                    if context:
-                        score = min(1.0, score + CONTEXT_BOOST)
-                    elif item.context_required:
-                        continue
-                    if score < threshold:
-                        continue
-                    out.append(Finding(start, end, item.entity, score, item.name))
+                    self._accept(item, pattern, match, text, in_field, out)
+
+    def _accept(
+        self,
+        item: _Compiled,
+        pattern: _Pattern,
+        match: Any,
+        text: str,
+        in_field: bool,
+        out: list[Finding],
+    ) -> None:
+        """Validate and score one match; append it to ``out`` if it counts."""
+        mstart, mend = match.span()
+        start, end = mstart, mend
+        self_context = False
+        if pattern.has_value:
+            vstart, vend = match.span(VALUE_GROUP)
+            if vstart >= 0:
+                # The key or phrase around the value is part of the match.
+                self_context = (vstart, vend) != (mstart, mend)
+                start, end = vstart, vend
+        if start >= end:
+            return
+        recognizer = item.recognizer
+        value = text[start:end]
+        if recognizer.invalidate_result(value):
+            return
+        if item.negative_context and self._negative(text, start, item):
+            return
+        validation = recognizer.validate_result(value)
+        if validation is False:
+            return
+        score = 1.0 if validation else pattern.score
+        if self_context or in_field or self._has_context(text, start, item):
+            score = min(1.0, score + CONTEXT_BOOST)
+        elif item.context_required:
+            return
+        if score >= self._threshold:
+            out.append(Finding(start, end, item.entity, score, item.name))
 
     def _has_context(self, text: str, start: int, item: _Compiled) -> bool:
         """Return whether the word(s) right before ``start`` are context for ``item``."""
