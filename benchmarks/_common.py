@@ -1,5 +1,7 @@
 """Helpers shared by the benchmark scripts: corpus, timing, machine description, output."""
 
+# ruff: noqa: T201, S603, S607  -- benchmark tooling: printing is its output; subprocesses run fixed argv
+
 from __future__ import annotations
 
 import gc
@@ -64,7 +66,8 @@ def measure(fn: Callable[[Any], Any], items: Sequence[Any], *, repeat: int = 1) 
         }
         if best is None or row["cpu_s"] < best["cpu_s"]:
             best = row
-    assert best is not None
+    if best is None:  # repeat >= 1, so unreachable
+        raise RuntimeError("no pass measured")
     return best
 
 
@@ -97,7 +100,10 @@ def _git() -> dict[str, Any]:
         except (OSError, subprocess.SubprocessError):
             return ""
 
-    return {"commit": run("rev-parse", "--short", "HEAD"), "dirty": bool(run("status", "--porcelain"))}
+    return {
+        "commit": run("rev-parse", "--short", "HEAD"),
+        "dirty": bool(run("status", "--porcelain")),
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -126,8 +132,17 @@ def machine() -> dict[str, Any]:
             ]
         ),
         "git": _git(),
+        "loadavg": loadavg(),
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def loadavg() -> list[float] | None:
+    """1/5/15-minute load averages: other work on the machine skews the figures."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
 
 
 def log(msg: str) -> None:

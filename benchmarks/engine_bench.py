@@ -21,6 +21,8 @@ Records/s is "on one core": records divided by the CPU seconds (``time.process_t
 the pinned process, with the wall-clock rate alongside.
 """
 
+# ruff: noqa: T201  -- benchmark tooling: printing is its output; subprocesses run fixed argv
+
 from __future__ import annotations
 
 import argparse
@@ -164,7 +166,9 @@ def run(
     cpu = pin_one_core()
     rows: list[dict[str, Any]] = []
 
-    def add(system: str, variant: str, density: float, figures: dict[str, Any], **extra: Any) -> None:
+    def add(
+        system: str, variant: str, density: float, figures: dict[str, Any], **extra: Any
+    ) -> None:
         row = {"system": system, "variant": variant, "density": density, **figures, **extra}
         rows.append(row)
         log(
@@ -199,7 +203,12 @@ def run(
     for d in densities:
         for line in warm[d][:500]:
             orjson_ceiling(line)
-        add("orjson-ceiling", "parse + serialize only", d, measure(orjson_ceiling, data[d], repeat=repeat))
+        add(
+            "orjson-ceiling",
+            "parse + serialize only",
+            d,
+            measure(orjson_ceiling, data[d], repeat=repeat),
+        )
     del engine
 
     if ner:
@@ -212,8 +221,13 @@ def run(
             for line in warm[d][: max(200, ner_records // 10)]:
                 engine_ner.apply(line)
             sample = data[d][:ner_records]
-            add("logscrub", "default policy, NER on", d, measure(engine_ner.apply, sample, repeat=1),
-                model_load_s=round(load_s, 2))
+            add(
+                "logscrub",
+                "default policy, NER on",
+                d,
+                measure(engine_ner.apply, sample, repeat=1),
+                model_load_s=round(load_s, 2),
+            )
         del engine_ner
 
     dict_errors: dict[float, list[str]] = {}
@@ -225,8 +239,13 @@ def run(
         for d in densities:
             for line in warm[d][:10]:
                 line_fn(line)
-            add("presidio-line", "analyze + anonymize per line", d,
-                measure(line_fn, data[d][:presidio_lines]), model_load_s=round(load_s, 2))
+            add(
+                "presidio-line",
+                "analyze + anonymize per line",
+                d,
+                measure(line_fn, data[d][:presidio_lines]),
+                model_load_s=round(load_s, 2),
+            )
         log("Presidio BatchAnalyzerEngine.analyze_dict per JSON record")
         for d in densities:
             errs: list[str] = []
@@ -236,9 +255,14 @@ def run(
             for line in [x for x in warm[d] if x[:1] == b"{"][:3]:
                 fn(line)
             errs.clear()
-            add("presidio-dict", "analyze_dict + anonymize_dict", d,
-                measure(fn, json_lines[:dict_records]), unsupported_records=len(errs),
-                note="JSON records only")
+            add(
+                "presidio-dict",
+                "analyze_dict + anonymize_dict",
+                d,
+                measure(fn, json_lines[:dict_records]),
+                unsupported_records=len(errs),
+                note="JSON records only",
+            )
         del p
 
     return {
@@ -271,9 +295,15 @@ def _mix(lines: list[bytes]) -> dict[str, Any]:
     }
 
 
-def find(rows: list[dict[str, Any]], system: str, density: float, variant: str | None = None) -> dict[str, Any] | None:
+def find(
+    rows: list[dict[str, Any]], system: str, density: float, variant: str | None = None
+) -> dict[str, Any] | None:
     for r in rows:
-        if r["system"] == system and r["density"] == density and (variant is None or variant in r["variant"]):
+        if (
+            r["system"] == system
+            and r["density"] == density
+            and (variant is None or variant in r["variant"])
+        ):
             return r
     return None
 
@@ -290,7 +320,9 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ceil = find(rows, "orjson-ceiling", d)
         r: dict[str, Any] = {}
 
-        def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, digits: int = 1) -> float | None:
+        def ratio(
+            a: dict[str, Any] | None, b: dict[str, Any] | None, digits: int = 1
+        ) -> float | None:
             if a is None or b is None or not b["rec_per_s"]:
                 return None
             return round(a["rec_per_s"] / b["rec_per_s"], digits)
@@ -307,8 +339,14 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- profile
 
 
-def profile(n: int = 20_000, density: float = 0.3, *, ner: bool = False, top: int = 25,
-            out: Path | None = None) -> dict[str, Any]:
+def profile(
+    n: int = 20_000,
+    density: float = 0.3,
+    *,
+    ner: bool = False,
+    top: int = 25,
+    out: Path | None = None,
+) -> dict[str, Any]:
     """cProfile ``n`` records through the default-policy engine; return the hot spots.
 
     Shares are of the total profiled time (tottime: time in the function itself, excluding
@@ -329,23 +367,36 @@ def profile(n: int = 20_000, density: float = 0.3, *, ner: bool = False, top: in
     total = st.total_tt  # type: ignore[attr-defined]
     entries = []
     by_file: dict[str, float] = {}
-    for (file, lineno, func), (cc, nc, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+    for (file, lineno, func), (_cc, nc, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
         short = _short(file)
-        entries.append({"function": func, "where": f"{short}:{lineno}", "calls": nc,
-                        "tottime_s": tt, "cumtime_s": ct})
+        entries.append(
+            {
+                "function": func,
+                "where": f"{short}:{lineno}",
+                "calls": nc,
+                "tottime_s": tt,
+                "cumtime_s": ct,
+            }
+        )
         key = short if not short.startswith("~") else f"builtin {func.split(' of ')[0]}"
         by_file[key] = by_file.get(key, 0.0) + tt
 
     def fmt_entry(e: dict[str, Any]) -> dict[str, Any]:
-        return {**e, "tottime_s": round(e["tottime_s"], 4), "cumtime_s": round(e["cumtime_s"], 4),
-                "tottime_share": round(e["tottime_s"] / total, 4),
-                "cumtime_share": round(e["cumtime_s"] / total, 4)}
+        return {
+            **e,
+            "tottime_s": round(e["tottime_s"], 4),
+            "cumtime_s": round(e["cumtime_s"], 4),
+            "tottime_share": round(e["tottime_s"] / total, 4),
+            "cumtime_share": round(e["cumtime_s"] / total, 4),
+        }
 
     by_tot = [fmt_entry(e) for e in sorted(entries, key=lambda e: -e["tottime_s"])[:top]]
     ours = [e for e in entries if e["where"].startswith(("pipeline/", "detectors/"))]
     by_cum = [fmt_entry(e) for e in sorted(ours, key=lambda e: -e["cumtime_s"])[:top]]
-    files = [{"file": f, "tottime_s": round(t, 4), "share": round(t / total, 4)}
-             for f, t in sorted(by_file.items(), key=lambda kv: -kv[1])[:top]]
+    files = [
+        {"file": f, "tottime_s": round(t, 4), "share": round(t / total, 4)}
+        for f, t in sorted(by_file.items(), key=lambda kv: -kv[1])[:top]
+    ]
     result = {
         "records": n,
         "density": density,
@@ -363,14 +414,16 @@ def profile(n: int = 20_000, density: float = 0.3, *, ner: bool = False, top: in
         pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(60)
         out.write_text(buf.getvalue())
         prof.dump_stats(str(out.with_suffix(".prof")))
-        result["text_report"] = str(out.relative_to(out.parents[2])) if len(out.parents) > 2 else str(out)
+        result["text_report"] = (
+            str(out.relative_to(out.parents[2])) if len(out.parents) > 2 else str(out)
+        )
     return result
 
 
 def _short(file: str) -> str:
     root = str(Path(__file__).resolve().parent.parent) + os.sep
     if file.startswith(root):
-        return file[len(root):]
+        return file[len(root) :]
     if "site-packages" + os.sep in file:
         return file.split("site-packages" + os.sep, 1)[1]
     if file == "~":
@@ -385,13 +438,27 @@ def table(result: dict[str, Any]) -> str:
     """The engine figures as a markdown table."""
     rows = []
     for r in result["rows"]:
-        rows.append([
-            r["system"], r["variant"], f"{r['density']:.0%}", fmt(r["n"]),
-            fmt(r["rec_per_s"], 1), fmt(r["rec_per_s_wall"], 1), fmt(r["cpu_us_per_rec"], 1),
-        ])
+        rows.append(
+            [
+                r["system"],
+                r["variant"],
+                f"{r['density']:.0%}",
+                fmt(r["n"]),
+                fmt(r["rec_per_s"], 1),
+                fmt(r["rec_per_s_wall"], 1),
+                fmt(r["cpu_us_per_rec"], 1),
+            ]
+        )
     return md_table(
-        ["system", "variant", "PII density", "records timed", "rec/s (1 core, CPU)",
-         "rec/s (wall)", "CPU µs/rec"],
+        [
+            "system",
+            "variant",
+            "PII density",
+            "records timed",
+            "rec/s (1 core, CPU)",
+            "rec/s (wall)",
+            "CPU µs/rec",
+        ],
         rows,
     )
 
@@ -399,32 +466,57 @@ def table(result: dict[str, Any]) -> str:
 def ratio_table(result: dict[str, Any]) -> str:
     rows = []
     for d, r in result["ratios"].items():
-        rows.append([
-            f"{float(d):.0%}",
-            _x(r.get("logscrub_vs_presidio_line")),
-            _x(r.get("logscrub_ner_vs_presidio_line")),
-            _x(r.get("logscrub_vs_presidio_dict")),
-            _pct(r.get("logscrub_fraction_of_ceiling")),
-            _pct(r.get("logscrub_ner_fraction_of_ceiling")),
-        ])
+        rows.append(
+            [
+                f"{float(d):.0%}",
+                _x(r.get("logscrub_vs_presidio_line")),
+                _x(r.get("logscrub_ner_vs_presidio_line")),
+                _x(r.get("logscrub_vs_presidio_dict")),
+                _pct(r.get("logscrub_fraction_of_ceiling")),
+                _pct(r.get("logscrub_ner_fraction_of_ceiling")),
+            ]
+        )
     return md_table(
-        ["PII density", "logscrub / Presidio per line", "logscrub+NER / Presidio per line",
-         "logscrub / Presidio analyze_dict", "logscrub / orjson ceiling",
-         "logscrub+NER / orjson ceiling"],
+        [
+            "PII density",
+            "logscrub / Presidio per line",
+            "logscrub+NER / Presidio per line",
+            "logscrub / Presidio analyze_dict",
+            "logscrub / orjson ceiling",
+            "logscrub+NER / orjson ceiling",
+        ],
         rows,
     )
 
 
 def profile_table(prof: dict[str, Any], top: int = 15) -> str:
-    rows = [[e["function"], e["where"], fmt(e["calls"]), f"{e['tottime_share']:.1%}",
-             f"{e['cumtime_share']:.1%}"] for e in prof["top_tottime"][:top]]
+    rows = [
+        [
+            e["function"],
+            e["where"],
+            fmt(e["calls"]),
+            f"{e['tottime_share']:.1%}",
+            f"{e['cumtime_share']:.1%}",
+        ]
+        for e in prof["top_tottime"][:top]
+    ]
     return md_table(["function", "where", "calls", "self time", "incl. callees"], rows)
 
 
 def profile_cum_table(prof: dict[str, Any], top: int = 15) -> str:
-    rows = [[e["function"], e["where"], fmt(e["calls"]), f"{e['cumtime_share']:.1%}",
-             f"{e['tottime_share']:.1%}"] for e in prof["top_cumtime_project"][:top]]
-    return md_table(["function (project code)", "where", "calls", "incl. callees", "self time"], rows)
+    rows = [
+        [
+            e["function"],
+            e["where"],
+            fmt(e["calls"]),
+            f"{e['cumtime_share']:.1%}",
+            f"{e['tottime_share']:.1%}",
+        ]
+        for e in prof["top_cumtime_project"][:top]
+    ]
+    return md_table(
+        ["function (project code)", "where", "calls", "incl. callees", "self time"], rows
+    )
 
 
 def _x(v: float | None) -> str:
@@ -436,7 +528,9 @@ def _pct(v: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--records", type=int, default=20_000, help="logscrub records per density")
     ap.add_argument("--ner-records", type=int, default=2_000, help="records with NER on")
     ap.add_argument("--presidio-lines", type=int, default=200, help="stock Presidio subset")
@@ -449,9 +543,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the result here")
     args = ap.parse_args(argv)
 
-    result = run(records=args.records, ner_records=args.ner_records,
-                 presidio_lines=args.presidio_lines, dict_records=args.dict_records,
-                 presidio=not args.no_presidio, ner=not args.no_ner, repeat=args.repeat)
+    result = run(
+        records=args.records,
+        ner_records=args.ner_records,
+        presidio_lines=args.presidio_lines,
+        dict_records=args.dict_records,
+        presidio=not args.no_presidio,
+        ner=not args.no_ner,
+        repeat=args.repeat,
+    )
     print(table(result))
     print()
     print(ratio_table(result))

@@ -69,11 +69,18 @@ class LogRecognizer(PatternRecognizer):
     #: Start each with a literal byte (``b"0000"``) so the search is a fast substring scan;
     #: every true match must overlap an anchor match.
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = ()
+    #: Scanner hint (added): pattern name -> anchors for that pattern alone (it then runs
+    #: only around those); patterns not listed use ``SHAPE_ANCHORS``.
+    PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {}
     #: Scanner hint (added): lowercase substrings (``"invalid user"``); when one occurs in
     #: the lowercased text, the recognizer's patterns run over the whole text.
     TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ()
     #: Characters before / after an anchor (or after a key) that a match may reach.
     WINDOW: ClassVar[tuple[int, int]] = (32, 64)
+    #: Scanner hint (added): names of patterns that count only with context; the
+    #: scanner checks context before calling ``validate_result`` for them (cheap rejects
+    #: of `2024-05-01`-like candidates before an expensive validation).
+    CONTEXT_PATTERNS: ClassVar[frozenset[str]] = frozenset()
     #: Lowercase words that, as the key right before a match or in the few characters
     #: before it (``version=6.1.1.0``, ``build 5.5.224.1``), say the match is not this
     #: entity. Also applied by :meth:`analyze`.
@@ -185,6 +192,18 @@ SHAPE_TABLE = bytes(_SHAPE_TABLE)
 del _SHAPE_TABLE, _c
 
 
+# Shape anchors shared by the numeric recognizers (a shared anchor is searched once per
+# text). The lookbehind sits after the literal so the search keeps its fast literal scan;
+# it requires the run to start a token: `ORD20240501123456`, `container_1445144423722`
+# and `blk_1608999687919862906` open no window.
+#: 7+ digits, maybe grouped by spaces, dashes or dots, at a token start.
+DIGITS_7 = rb"000(?<![0ax_.]000)(?:[ \-.]?0){4,}"
+#: 12+ digits, maybe grouped by spaces or dashes, at a token start.
+DIGITS_12 = rb"0000(?<![0ax_.]0000)(?:[ \-]?0){8,}"
+#: 15+ consecutive digits at a token start.
+DIGITS_15 = rb"000000000000000(?<![0ax_.]000000000000000)"
+
+
 def text_shape(text: str) -> bytes:
     """Return the shape of ``text``: one byte per character, aligned with ``text``.
 
@@ -256,26 +275,24 @@ def span_of(match: re.Match[str] | regex.Match[str]) -> tuple[int, int]:
 # `"key": "`, `key: ` and free-text spaces, then take up to two words. Reading a reversed
 # slice with an anchored `match` costs a fraction of a microsecond.
 _WORDS_BEFORE_REV = re.compile(
-    r"""[\s"'=:\uff1a\[({<#]{0,6}([\w.\-]{1,40})(?:[\s"'=:_\-]{1,3}([\w.\-]{1,40}))?"""
+    r"""[\s"'=:\uff1a\[({<#]{0,6}([\w.\-]{1,40})"""
+    r"""(?:[\s"'=:_\-]{1,3}([\w.\-]{1,40})(?:[\s"'=:_\-]{1,3}([\w.\-]{1,40}))?)?"""
 )
 
 
 def words_before(text: str, start: int) -> tuple[str, ...]:
-    """Return up to two words right before ``start``, nearest first.
+    """Return up to three words right before ``start``, nearest first.
 
     ``imei=35...`` -> ``("imei",)``; ``"client_ip": "10...`` -> ``("client_ip",)``;
-    ``phone number: 138...`` -> ``("number", "phone")``.
+    ``my phone number is 138...`` -> ``("is", "number", "phone")``.
     """
     if start <= 0:
         return ()
-    segment = text[max(0, start - 48) : start][::-1]
+    segment = text[max(0, start - 64) : start][::-1]
     match = _WORDS_BEFORE_REV.match(segment)
     if match is None:
         return ()
-    first, second = match.group(1), match.group(2)
-    if second:
-        return first[::-1], second[::-1]
-    return (first[::-1],)
+    return tuple(word[::-1] for word in match.groups() if word)
 
 
 def has_negative_context(text: str, start: int, words: frozenset[str]) -> bool:

@@ -7,7 +7,16 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 from stdnum.cn import ric
 
-from detectors.base import LogRecognizer
+from detectors.base import DIGITS_15, LogRecognizer
+
+
+# GB/T 2260 province codes; 81/82/83 are the residence permits of Hong Kong, Macau and
+# Taiwan residents, which use the same format.
+_PROVINCES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+    "65", "71", "81", "82", "83",
+})
 
 
 class CnResidentIdRecognizer(LogRecognizer):
@@ -41,14 +50,28 @@ class CnResidentIdRecognizer(LogRecognizer):
         "idcardnumber", "nationalid",
     })
     MIN_DIGITS: ClassVar[int] = 15
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"000000000000000",)
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_15,)
     WINDOW: ClassVar[tuple[int, int]] = (2, 6)
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        """Return True for a valid 18-character id, None for a plausible 15-digit one."""
-        if len(pattern_text) == 15:
+        """Return True for a valid 18-character id, None for a plausible 15-digit one.
+
+        Checks the province, the birth date and the ISO 7064 check character with
+        python-stdnum's ``cn.ric`` helpers. Its full county table is not used: it lags
+        behind (abandoned and new codes are still valid ids), and a miss would leak.
+        """
+        number = pattern_text.upper()
+        if number[:2] not in _PROVINCES:
+            return False
+        if len(number) == 15:
             return None
-        return bool(ric.is_valid(pattern_text))
+        if number[-1] != ric.calc_check_digit(number):
+            return False
+        try:
+            ric.get_birth_date(number)
+        except Exception:  # noqa: BLE001 - stdnum raises InvalidComponent for bad dates
+            return False
+        return True
 
     def normalize(self, value: str) -> str:
         """Return the id uppercased (the check character may be ``x``)."""

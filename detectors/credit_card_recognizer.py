@@ -8,7 +8,7 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 from stdnum import luhn
 
-from detectors.base import LogRecognizer
+from detectors.base import DIGITS_12, LogRecognizer
 
 _NON_DIGITS = re.compile(r"\D")
 
@@ -55,7 +55,9 @@ class CreditCardRecognizer(LogRecognizer):
         Pattern("card (bare)", r"(?<![\w\-.])[1-8]\d{11,18}(?![\w\-]|\.\d)", 0.5),
         Pattern(
             "card (grouped)",
-            r"(?<![\w\-.])[1-8]\d{3}(?P<sep>[ \-])\d{4,6}(?:(?P=sep)\d{3,5}){1,3}(?![\w\-]|\.\d)",
+            # 4-4-4-4(-3) groups, Amex 4-6-5, Diners 4-6-4; `5015 150454 240` is no card.
+            r"(?<![\w\-.])[1-8]\d{3}(?P<sep>[ \-])(?:\d{4}(?:(?P=sep)\d{4}){1,2}"
+            r"(?:(?P=sep)\d{1,4})?|\d{6}(?P=sep)\d{4,5})(?![\w\-]|\.\d)",
             0.5,
         ),
     ]
@@ -69,7 +71,7 @@ class CreditCardRecognizer(LogRecognizer):
         "paymentcard", "card",
     })
     MIN_DIGITS: ClassVar[int] = 12
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0000(?:[ \-]?0){8,}",)
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 16)
 
     def validate_result(self, pattern_text: str) -> bool | None:

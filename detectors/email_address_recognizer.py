@@ -6,7 +6,17 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from detectors.base import LogRecognizer
+from detectors.base import LogRecognizer, keyed_pattern
+
+_EMAIL = (
+    r"[\w][\w.+%\-']{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
+    r"(?![\w\-])"
+)
+_KEYS = [
+    "email", "e-mail", "mail", "email_address", "emailaddress", "user_email", "from", "to",
+    "cc", "bcc", "reply-to", "sender", "recipient",
+    "邮箱",
+]
 
 
 class EmailAddressRecognizer(LogRecognizer):
@@ -19,14 +29,10 @@ class EmailAddressRecognizer(LogRecognizer):
 
     ENTITY: ClassVar[str] = "EMAIL_ADDRESS"
     PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern(
-            "email",
-            # Not the password of `scheme://user:pass@host` (variable-width lookbehind:
-            # the `regex` module, as in Presidio).
-            r"(?<![\w.+%\-])(?<!://[^\s/@]{0,64})[\w][\w.+%\-']{0,63}@"
-            r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?![\w\-])",
-            0.9,
-        ),
+        # Not after `:` (the password of `scheme://user:pass@host`), except `mailto:`;
+        # `email:bob@example.com` is taken by the keyed pattern below.
+        Pattern("email", rf"(?:(?<![\w.+%\-:])|(?<=mailto:)){_EMAIL}", 0.9),
+        keyed_pattern("email (keyed)", _KEYS, _EMAIL, 0.9, quoted=False),
     ]
     CONTEXT: ClassVar[list[str]] = ["email", "mail", "e-mail", "邮箱", "邮件"]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
@@ -35,7 +41,7 @@ class EmailAddressRecognizer(LogRecognizer):
     })
     TRIGGER_CHARS: ClassVar[str] = "@"
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"@",)
-    WINDOW: ClassVar[tuple[int, int]] = (70, 260)
+    WINDOW: ClassVar[tuple[int, int]] = (64, 72)
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Return False for dots in invalid places of the local part, else True."""

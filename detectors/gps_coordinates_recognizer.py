@@ -45,6 +45,12 @@ class GpsCoordinatesRecognizer(LogRecognizer):
     })
     MIN_DIGITS: ClassVar[int] = 5
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.000",)
+    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset({
+        "version", "versions", "ver", "ratio", "ratios", "score", "scores", "weight",
+        "weights", "probability", "prob", "loss", "accuracy", "range", "bounds", "min",
+        "max", "avg", "mean", "p50", "p90", "p99", "latency", "duration", "cpu", "mem",
+        "load", "rate", "price", "amount", "balance",
+    })
     WINDOW: ClassVar[tuple[int, int]] = (24, 36)
 
     def validate_result(self, pattern_text: str) -> bool | None:

@@ -8,7 +8,7 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 from stdnum import luhn
 
-from detectors.base import LogRecognizer
+from detectors.base import DIGITS_12, LogRecognizer
 
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
@@ -36,7 +36,7 @@ class IccidRecognizer(LogRecognizer):
         "iccid", "simiccid", "simserial", "simserialnumber", "iccid1", "iccid2",
     })
     MIN_DIGITS: ClassVar[int] = 12
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0000(?:[ \-]?0){8,}",)
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 12)
 
     def validate_result(self, pattern_text: str) -> bool | None:

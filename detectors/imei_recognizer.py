@@ -8,7 +8,7 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 from stdnum import imei
 
-from detectors.base import LogRecognizer
+from detectors.base import DIGITS_12, LogRecognizer
 
 _NON_DIGITS = re.compile(r"\D")
 # GSMA reporting-body identifiers: the first two digits of every allocated TAC. A
@@ -44,7 +44,7 @@ class ImeiRecognizer(LogRecognizer):
         "imeinumber",
     })
     MIN_DIGITS: ClassVar[int] = 14
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0000(?:[ \-]?0){8,}",)
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 8)
 
     def validate_result(self, pattern_text: str) -> bool | None:

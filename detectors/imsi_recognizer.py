@@ -7,7 +7,7 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 from stdnum import imsi
 
-from detectors.base import LogRecognizer
+from detectors.base import DIGITS_15, LogRecognizer
 
 # MCCs of the test networks (001, 999): never a real subscriber, and a 15-digit id
 # starting with 999 or 001 would otherwise pass.
@@ -31,7 +31,7 @@ class ImsiRecognizer(LogRecognizer):
         "imsi", "imsi1", "imsi2", "simimsi", "subscriberid", "deviceimsi",
     })
     MIN_DIGITS: ClassVar[int] = 15
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"000000000000000",)
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_15,)
     WINDOW: ClassVar[tuple[int, int]] = (2, 2)
 
     def validate_result(self, pattern_text: str) -> bool | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import ClassVar
 
@@ -18,17 +19,20 @@ class IpAddressRecognizer(LogRecognizer):
 
     Every candidate is checked with :mod:`ipaddress`. The reported span is the address
     only: a port (``:8080``) or brackets stay, because analytics needs ports. Version
-    strings are not addresses: a dotted quad after ``/``, ``v``, ``~`` or a letter
-    (``Chrome/120.0.0.0``, ``v1.2.3.4``), followed by ``.digit`` (``1.2.3.4.5``), after a
-    ``version``/``build`` word, or ending in ``.0`` (a network, also what the ``/24``
-    generalization produces) is skipped.
+    strings are not addresses: a dotted quad after ``v``, ``~`` or a letter (``v1.2.3.4``),
+    followed by ``.digit`` (``1.2.3.4.5``), after a ``version``/``build`` word, or ending
+    in ``.0`` (a network, also what the ``/24`` generalization produces; it also covers
+    ``Chrome/120.0.0.0``) is skipped.
     """
 
     ENTITY: ClassVar[str] = "IP_ADDRESS"
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "ipv4",
-            rf"(?<![\w.~/\\]){_IPV4}(?:/(?:3[0-2]|[12]?\d)(?!\d))?(?![\w]|\.\d)",
+            # After `/` is fine (`src: /10.250.19.102:54106`, `host/10.0.0.1`): browser
+            # versions after `/` (`Chrome/120.0.0.0`, `Edg/120.0.2210.91`) end in `.0` or
+            # have an octet above 255.
+            rf"(?<![\w.~\\]){_IPV4}(?:/(?:3[0-2]|[12]?\d)(?!\d))?(?![\w]|\.\d)",
             0.6,
         ),
         # Loose IPv6 candidate: 2-7 colon groups, optional embedded IPv4 tail and zone id;
@@ -39,7 +43,7 @@ class IpAddressRecognizer(LogRecognizer):
             r"(?<![\w.:])(?<![0-9a-f]:)(?:[0-9a-f]{0,4}:){2,7}(?:"
             + _IPV4
             + r"|[0-9a-f]{1,4})?(?:%[\w.\-]{1,32})?(?:/(?:12[0-8]|1[01]\d|[1-9]?\d)(?!\d))?"
-            r"(?![\w:.])",
+            r"(?![\w:]|\.[0-9a-f])",
             0.6,
         ),
     ]
@@ -55,8 +59,15 @@ class IpAddressRecognizer(LogRecognizer):
         "originip", "dstip", "destip", "dstaddr", "localaddr", "localip", "serverip",
         "serveraddr", "upstreamaddr", "trueclientip", "cfconnectingip",
     })
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.0", rb":[0a]{0,4}:")
-    WINDOW: ClassVar[tuple[int, int]] = (44, 56)
+    # IPv6 needs `::` or four colons in a row of groups; clock times (`12:00:00`,
+    # `22:15:29:606`) have fewer and open no window.
+    _IPV6_ANCHORS = (rb"::", rb":[0a]{1,4}:[0a]{1,4}:[0a]{1,4}:")
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.0", *_IPV6_ANCHORS)
+    PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
+        "ipv4": (rb"0\.0",),
+        "ipv6": _IPV6_ANCHORS,
+    }
+    WINDOW: ClassVar[tuple[int, int]] = (40, 24)
     MIN_DIGITS: ClassVar[int] = 1
     NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset({
         "version", "ver", "build", "release", "firmware", "fw", "sdk", "kernel", "rev",
@@ -65,17 +76,7 @@ class IpAddressRecognizer(LogRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Return whether ``pattern_text`` parses as an IP address (CIDR and zone allowed)."""
-        address = pattern_text.split("/", 1)[0]
-        try:
-            parsed = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if parsed.version == 4 and address.endswith(".0"):
-            # A network address (or an already generalized /24), not a host.
-            return False
-        if address in ("0.0.0.0", "255.255.255.255", "::"):
-            return False
-        return True
+        return _is_host_address(pattern_text)
 
     def normalize(self, value: str) -> str:
         """Return the compressed lowercase form (``::FFFF:1.2.3.4`` -> ``::ffff:102:304``)."""
@@ -83,3 +84,20 @@ class IpAddressRecognizer(LogRecognizer):
             return str(ipaddress.ip_address(value.strip().split("/", 1)[0]))
         except ValueError:
             return value.strip().lower()
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_host_address(candidate: str) -> bool:
+    """Return whether ``candidate`` is a host address; cached, as client IPs recur."""
+    address = candidate.split("/", 1)[0]
+    if ":" in address and "::" not in address and address.count(":") < 7:
+        # `12:00:00`, `2024:12:00:00`: too few groups for IPv6, skip the exception path.
+        return False
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if parsed.version == 4 and address.endswith(".0"):
+        # A network address (or an already generalized /24), not a host.
+        return False
+    return address not in ("0.0.0.0", "255.255.255.255", "::")

@@ -51,20 +51,37 @@ class MacAddressRecognizer(LogRecognizer):
     WINDOW: ClassVar[tuple[int, int]] = (6, 40)
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        """Return False for invalid, all-zero or broadcast addresses; True for the
-        separated forms, None (context needed) for the bare form."""
-        if not mac.is_valid(pattern_text):
-            return False
-        compact = mac.compact(pattern_text).replace(":", "")
-        if compact in ("000000000000", "ffffffffffff"):
+        """Validate with python-stdnum.
+
+        Returns:
+            False for invalid, all-zero or broadcast addresses; True for the separated
+            forms; None (context needed) for the bare 12-hex form.
+        """
+        canonical = _canonical(pattern_text)
+        if canonical is None or canonical in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
             return False
         if len(pattern_text) == 12:
             return None
         return True
 
     def normalize(self, value: str) -> str:
-        """Return the lowercase colon form."""
-        try:
-            return str(mac.compact(value))
-        except Exception:  # noqa: BLE001 - stdnum's ValidationError and friends
-            return value.strip().lower()
+        """Return the lowercase colon form (``00:1a:2b:3c:4d:5e``)."""
+        canonical = _canonical(value.strip())
+        return canonical if canonical is not None else value.strip().lower()
+
+
+def _canonical(value: str) -> str | None:
+    """Return the lowercase colon form of a MAC in any notation, or None if invalid.
+
+    python-stdnum's ``mac`` understands ``:`` and ``-`` separators; the bare and Cisco
+    dotted forms are regrouped first.
+    """
+    digits = value.replace(".", "").replace(":", "").replace("-", "")
+    if len(digits) != 12:
+        return None
+    grouped = ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+    # No OUI check: python-stdnum's bundled IEEE table lags behind real devices, and a
+    # MAC with an unlisted vendor is still a device identifier.
+    if not mac.is_valid(grouped, validate_manufacturer=False):
+        return None
+    return str(mac.compact(grouped))

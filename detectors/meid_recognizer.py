@@ -8,7 +8,7 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 from stdnum import meid
 
-from detectors.base import LogRecognizer
+from detectors.base import DIGITS_15, LogRecognizer
 
 _SEPARATORS = re.compile(r"[\s\-]")
 
@@ -31,13 +31,20 @@ class MeidRecognizer(LogRecognizer):
             0.3,
         ),
         Pattern("meid (decimal)", r"(?<![\w\-.])\d{18}(?![\w\-]|\.\d)", 0.2),
+        # Printed groupings (`AF 01 23 45 0A BC DE`, `29360 87365 0070 3710`): context only.
+        Pattern(
+            "meid (grouped)",
+            r"(?<![\w\-])(?:(?-i:[A-F][0-9A-F](?:[ \-][0-9A-F]{2}){6}(?:[ \-][0-9A-F])?)"
+            r"|\d{5}[ \-]\d{5}[ \-]\d{4}[ \-]\d{4}(?:[ \-]\d)?)(?![\w\-])",
+            0.2,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = ["meid", "esn", "cdma"]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({"meid", "devicemeid", "esn"})
     MIN_DIGITS: ClassVar[int] = 2
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
-        rb"a[0a]{13}",
-        rb"000000000000000000",
+        rb"a(?<![0ax_.]a)[0a]{13}",
+        DIGITS_15,
     )
     WINDOW: ClassVar[tuple[int, int]] = (2, 4)
 

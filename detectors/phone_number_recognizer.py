@@ -9,7 +9,7 @@ from typing import ClassVar
 import phonenumbers
 from presidio_analyzer import Pattern
 
-from detectors.base import LogRecognizer, keyed_pattern
+from detectors.base import DIGITS_7, LogRecognizer, keyed_pattern
 
 # Chinese mobile prefixes in service (13x-19x); the third digit is checked by
 # phonenumbers' CN metadata in validate_result.
@@ -25,6 +25,8 @@ _KEYS = [
     "mobile_phone", "mobilephone", "contact_phone", "contact", "tel_no", "telno",
     "手机", "手机号", "电话", "联系电话", "联系方式",
 ]
+# `455-99-6622` is the shape of a US social security number, not of a phone number.
+_SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 # Regions tried for a number written without a country code (context-only pattern).
 _NATIONAL_REGIONS = ("CN", "US", "GB", "DE", "FR", "IN", "JP", "HK", "TW", "SG")
 
@@ -57,6 +59,13 @@ class PhoneNumberRecognizer(LogRecognizer):
             r"\d{1,4}(?:[ \-.]?\d{1,4}){1,4}(?![\w]|[.\-]\d)",
             0.4,
         ),
+        Pattern(
+            "national (context)",
+            r"(?<![\w+\-.:/])(?:\(\d{2,4}\)[ \-]?\d{3,4}[ \-.]?\d{3,4}"
+            r"|\d{2,4}[ \-.]\d{2,4}[ \-.]\d{2,4}(?:[ \-.]\d{2,4})?)(?:\s?x\d{1,5})?"
+            r"(?![\w]|[.\-:/]\d)",
+            0.2,
+        ),
         keyed_pattern(
             "national (keyed)",
             _KEYS,
@@ -65,7 +74,10 @@ class PhoneNumberRecognizer(LogRecognizer):
             quoted=False,
         ),
     ]
-    CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["tel."]
+    CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + [
+        "tel.", "call", "called", "calling", "dial", "sms", "text", "whatsapp", "wechat",
+        "number", "ph", "ring", "reach", "contact",
+    ]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
         "phone", "tel", "telephone", "mobile", "cell", "cellphone", "msisdn", "phonenumber",
         "phoneno", "phonenum", "mobileno", "mobilephone", "mobilenumber", "telno",
@@ -74,11 +86,17 @@ class PhoneNumberRecognizer(LogRecognizer):
     })
     MIN_DIGITS: ClassVar[int] = 7
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
-        rb"000(?:[ \-.]?0){4,}",
+        DIGITS_7,
         rb"\+0",
         rb"\(000?0?\)",
     )
-    WINDOW: ClassVar[tuple[int, int]] = (28, 24)
+    CONTEXT_PATTERNS: ClassVar[frozenset[str]] = frozenset({"national (context)"})
+    PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
+        "national (context)": (rb"\(00", rb"00[ \-.]00"),
+        "cn mobile": (DIGITS_7,),
+        "international": (rb"\+0", DIGITS_7),
+    }
+    WINDOW: ClassVar[tuple[int, int]] = (8, 8)
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Check the number with phonenumbers.
@@ -88,8 +106,8 @@ class PhoneNumberRecognizer(LogRecognizer):
             mobile (standalone evidence), None for a number that is valid only as a
             national number somewhere (needs context), False otherwise.
         """
-        digits = _NON_DIGITS.sub("", pattern_text)
-        if not 7 <= len(digits) <= 15:
+        digits = _NON_DIGITS.sub("", pattern_text.split("x", 1)[0])
+        if not 7 <= len(digits) <= 15 or _SSN_SHAPE.fullmatch(pattern_text):
             return False
         stripped = pattern_text.lstrip("(")
         if stripped.startswith("+") or (stripped.startswith("00") and len(digits) > 10):

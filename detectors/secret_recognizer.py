@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from presidio_analyzer import Pattern
@@ -14,11 +15,15 @@ _KEYS = [
     "id_token", "auth_token", "session_token", "csrf_token", "api_key", "apikey",
     "api-key", "x-api-key", "app_key", "appkey", "private_key", "privatekey",
     "access_key", "accesskey", "access_key_id", "secret_access_key", "aws_secret_access_key",
-    "credential", "credentials", "authorization", "session_id", "sessionid",
-    "jsessionid", "phpsessid", "sid", "ticket", "signature", "sign", "otp", "pin",
+    "credential", "credentials", "authorization", "session_token", "session_secret",
+    "jsessionid", "phpsessid", "ticket", "signature", "sign", "otp", "pin",
     "verify_code", "verification_code", "sms_code", "captcha", "密码",
 ]
+# `android.os.BinderProxy@2bd79ce`: a Java object's identity, not a credential.
+_OBJECT_REF = re.compile(r"[\w$]+(?:\.[\w$]+)+@[0-9a-f]{1,8}")
+_PATH = re.compile(r"(?:/[\w.\-]+)+/?|/")
 _PLACEHOLDERS = frozenset({
+    "token", "secret", "password", "string", "{", "[",
     "null", "none", "undefined", "nil", "-", "", "***", "******", "[redacted]",
     "redacted", "<redacted>", "xxx", "true", "false", "bearer", "basic",
 })
@@ -64,7 +69,7 @@ class SecretRecognizer(LogRecognizer):
             r"-----BEGIN (?:[A-Z ]+ )?PRIVATE KEY-----[\s\S]{1,8192}?-----END (?:[A-Z ]+ )?PRIVATE KEY-----",
             0.95,
         ),
-        keyed_pattern("secret (keyed)", _KEYS, r"[^\s\"'&,;|}\]]{1,512}", 0.4),
+        keyed_pattern("secret (keyed)", _KEYS, r"[^\s\"'&,;|{}\[\]()<>]{1,512}", 0.4),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "").replace("-", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
@@ -74,21 +79,32 @@ class SecretRecognizer(LogRecognizer):
     )
     # Shapes (see detectors.base.text_shape) of `://`, `eyJ..`.`eyJ`, `AKIA` + 16,
     # `ghp_` + 20, `xoxb-`, `AIza` + 35, `sk_live_`, `sk-` + 32, `-----BEGIN`.
+    # Alternatives share a literal prefix so each search stays a substring scan.
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
         rb"://",
-        rb"axx[0ax_\-]{5,}\.axx",
-        rb"axxa[0ax]{16}",
-        rb"axaa[0ax]{16}",
-        rb"xx[xa]_[0ax]{20}",
-        rb"xxx[ax]-[0ax]",
-        rb"axxa[0ax_\-]{35}",
-        rb"xx_xxxa_",
-        rb"xx-[0ax_\-]{32}",
+        rb"ax(?:x[0ax_\-]{5,}\.axx|xa[0ax]{16}|aa[0ax]{16}|xa[0ax_\-]{35})",
+        rb"xx(?:[xa]_[0ax]{20}|x[ax]-[0ax]|_xxxa_|-[0ax_\-]{32})",
         rb"-----aaxxx",
     )
+    PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
+        "url credentials": (rb"://",),
+        "jwt": (rb"axx[0ax_\-]{5,}\.axx",),
+        "aws access key id": (rb"ax(?:xa|aa)[0ax]{16}",),
+        "vendor token": (
+            rb"xx(?:[xa]_[0ax]{20}|x[ax]-[0ax]|_xxxa_|-[0ax_\-]{32})",
+            rb"axxa[0ax_\-]{35}",
+        ),
+        "private key block": (rb"-----aaxxx",),
+    }
     WINDOW: ClassVar[tuple[int, int]] = (4, 80)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        """Return True for placeholders and already-masked values (``***``, ``[REDACTED]``)."""
+        """Return True for placeholders, already-masked values (``***``, ``[REDACTED]``)
+        and absolute paths (sudo's ``PWD=/home/ubuntu`` is a directory)."""
         value = pattern_text.strip().lower()
-        return value in _PLACEHOLDERS or set(value) <= {"*", "x", "#", "."}
+        return (
+            value in _PLACEHOLDERS
+            or set(value) <= {"*", "x", "#", "."}
+            or bool(_PATH.fullmatch(value))
+            or bool(_OBJECT_REF.fullmatch(value))
+        )

@@ -39,8 +39,8 @@ class UserAgentRecognizer(LogRecognizer):
         ),
         Pattern(
             "cfnetwork",
-            rf"(?<![\w/.\-])[A-Za-z][\w.\-%]{{0,40}}/[\w.\-]{{1,20}}[ \t]+CFNetwork/[\w.]+"
-            rf"[ \t]+Darwin/[\w.]+",
+            r"(?<![\w/.\-])[A-Za-z][\w.\-%]{0,40}/[\w.\-]{1,20}[ \t]+CFNetwork/[\w.]+"
+            r"[ \t]+Darwin/[\w.]+",
             0.7,
         ),
         Pattern(
@@ -57,9 +57,20 @@ class UserAgentRecognizer(LogRecognizer):
         "requestuseragent", "huseragent", "reqheadersuseragent", "agent",
     })
     TRIGGER_CHARS: ClassVar[str] = "/"
-    # Every agent has a `product/digit`; a window grows to the end of a longer match.
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"/0",)
-    WINDOW: ClassVar[tuple[int, int]] = (48, 80)
+    # Shapes (see detectors.base.text_shape) of `product/1.2 (`, `okhttp/4`, `CFNetwork/1`.
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
+        rb"/0[0ax.\-_+]{0,30}[ \t]+\(",
+        rb"xxxxxx/0",
+        rb"aaxaxxxxx/0",
+    )
+    PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
+        "browser": (rb"/0[0ax.\-_+]{0,30}[ \t]+\(",),
+        "dalvik": (rb"/0[0ax.\-_+]{0,30}[ \t]+\(",),
+        "app": (rb"/0[0ax.\-_+]{0,30}[ \t]+\(",),
+        "cfnetwork": (rb"aaxaxxxxx/0",),
+        "http client library": (rb"xxxxxx/0", rb"aaxaxxxxx/0"),
+    }
+    WINDOW: ClassVar[tuple[int, int]] = (48, 512)
 
     def normalize(self, value: str) -> str:
         """Return the agent with surrounding whitespace removed."""

@@ -27,7 +27,7 @@ class UserIdRecognizer(LogRecognizer):
 
     ENTITY: ClassVar[str] = "USER_ID"
     PATTERNS: ClassVar[list[Pattern]] = [
-        keyed_pattern("user id (keyed)", _KEYS, r"[\w\-.@:]{1,64}", 0.4),
+        keyed_pattern("user id (keyed)", _KEYS, r"[\w\-.@]{1,64}(?![\w:])", 0.4),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({k.replace("_", "") for k in _KEYS})

@@ -13,8 +13,10 @@ _KEYS = [
     "account_name", "accountname", "ruser", "logname", "用户名", "账号",
 ]
 _NAME = r"[^\s\"'&,;|}\])=]{1,64}"
+# Placeholders, and PAM module types: `pam_unix(systemd-user:session)` is no user.
 _PLACEHOLDERS = frozenset({
-    "null", "none", "undefined", "nil", "-", "", "unknown", "anonymous",
+    "null", "none", "undefined", "nil", "-", "", "unknown", "anonymous", "true", "false",
+    "0", "session", "auth", "account", "password", "client",
 })
 
 
@@ -52,8 +54,13 @@ class UsernameRecognizer(LogRecognizer):
             r"Received disconnect from)(?: invalid| authenticating)? user|"
             r"input_userauth_request: invalid user|Too many authentication failures for"
             r"(?: invalid user)?|maximum authentication attempts exceeded for"
-            r"(?: invalid user)?|User) (?P<value>[^\s\"'(]{1,64})"
-            r"(?= from | \d| by |\(|$| port | not allowed|\s*$)",
+            r"(?: invalid user)?) (?P<value>[^\s\"'(]{1,64})"
+            r"(?= from | \d| by |\(|$| port |\s*$)",
+            0.8,
+        ),
+        Pattern(
+            "sshd not allowed",
+            r"(?<![\w])User (?P<value>[^\s\"'(]{1,64}) from \S+ not allowed",
             0.8,
         ),
     ]
@@ -64,7 +71,11 @@ class UsernameRecognizer(LogRecognizer):
     })
     CONTEXT_REQUIRED: ClassVar[bool] = True
     # sshd / PAM phrases; `user=` style keys are found by the scanner's key pass.
-    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("user ", " for ")
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = (
+        "invalid user", "password for", "publickey for", "interactive", "for user",
+        "from user", "by user", "failures for", "exceeded for", "hostbased for",
+        "none for", "gssapi-with-mic for", "not allowed",
+    )
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -403,5 +403,16 @@ def test_policies(paths: tuple[str, ...], policies_dir: str | None) -> None:
         sys.exit(EXIT_FAILED)
 
 
+def _add_stream_commands() -> None:
+    # The stream commands live in their own module so that the file mode never imports
+    # Kafka clients; they are attached here so there is one `logscrub` command.
+    from pipeline.cli_stream import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_stream_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

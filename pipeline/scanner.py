@@ -34,10 +34,11 @@ Security: the scanner never logs or raises with a value from the text; its only 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,24 @@ _TOKEN = re.compile(r"<[A-Z_]+(?::[^<>\s]*)?>")
 # end of text in sight (a lookahead, `$`); it is re-matched against the full text.
 _END_MARGIN = 8
 
+# Whole values that no recognizer reports without field context, by shape (see
+# detectors.base.text_shape): ISO dates and timestamps, clock times, integers of up to 10
+# digits, short decimals, UUIDs and 16/32/40/64-hex ids (trace, span, request ids),
+# words and dotted/dashed names without digits (levels, services, loggers). A scan of such
+# a value is answered without running any recognizer.
+_BENIGN_SHAPE = re.compile(
+    rb"0000-00-00(?:[x ]00:00(?::00)?(?:[.,]0{1,9})?)?(?:x|[+\-]00:?00)?"
+    rb"|00:00(?::00)?(?:[.,]0{1,9})?"
+    rb"|[+\-]?0{1,10}(?:\.0{1,2})?"
+    rb"|[0a]{8}-[0a]{4}-[0a]{4}-[0a]{4}-[0a]{12}"
+    rb"|(?=[0a]*a)(?:[0a]{16}|[0a]{32}|[0a]{40}|[0a]{64})"
+    rb"|[ax][ax\-_.]{0,63}"
+)
+
+# Below this length one combined anchor search decides whether any anchored recognizer
+# needs a look; above it the combined alternation costs more than it saves.
+_GATE_LENGTH = 160
+
 # Caches keyed by field names / key words are bounded: names come from data.
 _NAME_CACHE_LIMIT = 4096
 
@@ -97,12 +116,19 @@ class Finding:
 
 @dataclass(slots=True)
 class _Pattern:
-    """One compiled pattern of a recognizer."""
+    """Compiled patterns of a recognizer, one alternative per Presidio pattern.
 
-    compiled: Any  # re.Pattern[str] or regex.Pattern[str]
-    score: float
-    has_value: bool
-    keyed: bool  # a KeyedPattern: tried only at its keys
+    A recognizer's plain patterns are joined into one alternation (each wrapped in a
+    group ``_p<i>``, its own named groups renamed ``_<i>_<name>``), because in small
+    windows the cost is per call, not per character; ``match.lastgroup`` says which
+    pattern matched.
+    """
+
+    compiled: Any  # for windows and anchored matches
+    full: Any  # for whole-text runs
+    # group -> (score, value group, counts only with context)
+    alternatives: dict[str, tuple[float, str | None, bool]]
+    keyed: bool  # KeyedPatterns: tried only at their keys
 
 
 @dataclass(slots=True)
@@ -113,7 +139,9 @@ class _Compiled:
     entity: str
     name: str
     patterns: list[_Pattern]
-    shape_anchors: tuple[Any, ...]  # re.Pattern[bytes]
+    shape_anchors: tuple[Any, ...]  # re.Pattern[bytes]: all anchors of the recognizer
+    # Plain patterns grouped by the anchors they run around (empty: whole text / keys).
+    groups: list[tuple[tuple[Any, ...], list[_Pattern]]]
     trigger_words: tuple[str, ...]
     window: tuple[int, int]
     trigger_chars: str
@@ -141,37 +169,120 @@ _CALIBRATION_TEXT = (
 )
 
 
-def _compile(pattern: str, flags: int) -> Any:
-    """Compile ``pattern`` with :mod:`re` or :mod:`regex`, whichever searches it faster.
+def _compile(pattern: str, flags: int) -> tuple[Any, Any]:
+    """Compile ``pattern`` for window runs and for whole-text runs.
 
-    Presidio itself uses ``regex``; patterns that need its extensions (variable-width
-    lookbehind) always get it. ``re`` is kept unless ``regex`` is clearly (1.5x) faster on
-    a typical log line, so the choice does not flip on timing noise.
+    :mod:`regex` is several times faster than :mod:`re` for patterns with a required
+    literal (``@``, ``.``, ``:``) and slower for plain character-class scans and in
+    per-call overhead, so the engine is chosen per pattern and per use by timing both on a
+    typical log line. ``re`` is kept unless ``regex`` is clearly (1.5x) faster, so the
+    choice does not flip on timing noise. Presidio itself uses ``regex``; patterns that
+    need its extensions (variable-width lookbehind) always get it.
+
+    Returns:
+        ``(window_pattern, full_text_pattern)``.
     """
     try:
         fast = re.compile(pattern, flags)
     except re.error:
-        return regex.compile(pattern, flags)
+        only = regex.compile(pattern, flags)
+        return only, only
     other = regex.compile(pattern, flags)
-    if _search_cost(other) * 1.5 < _search_cost(fast):
-        return other
-    return fast
+    use_regex_in_windows, use_regex_in_full = _engine_choice(pattern, flags)
+    return (other if use_regex_in_windows else fast), (other if use_regex_in_full else fast)
 
 
-def _search_cost(compiled: Any) -> float:
-    """Return the best-of-3 time of 20 searches over the calibration line."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(20):
-            compiled.search(_CALIBRATION_TEXT)
-        best = min(best, time.perf_counter() - start)
-    return best
+@functools.lru_cache(maxsize=1024)
+def _engine_choice(pattern: str, flags: int) -> tuple[bool, bool]:
+    """Return whether :mod:`regex` beats :mod:`re` (for windows, for whole lines).
+
+    Measured once per process and pattern, interleaving the two engines and keeping each
+    one's best round, so load from other processes does not flip the choice.
+    """
+    fast = re.compile(pattern, flags)
+    other = regex.compile(pattern, flags)
+    choice = []
+    for window in (96, 0):
+        best_re = best_regex = float("inf")
+        for _ in range(5):
+            best_re = min(best_re, _search_cost(fast, window))
+            best_regex = min(best_regex, _search_cost(other, window))
+        choice.append(best_regex * 1.5 < best_re)
+    return choice[0], choice[1]
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<(\w+)>")
+_NAMED_BACKREF = re.compile(r"\(\?P=(\w+)\)")
+_NUMBERED_BACKREF = re.compile(r"(?<!\\)\\[1-9]")
+
+
+def _join(
+    patterns: list[Any],
+    flags: int,
+    *,
+    keyed: bool,
+    context_only: frozenset[str] = frozenset(),
+) -> _Pattern:
+    """Compile Presidio patterns as one alternation (see :class:`_Pattern`)."""
+    parts = []
+    alternatives: dict[str, tuple[float, str | None, bool]] = {}
+    for i, pattern in enumerate(patterns):
+        body = _NAMED_GROUP.sub(lambda m: f"(?P<_{i}_{m.group(1)}>", pattern.regex)
+        body = _NAMED_BACKREF.sub(lambda m: f"(?P=_{i}_{m.group(1)})", body)
+        value = f"_{i}_{VALUE_GROUP}" if f"(?P<{VALUE_GROUP}>" in pattern.regex else None
+        parts.append(f"(?P<_p{i}>{body})")
+        alternatives[f"_p{i}"] = (float(pattern.score), value, pattern.name in context_only)
+    compiled, full = _compile("|".join(parts), flags)
+    return _Pattern(compiled, full, alternatives, keyed)
+
+
+@functools.lru_cache(maxsize=256)
+def _join_pays(regexes: tuple[str, ...], flags: int) -> bool:
+    """Return whether one alternation of ``regexes`` searches windows faster than each alone.
+
+    Measured once per process, best of 5 interleaved rounds (see :func:`_engine_choice`).
+    """
+    separate = [_join([_RawPattern(r)], flags, keyed=False).compiled for r in regexes]
+    joined = _join([_RawPattern(r) for r in regexes], flags, keyed=False).compiled
+    best_separate = best_joined = float("inf")
+    for _ in range(5):
+        best_separate = min(best_separate, sum(_search_cost(c, 96) for c in separate))
+        best_joined = min(best_joined, _search_cost(joined, 96))
+    return best_joined < best_separate
+
+
+@dataclass(frozen=True)
+class _RawPattern:
+    """The part of a Presidio ``Pattern`` that :func:`_join` reads, for calibration."""
+
+    regex: str
+    score: float = 0.0
+    name: str = ""
+
+
+def _search_cost(compiled: Any, window: int) -> float:
+    """Return the time of searching the calibration line four times.
+
+    Args:
+        compiled: The compiled pattern.
+        window: 0 for whole-line searches, else the size of the windows searched.
+    """
+    text = _CALIBRATION_TEXT
+    spans = (
+        [(0, len(text))]
+        if not window
+        else [(i, i + window) for i in range(0, len(text) - window, window)]
+    )
+    start = time.perf_counter()
+    for _ in range(4):
+        for ws, we in spans:
+            compiled.search(text, ws, we)
+    return time.perf_counter() - start
 
 
 # `key=` / `"key":` / `key: ` read backwards: the separator, spaces, a quote, the key.
 # Starting with the separator lets the engine skip to `=`/`:` characters in C.
-_KEY_REV = re.compile(r"""[=:\uff1a][ \t]{0,3}["']?([\w.\-]{1,48})""")
+_KEY_REV = re.compile(r"""[=:\uff1a][ \t]{0,3}["']?([\w.\-]{0,47}[^\W\d_])(?![\w.\-])""")
 _KEY_SPLIT = re.compile(r"[_.\-]+|(?<=[a-z0-9])(?=[A-Z])")
 
 class Scanner:
@@ -232,6 +343,15 @@ class Scanner:
         self._shape_needed = any(
             item.shape_anchors or item.min_digits for item in self._compiled
         )
+        # Gate for short texts: when no shape anchor, key or field context applies, only
+        # recognizers that run on trigger words or everywhere need looking at.
+        anchors = sorted({a.pattern for item in self._compiled for a in item.shape_anchors})
+        self._any_anchor = re.compile(b"|".join(anchors)) if anchors else None
+        self._indexed = list(enumerate(self._compiled))
+        self._trigger_chars = frozenset(ch for item in self._compiled for ch in item.trigger_chars)
+        self._ungated = [
+            (i, item) for i, item in self._indexed if item.full_text or item.trigger_words
+        ]
 
         self._deny: list[tuple[str, Any]] = []
         for entity, values in (deny_list or {}).items():
@@ -321,17 +441,28 @@ class Scanner:
             tokens = []
 
         field_ctx = self._field_context(field) if field else frozenset()
-        shape = text_shape(text) if self._shape_needed else b""
+        shape = text_shape(text)
+        if not field_ctx and not self._deny and _BENIGN_SHAPE.fullmatch(shape):
+            return []
         digits = shape.count(b"0") if shape else 0
         keys = self._find_keys(text) if n > 3 else {}
         lowered: str | None = None
         anchor_cache: dict[Any, list[tuple[int, int]]] = {}
+        items = self._indexed
+        if (
+            n < _GATE_LENGTH
+            and not keys
+            and not field_ctx
+            and (self._any_anchor is None or self._any_anchor.search(shape) is None)
+        ):
+            items = self._ungated
 
+        present = {ch for ch in self._trigger_chars if ch in text}
         candidates: list[Finding] = []
-        for index, item in enumerate(self._compiled):
-            if item.trigger_chars and not any(ch in text for ch in item.trigger_chars):
-                continue
+        for index, item in items:
             if digits < item.min_digits:
+                continue
+            if item.trigger_chars and present.isdisjoint(item.trigger_chars):
                 continue
             in_field = item.entity in field_ctx
             key_starts = keys.get(index)
@@ -345,28 +476,37 @@ class Scanner:
                     lowered = text.lower()
                 full = any(word in lowered for word in item.trigger_words)
             if full:
-                windows = [(0, n)]
-            else:
-                spans: list[tuple[int, int]] = []
-                for anchor in item.shape_anchors:
-                    found = anchor_cache.get(anchor)
-                    if found is None:
-                        found = [m.span() for m in anchor.finditer(shape)]
-                        anchor_cache[anchor] = found
-                    spans.extend(found)
-                if spans:
-                    windows = _merge_windows(spans, item.window, n)
+                self._run(item, item.patterns, text, [(0, n)], in_field, candidates)
+                continue
+            # The value after a context key: `android_id=<16 hex>`, `mac: <12 hex>`.
+            key_windows = (
+                _merge_windows(list(key_starts), (0, item.window[1]), n) if key_starts else []
+            )
+            for anchors, group in item.groups:
+                if not anchors:
+                    # No anchors for these patterns: the whole text, unless they need
+                    # context anyway (then only after context keys).
+                    windows = key_windows if item.context_required else [(0, n)]
                 else:
-                    windows = []
-                if key_starts:
-                    # The value after a context key: `android_id=<16 hex>`, `mac: <12 hex>`.
-                    after = item.window[1]
-                    windows = _merge_windows(
-                        windows + [(start, end) for start, end in key_starts], (0, after), n
-                    )
-                if not windows:
-                    continue
-            self._run(item, text, windows, in_field, candidates)
+                    spans: list[tuple[int, int]] = []
+                    for anchor in anchors:
+                        found = anchor_cache.get(anchor)
+                        if found is None:
+                            # `search` first: most anchors are absent, and a miss is
+                            # cheaper than building an iterator.
+                            first = anchor.search(shape)
+                            if first is None:
+                                found = []
+                            else:
+                                found = [first.span()]
+                                found.extend(m.span() for m in anchor.finditer(shape, first.end()))
+                            anchor_cache[anchor] = found
+                        spans.extend(found)
+                    windows = _merge_windows(spans, item.window, n) if spans else []
+                    if key_windows:
+                        windows = _merge_windows(windows + key_windows, (0, 0), n)
+                if windows:
+                    self._run(item, group, text, windows, in_field, candidates)
 
         for entity, pattern in self._deny:
             for match in pattern.finditer(text):
@@ -385,33 +525,50 @@ class Scanner:
     def _compile_recognizer(recognizer: LogRecognizer, entity: str) -> _Compiled:
         """Compile one recognizer's patterns and hints."""
         flags = recognizer.global_regex_flags or 0
-        patterns = []
         keys: set[str] = set()
-        for pattern in recognizer.patterns:
-            compiled = _compile(pattern.regex, flags)
-            keyed = isinstance(pattern, KeyedPattern)
-            if keyed:
-                keys.update(field_name_key(k) for k in pattern.keys)
-            patterns.append(
-                _Pattern(
-                    compiled, float(pattern.score), VALUE_GROUP in compiled.groupindex, keyed
-                )
-            )
+        keyed_patterns = [p for p in recognizer.patterns if isinstance(p, KeyedPattern)]
+        plain_patterns = [p for p in recognizer.patterns if not isinstance(p, KeyedPattern)]
+        for pattern in keyed_patterns:
+            keys.update(field_name_key(k) for k in pattern.keys)
+        patterns = [_join([p], flags, keyed=True) for p in keyed_patterns]
         cls = type(recognizer)
+        default_anchors = tuple(getattr(cls, "SHAPE_ANCHORS", ()))
+        pattern_anchors = dict(getattr(cls, "PATTERN_ANCHORS", {}))
+        by_anchors: dict[tuple[bytes, ...], list[Any]] = {}
+        for pattern in plain_patterns:
+            anchors = tuple(pattern_anchors.get(pattern.name, default_anchors))
+            by_anchors.setdefault(anchors, []).append(pattern)
+        groups: list[tuple[tuple[Any, ...], list[_Pattern]]] = []
+        context_only = frozenset(getattr(cls, "CONTEXT_PATTERNS", frozenset()))
+        for anchors, members in by_anchors.items():
+            separate = [_join([p], flags, keyed=False, context_only=context_only) for p in members]
+            if len(members) > 1 and not any(_NUMBERED_BACKREF.search(p.regex) for p in members):
+                # One call per window instead of one per pattern, unless joining loses the
+                # engine's literal optimizations (then it is slower): measured, not guessed.
+                joined = _join(members, flags, keyed=False, context_only=context_only)
+                if _join_pays(tuple(p.regex for p in members), flags):
+                    separate = [joined]
+            groups.append((tuple(re.compile(a) for a in anchors), separate))
+            patterns += separate
         context = {w.lower() for w in (recognizer.context or [])}
         context |= {field_name_key(w) for w in context if field_name_key(w)}
         field_names = frozenset(getattr(cls, "FIELD_NAMES", frozenset()))
-        keys |= {field_name_key(w) for w in context} | set(field_names)
-        keys.discard("")
-        shape_anchors = tuple(re.compile(a) for a in getattr(cls, "SHAPE_ANCHORS", ()))
-        trigger_words = tuple(w.lower() for w in getattr(cls, "TRIGGER_WORDS", ()))
         context_required = bool(getattr(cls, "CONTEXT_REQUIRED", False))
+        threshold_gap = [p for p in plain_patterns if p.score < 0.5]
+        if context_required or threshold_gap:
+            # Plain patterns that count only with context (`mac=<12 hex>`): a context key
+            # opens a window after it.
+            keys |= {field_name_key(w) for w in context} | set(field_names)
+        keys.discard("")
+        shape_anchors = tuple({a.pattern: a for anchors, _ in groups for a in anchors}.values())
+        trigger_words = tuple(w.lower() for w in getattr(cls, "TRIGGER_WORDS", ()))
         return _Compiled(
             recognizer=recognizer,
             entity=entity,
             name=recognizer.name,
             patterns=patterns,
             shape_anchors=shape_anchors,
+            groups=groups,
             trigger_words=trigger_words,
             window=tuple(getattr(cls, "WINDOW", (32, 64))),  # type: ignore[arg-type]
             trigger_chars=getattr(cls, "TRIGGER_CHARS", ""),
@@ -454,6 +611,8 @@ class Scanner:
         hits: dict[int, list[tuple[int, int]]] = {}
         for match in _KEY_REV.finditer(reversed_text):
             info = cache.get(match.group(1))
+            if info is None:
+                info = self._key_info(match.group(1))
             if not info:
                 continue
             key_start, key_end = n - match.end(1), n - match.start(1)
@@ -469,12 +628,12 @@ class Scanner:
         """
         key = reversed_key[::-1]
         offsets = [0] + [m.end() for m in _KEY_SPLIT.finditer(key) if 0 < m.end() < len(key)]
-        found: dict[int, int] = {}
+        found: set[tuple[int, int]] = set()
         for offset in offsets:
             normalized = field_name_key(key[offset:])
             for index in self._key_vocab.get(normalized, ()):
-                found.setdefault(index, offset)
-        info = tuple(sorted(found.items()))
+                found.add((index, offset))
+        info = tuple(sorted(found))
         if len(self._key_cache) >= _NAME_CACHE_LIMIT:
             self._key_cache.clear()
         self._key_cache[reversed_key] = info
@@ -488,29 +647,42 @@ class Scanner:
         in_field: bool,
         out: list[Finding],
     ) -> None:
-        """Try the recognizer's keyed patterns anchored at each of its keys."""
+        """Try the recognizer's keyed patterns anchored at each of its keys.
+
+        ``key_starts`` may hold several starts for one key (``userNickname`` at ``u`` and
+        at ``N``); the first start where a pattern matches wins for that key.
+        """
         for pattern in item.patterns:
             if not pattern.keyed:
                 continue
-            for start, _ in key_starts:
+            done_until = -1
+            for start, key_end in key_starts:
+                if key_end == done_until:
+                    continue
                 match = pattern.compiled.match(text, start)
                 if match is not None:
+                    done_until = key_end
                     self._accept(item, pattern, match, text, in_field, out)
 
     def _run(
         self,
         item: _Compiled,
+        patterns: list[_Pattern],
         text: str,
         windows: list[tuple[int, int]],
         in_field: bool,
         out: list[Finding],
     ) -> None:
-        """Run one recognizer's plain patterns in ``windows`` and append accepted findings."""
+        """Run plain ``patterns`` of ``item`` in ``windows``; append accepted findings."""
         n = len(text)
-        for pattern in item.patterns:
+        for pattern in patterns:
             if pattern.keyed:
                 continue
-            compiled = pattern.compiled
+            compiled = (
+                pattern.full
+                if len(windows) == 1 and windows[0][1] - windows[0][0] == n
+                else pattern.compiled
+            )
             for ws, we in windows:
                 pos = ws
                 while pos < we:
@@ -540,8 +712,9 @@ class Scanner:
         mstart, mend = match.span()
         start, end = mstart, mend
         self_context = False
-        if pattern.has_value:
-            vstart, vend = match.span(VALUE_GROUP)
+        score, value_group, context_only = pattern.alternatives[match.lastgroup]
+        if value_group is not None:
+            vstart, vend = match.span(value_group)
             if vstart >= 0:
                 # The key or phrase around the value is part of the match.
                 self_context = (vstart, vend) != (mstart, mend)
@@ -550,15 +723,21 @@ class Scanner:
             return
         recognizer = item.recognizer
         value = text[start:end]
-        if recognizer.invalidate_result(value):
+        if context_only and not (self_context or in_field or self._has_context(text, start, item)):
             return
-        if item.negative_context and self._negative(text, start, item):
+        if recognizer.invalidate_result(value):
             return
         validation = recognizer.validate_result(value)
         if validation is False:
             return
-        score = 1.0 if validation else pattern.score
-        if self_context or in_field or self._has_context(text, start, item):
+        if validation:
+            score = 1.0
+        if item.negative_context and self._negative(text, start, item):
+            return
+        if self_context or in_field:
+            score = min(1.0, score + CONTEXT_BOOST)
+        elif (score < 1.0 or item.context_required) and self._has_context(text, start, item):
+            # (A validated match needs no context unless its recognizer requires it.)
             score = min(1.0, score + CONTEXT_BOOST)
         elif item.context_required:
             return

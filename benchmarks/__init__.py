@@ -1,0 +1,1 @@
+"""Benchmarks: engine, stream and memory against the baselines (see README.md)."""

@@ -1,0 +1,117 @@
+"""Faust agents: one per route, moving bytes between Kafka and :class:`RouteProcessor`. I/O only.
+
+Each agent iterates its raw topic with manual acknowledgement (``stream.noack()``) and
+acks an event only after its output (cleaned record or quarantine entry) is acknowledged
+by the broker, or after a counted policy drop. Faust commits an offset only when every
+event before it is acked, so a crash at any point leaves the offset uncommitted and the
+record is processed again: at-least-once.
+
+Why manual acks: with Faust's automatic acks the event is acknowledged in a ``finally``
+around the agent body, i.e. also when the body raised or was cancelled mid-send (faust
+``streams.py``), which would commit an offset whose output never reached the broker.
+Why the producer directly, not ``Topic.send``: inside an agent ``Topic.send`` attaches the
+message to the event and publishes it only at commit time, so awaiting its delivery from
+the agent would never return; and Faust's send-error path logs the message, value
+included (``Topic._on_published``).
+
+Security: no value is logged here; the agents never see a decision, only bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import faust
+
+from pipeline.metrics import Health
+from pipeline.topics import source_topic
+from pipeline.worker import Emit, Incoming, RouteProcessor, deliver
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes]]:
+    if not raw:
+        return []
+    if isinstance(raw, Mapping):
+        return [(str(k), bytes(v)) for k, v in raw.items()]
+    return [(str(k), bytes(v)) for k, v in raw]
+
+
+def _sender(app: faust.App) -> Any:
+    async def send(emit: Emit) -> None:
+        # Faust's producer takes seconds; +0.5 ms so int(ts * 1000) gives back the same ms.
+        ts = None if emit.timestamp_ms is None else (emit.timestamp_ms + 0.5) / 1000.0
+        fut = await app.producer.send(
+            emit.topic, emit.key, emit.value, partition=None, timestamp=ts, headers=emit.headers
+        )
+        await fut  # resolves when the broker acknowledged (acks=all), raises otherwise
+
+    return send
+
+
+def install(
+    app: faust.App,
+    processors: Iterable[RouteProcessor],
+    health: Health,
+    *,
+    concurrency: int = 1,
+) -> list[Any]:
+    """Register one agent per route on ``app``; returns the agents."""
+    return [_install_route(app, p, health, concurrency) for p in processors]
+
+
+def _install_route(
+    app: faust.App, processor: RouteProcessor, health: Health, concurrency: int
+) -> Any:
+    route = processor.route
+    send = _sender(app)
+
+    async def anonymize_route(stream: faust.StreamT[bytes]) -> None:
+        """Anonymize the route's raw topic into its clean (or quarantine) topic."""
+        # Stream.noack() exists on faust's Stream but not on its StreamT protocol.
+        manual: Any = stream.noack()  # type: ignore[attr-defined]
+        async for event in manual.events():
+            msg = event.message
+            incoming = Incoming(
+                topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+                timestamp_ms=round(msg.timestamp * 1000) if msg.timestamp else None,
+                key=msg.key,
+                value=msg.value,
+                headers=_headers(msg.headers),
+            )
+            emit = processor.process(incoming)  # never raises: failures become entries
+            if emit is not None:
+                await deliver(emit, send, processor, health)
+            event.ack()
+
+    anonymize_route.__name__ = anonymize_route.__qualname__ = (
+        f"anonymize_{route.name.replace('-', '_')}"
+    )
+    return app.agent(
+        source_topic(app, route),
+        name=f"logscrub.anonymize.{route.name}",
+        concurrency=concurrency,
+    )(anonymize_route)
+
+
+def lag_view(app: faust.App, processors: Sequence[RouteProcessor]) -> dict[str, tuple[int, int]]:
+    """Route -> (records behind the high watermark, partitions assigned), for the lag gauge."""
+    by_topic = {p.route.source: p for p in processors}
+    out = {p.route.name: (0, 0) for p in processors}
+    consumer = app.consumer
+    for tp in consumer.assignment():
+        processor = by_topic.get(tp.topic)
+        if processor is None:
+            continue
+        lag, n = out[processor.route.name]
+        pos = processor.positions.get(tp.partition)
+        try:
+            high = consumer.highwater(tp)
+        except Exception:  # noqa: BLE001 — not fetched yet: lag unknown, not an error
+            high = None
+        if high is not None and pos is not None:
+            lag += max(0, int(high) - pos)
+        out[processor.route.name] = (lag, n + 1)
+    return out

@@ -1,0 +1,209 @@
+"""Runtime settings of the stream worker: environment ``LOGSCRUB_*``, an optional YAML file.
+
+Precedence, highest first: explicit overrides (command-line options), environment
+variables, the YAML file given with ``--config``, the defaults below. Every problem is
+reported at once as a :class:`~pipeline.exceptions.ConfigError` naming the setting, never
+its value.
+
+Security: the secret key is not a setting. It stays in ``LOGSCRUB_KEY`` (or the file
+named by ``key_file`` / ``LOGSCRUB_KEY_FILE``) and is read only by
+:meth:`pipeline.keys.KeyRing.load`, so it never appears in a ``Settings`` repr, a log
+line or a YAML file; a ``key`` entry in the YAML file is rejected.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from pipeline.exceptions import ConfigError, ConfigIssue
+
+ENV_PREFIX = "LOGSCRUB_"
+Guarantee = Literal["at_least_once", "exactly_once"]
+_BROKER_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+
+# The YAML file of the current load_settings() call. A context variable rather than a
+# class attribute, so two loads (tests, the demo and its worker) never see each other's.
+_yaml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "logscrub_settings_yaml", default=None
+)
+
+
+class Settings(BaseSettings):
+    """The worker's runtime configuration. Immutable once loaded.
+
+    Guarantees: every value is validated at load time; nothing secret is held.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        frozen=True,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    brokers: str = Field(
+        default="127.0.0.1:9092",
+        description="Bootstrap servers, comma-separated host:port.",
+    )
+    group_id: str = Field(
+        default="logscrub",
+        pattern=r"^[A-Za-z0-9._\-]{1,200}$",
+        description="Consumer group (and Faust app id); workers with the same id share partitions.",
+    )
+    client_id: str = Field(default="logscrub", pattern=r"^[A-Za-z0-9._\-]{1,200}$")
+    routes: Path | None = Field(
+        default=None, description="Routes file (default: the shipped configs/routes.yaml)."
+    )
+    web_host: str = Field(default="127.0.0.1", description="Address of /health and /metrics.")
+    web_port: int = Field(default=6066, ge=0, le=65535, description="0 turns the web server off.")
+    guarantee: Guarantee = Field(
+        default="at_least_once",
+        description="at_least_once (Faust agents) or exactly_once (Kafka transactions).",
+    )
+    concurrency: int = Field(
+        default=1, ge=1, le=64, description="Records of one route processed concurrently."
+    )
+    ner: bool | None = Field(
+        default=None, description="Force person-name detection on/off (default: the policy)."
+    )
+    key_file: Path | None = Field(default=None, description="File holding the secret key.")
+    key_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_\-]{1,16}$")
+
+    # Transport tuning. The defaults suit a small cluster; tests shorten the timeouts.
+    session_timeout_s: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=300.0,
+        description="How long a dead worker keeps its partitions before the group moves them.",
+    )
+    commit_interval_s: float = Field(default=1.0, gt=0.0, le=60.0)
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=65_536,
+        le=100 * 1_048_576,
+        description="Largest record the producer sends (topics need max.message.bytes too).",
+    )
+    request_timeout_s: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=600.0,
+        description="A send not acknowledged within this time is retried (and counted).",
+    )
+    quarantine_payload_max_bytes: int = Field(
+        default=300_000,
+        ge=0,
+        description=(
+            "Raw payloads up to this size are kept, encrypted, in quarantine entries; "
+            "larger ones are omitted (the source coordinates still allow a replay). An "
+            "entry holds the payload in base64 (4/3) plus the scrubbed text (cut to the "
+            "same budget): 300 kB keeps it under the broker's default 1 MB record limit."
+        ),
+    )
+    transaction_max_records: int = Field(
+        default=500, ge=1, le=100_000, description="exactly_once: records per transaction."
+    )
+    transaction_timeout_s: float = Field(default=60.0, ge=1.0, le=900.0)
+    data_dir: Path | None = Field(
+        default=None,
+        description="Faust's data directory (default: a temporary directory, removed at exit).",
+    )
+
+    @field_validator("brokers")
+    @classmethod
+    def _check_brokers(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not parts or not all(_BROKER_RE.match(p) for p in parts):
+            msg = "must be host:port[,host:port...]"
+            raise ValueError(msg)
+        return ",".join(parts)
+
+    @property
+    def broker_list(self) -> list[str]:
+        """The bootstrap servers as a list."""
+        return self.brokers.split(",")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Overrides, then environment, then the YAML file (no dotenv, no secrets dir)."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _yaml_file.get()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from overrides, the environment and an optional YAML file.
+
+    Args:
+        config: YAML file with settings (keys are the field names, e.g. ``brokers``).
+        **overrides: values that win over everything else; None values are ignored, so
+            unset command-line options can be passed through as they are.
+
+    Returns:
+        The validated, frozen settings.
+
+    Raises:
+        ConfigError: the file is unreadable or not a mapping, or any value is invalid
+            (all problems at once; messages name settings, never values).
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    where = "settings"
+    path: Path | None = None
+    if config is not None:
+        path = Path(config)
+        where = str(path)
+        _check_yaml(path)
+    token = _yaml_file.set(path)
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors(include_input=False, include_url=False):
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown setting" + (
+                    " (the secret key is only read from LOGSCRUB_KEY or a key file)"
+                    if loc.lower() in {"key", "secret", "secret_key"}
+                    else ""
+                )
+            issues.append(ConfigIssue(where, None, loc, msg))
+        raise ConfigError(issues) from None
+    finally:
+        _yaml_file.reset(token)
+
+
+def _check_yaml(path: Path) -> None:
+    """Fail early, with a clear message, on a missing or malformed settings file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigIssue(str(path), None, "", f"cannot read ({exc.strerror})")]
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([ConfigIssue(str(path), line, "", "YAML syntax error")]) from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError([ConfigIssue(str(path), None, "", "must be a mapping of settings")])

@@ -1,0 +1,850 @@
+"""What the stream does with one record, and the exactly-once worker loop on Kafka transactions.
+
+Two transports share :class:`RouteProcessor`, the transport-free step from a raw record to
+at most one output (a cleaned record or a quarantine entry):
+
+* at-least-once (the default): Faust agents (:mod:`pipeline.agents`) send each output,
+  wait for the broker's acknowledgement with :func:`deliver`, and only then ack the event,
+  so Faust commits an offset only once its output is stored;
+* exactly-once: :class:`ExactlyOnceWorker`, below, with aiokafka directly. Faust's own
+  ``processing_guarantee="exactly_once"`` sends agent output outside the transaction (its
+  ``Topic.publish_message`` never passes a transactional id to the producer; faust #177)
+  and has open reports of duplicates after a kill (#517) and on rebalance (#323).
+
+Exactly-once design: one transactional producer per input partition, with the
+transactional id ``<group>-<topic>-<partition>`` (the Kafka Streams "EOS v1" scheme).
+aiokafka's ``send_offsets_to_transaction`` does not send the consumer group generation
+(no KIP-447), so a per-worker transactional id could not fence a zombie that lost its
+partitions; a per-partition id can: whoever takes a partition over calls
+``init_transactions`` with the same id, which aborts (or completes) the previous owner's
+open transaction and fences it, and only then reads the committed offset. Each fetched
+batch of one partition becomes one transaction: its outputs, plus the input offset,
+committed together. Consumers of the clean topics must read with
+``isolation_level=read_committed``.
+
+Security: nothing here logs or raises with a record value; log lines name the route,
+topic, partition, offset, reason code and exception class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# aiokafka ships no type information (no py.typed): its names are Any to mypy.
+from aiokafka import (  # type: ignore[import-untyped]
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    TopicPartition,
+)
+from aiokafka.errors import (  # type: ignore[import-untyped]
+    CorruptRecordException,
+    InvalidProducerEpoch,
+    InvalidTimestampError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    ProducerFenced,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
+
+from pipeline.engine import Engine
+from pipeline.manifest import Manifest, with_manifest
+from pipeline.metrics import Health, StreamMetrics
+from pipeline.policy import Policy
+from pipeline.quarantine import CLEAN_SEND_FAILED, ENGINE_EXCEPTION, SourceRef, build_entry
+from pipeline.routes import Route
+from pipeline.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Header = tuple[str, bytes]
+
+# Errors about one record (its size, format) rather than the broker's state: retrying
+# the same bytes cannot succeed, so the output is replaced by a smaller one instead.
+RECORD_ERRORS: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    UnsupportedForMessageFormatError,
+)
+_FENCED = (ProducerFenced, InvalidProducerEpoch)
+_BACKOFF_MAX_S = 5.0
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    # Faust wraps aiokafka's errors in ProducerSendError (raise ... from exc).
+    seen = 0
+    while exc.__cause__ is not None and seen < 5:
+        exc = exc.__cause__
+        seen += 1
+    return exc
+
+
+def is_record_error(exc: BaseException) -> bool:
+    """True when the broker or client refused this record itself (size, format)."""
+    return isinstance(_root_cause(exc), RECORD_ERRORS)
+
+
+def backoff_s(attempt: int) -> float:
+    """Pause before retry ``attempt`` (1-based): 0.2 s doubling up to 5 s."""
+    return float(min(_BACKOFF_MAX_S, 0.2 * 2 ** min(attempt - 1, 5)))
+
+
+@dataclass(slots=True)
+class Incoming:
+    """One raw record as it arrived, transport-neutral."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    key: bytes | None
+    value: bytes | None
+    headers: list[Header]
+    received: float = field(default_factory=time.monotonic)
+
+    @property
+    def source(self) -> SourceRef:
+        """The record's coordinates."""
+        return SourceRef(self.topic, self.partition, self.offset, self.timestamp_ms)
+
+
+@dataclass(slots=True)
+class Emit:
+    """One output to send: a cleaned record or a quarantine entry.
+
+    ``stage`` counts fallbacks: 0 the first choice, 1 a quarantine entry replacing a
+    refused clean record, 2 a metadata-only entry replacing a refused entry.
+    """
+
+    kind: Literal["clean", "quarantine"]
+    topic: str
+    value: bytes
+    key: bytes | None
+    headers: list[Header] | None
+    timestamp_ms: int | None
+    source: Incoming
+    reason: str | None = None
+    entities: dict[str, int] = field(default_factory=dict)
+    stage: int = 0
+
+
+class RouteProcessor:
+    """Turns one raw record of a route into at most one output. No I/O.
+
+    Guarantees (fail closed): a cleaned record is produced only from an engine outcome
+    without an issue; every exception in the engine, every malformed input and every
+    placeholder becomes a quarantine entry; a policy drop produces nothing and is
+    counted. Counters for outputs move only in :meth:`delivered`, i.e. once the broker
+    has the output.
+    """
+
+    def __init__(
+        self,
+        route: Route,
+        policy: Policy,
+        engine: Engine,
+        metrics: StreamMetrics,
+        *,
+        max_payload_bytes: int = 300_000,
+    ) -> None:
+        self.route = route
+        self.policy = policy
+        self.engine = engine
+        self.keys = engine.keys
+        self.metrics = metrics
+        self.max_payload_bytes = max_payload_bytes
+        # Next offset to process per partition of the source topic (for the lag gauge).
+        self.positions: dict[int, int] = {}
+        self._in = metrics.records_in.labels(route=route.name)
+        self._out = metrics.records_out.labels(route=route.name)
+        self._dropped = metrics.records_dropped.labels(route=route.name)
+        self._engine_time = metrics.processing_seconds.labels(route=route.name)
+        self._latency = metrics.delivery_seconds.labels(route=route.name)
+
+    # ----------------------------------------------------------------- record -> output
+
+    def process(self, msg: Incoming) -> Emit | None:
+        """The output for one record, or None when the policy dropped it (counted here).
+
+        Never raises: an exception in the engine becomes an ``engine_exception`` entry,
+        and one in this class's own code (a bug) a metadata-only entry, so a transport can
+        always send something for the offset and move on.
+        """
+        try:
+            return self._process(msg)
+        except Exception as exc:  # noqa: BLE001 — fail closed even on our own bug
+            logger.error(
+                "route %s: processing %s[%d]@%d failed (%s); quarantined without payload",
+                self.route.name,
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                type(exc).__name__,
+            )
+            return self.quarantine(
+                msg, "processing_error", error_type=type(exc).__name__, include_payload=False
+            )
+
+    def _process(self, msg: Incoming) -> Emit | None:
+        self._in.inc()
+        started = time.perf_counter()
+        try:
+            out = self.engine.apply(
+                msg.value if msg.value is not None else b"", msg.key, msg.headers
+            )
+        except Exception as exc:  # noqa: BLE001 — the agent boundary: fail closed, keep going
+            logger.warning(
+                "route %s: the engine raised %s on %s[%d]@%d; quarantined",
+                self.route.name,
+                type(exc).__name__,
+                msg.topic,
+                msg.partition,
+                msg.offset,
+            )
+            return self.quarantine(msg, ENGINE_EXCEPTION, error_type=type(exc).__name__)
+        finally:
+            self._engine_time.observe(time.perf_counter() - started)
+        if out.dropped:
+            self._dropped.inc()
+            self.completed(msg)
+            return None
+        if out.issue is not None or out.placeholder or out.value is None:
+            scrubbed = None if out.placeholder else out.value
+            return self.quarantine(msg, out.issue or "engine_error", scrubbed=scrubbed)
+        manifest = Manifest(
+            policy=self.policy.name,
+            digest=self.policy.digest,
+            key_id=self.keys.key_id if self.keys is not None else None,
+            entities=out.entities,
+            route=self.route.name,
+        )
+        return Emit(
+            kind="clean",
+            topic=self.route.sink,
+            value=out.value,
+            key=out.key,
+            headers=with_manifest(out.headers, manifest),
+            timestamp_ms=msg.timestamp_ms,  # the log's own time, not the time of cleaning
+            source=msg,
+            entities=out.entities,
+        )
+
+    def quarantine(
+        self,
+        msg: Incoming,
+        reason: str,
+        *,
+        scrubbed: bytes | None = None,
+        error_type: str | None = None,
+        include_payload: bool = True,
+        stage: int = 0,
+    ) -> Emit:
+        """A quarantine entry for ``msg``: metadata, scrubbed text, encrypted raw payload."""
+        entry = build_entry(
+            reason=reason,
+            source=msg.source,
+            route=self.route.name,
+            policy_name=self.policy.name,
+            policy_digest=self.policy.digest,
+            keys=self.keys,
+            value=msg.value,
+            key=msg.key,
+            headers=msg.headers,
+            scrubbed=scrubbed,
+            error_type=error_type,
+            max_payload_bytes=self.max_payload_bytes,
+            include_payload=include_payload,
+        )
+        return Emit(
+            kind="quarantine",
+            topic=self.route.quarantine,
+            value=entry,
+            key=None,
+            headers=None,
+            timestamp_ms=None,
+            source=msg,
+            reason=reason,
+            stage=stage,
+        )
+
+    def rejected(self, emit: Emit, exc: BaseException) -> Emit | None:
+        """The next, smaller output after the broker refused ``emit`` (None: nothing left).
+
+        A refused cleaned record (too large for the clean topic, say) goes to quarantine;
+        a refused entry is resent without payload and scrubbed text (metadata only).
+        """
+        cause = type(_root_cause(exc)).__name__
+        logger.warning(
+            "route %s: %s output for %s[%d]@%d refused (%s)",
+            self.route.name,
+            emit.kind,
+            emit.source.topic,
+            emit.source.partition,
+            emit.source.offset,
+            cause,
+        )
+        if emit.kind == "clean":
+            return self.quarantine(emit.source, CLEAN_SEND_FAILED, error_type=cause, stage=1)
+        if emit.stage < 2:
+            return self.quarantine(
+                emit.source,
+                emit.reason or "engine_error",
+                error_type=cause,
+                include_payload=False,
+                stage=2,
+            )
+        return None
+
+    # ----------------------------------------------------------------- accounting
+
+    def delivered(self, emit: Emit) -> None:
+        """Count an output the broker acknowledged (or a transaction committed)."""
+        if emit.kind == "clean":
+            self._out.inc()
+            for entity, n in emit.entities.items():
+                self.metrics.entities.labels(route=self.route.name, entity=entity).inc(n)
+        else:
+            self.metrics.records_quarantined.labels(
+                route=self.route.name, reason=emit.reason or "unknown"
+            ).inc()
+        self.completed(emit.source)
+
+    def completed(self, msg: Incoming) -> None:
+        """Record that ``msg`` is fully handled."""
+        self._latency.observe(time.monotonic() - msg.received)
+        self.positions[msg.partition] = max(self.positions.get(msg.partition, 0), msg.offset + 1)
+
+
+# --------------------------------------------------------------------- at-least-once
+
+SendFn = Callable[[Emit], Awaitable[Any]]
+
+
+async def deliver(emit: Emit, send: SendFn, processor: RouteProcessor, health: Health) -> None:
+    """Send ``emit`` and return only once the broker acknowledged it (at-least-once).
+
+    A record-specific refusal (size, format) falls back to a smaller output
+    (:meth:`RouteProcessor.rejected`); any other failure (broker down, leader moving,
+    timeout) is retried with backoff, for as long as it takes: the caller must not ack
+    the input before this returns. Retries may write an output twice; that is the
+    at-least-once contract.
+    """
+    attempt = 0
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await send(emit)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — every failure is either a fallback or a retry
+            if is_record_error(exc):
+                nxt = processor.rejected(emit, exc)
+                if nxt is not None:
+                    emit = nxt
+                    continue
+            attempt += 1
+            processor.metrics.send_retries.labels(route=processor.route.name, kind=emit.kind).inc()
+            if health.stalled_since is None:
+                health.stalled_since = loop.time()
+            if attempt == 1 or attempt % 10 == 0:
+                logger.warning(
+                    "route %s: sending %s output to %s failed (%s), retry %d",
+                    processor.route.name,
+                    emit.kind,
+                    emit.topic,
+                    type(_root_cause(exc)).__name__,
+                    attempt,
+                )
+            await asyncio.sleep(backoff_s(attempt))
+            continue
+        if attempt:
+            logger.info(
+                "route %s: %s output sent after %d retries",
+                processor.route.name,
+                emit.kind,
+                attempt,
+            )
+        health.stalled_since = None
+        processor.delivered(emit)
+        return
+
+
+# --------------------------------------------------------------------- exactly-once
+
+
+class _RejectedError(Exception):
+    """Some outputs of a transaction were refused; carries (index, error) pairs."""
+
+    def __init__(self, failures: list[tuple[int, BaseException]]) -> None:
+        super().__init__(f"{len(failures)} output(s) refused")
+        self.failures = failures
+
+
+class ExactlyOnceWorker:
+    """Consume, clean and produce in Kafka transactions: each input offset's output is
+    committed exactly once, atomically with the offset (for read_committed consumers).
+
+    Guarantees: an input offset is committed only in the transaction that holds its
+    output; a crash at any point leaves either both or neither. A partition is processed
+    only by the holder of its transactional producer, which fences the previous holder.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        processors: Mapping[str, RouteProcessor],
+        metrics: StreamMetrics,
+        health: Health,
+    ) -> None:
+        self.settings = settings
+        self.processors = dict(processors)  # by source topic
+        self.metrics = metrics
+        self.health = health
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
+        self._next: dict[TopicPartition, int] = {}  # next offset to process, per partition
+        self._needs_reset: set[TopicPartition] = set()
+        self._lock = asyncio.Lock()  # held while transactions run; rebalances wait for it
+        self._stop = asyncio.Event()
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process until ``stop`` is set, then finish the transactions in flight and leave.
+
+        A transaction that cannot commit when ``stop`` comes (the broker is down) is
+        aborted instead of retried: its records stay uncommitted for the next owner.
+        """
+        self._stop = stop
+        s = self.settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.broker_list,
+            group_id=s.group_id,
+            client_id=s.client_id,
+            enable_auto_commit=False,  # offsets are committed inside the transactions
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=int(s.session_timeout_s * 1000),
+            heartbeat_interval_ms=max(100, int(s.session_timeout_s * 1000 / 3)),
+            max_partition_fetch_bytes=max(1_048_576, s.max_request_bytes),
+        )
+        self._consumer = consumer
+        consumer.subscribe(sorted(self.processors), listener=_Listener(self))
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                await self._reset_partitions()
+                batches = await consumer.getmany(
+                    timeout_ms=500, max_records=s.transaction_max_records
+                )
+                if not batches:
+                    continue
+                async with self._lock:
+                    await asyncio.gather(
+                        *(self._transact(tp, records) for tp, records in batches.items())
+                    )
+        finally:
+            self.health.stopping = True
+            # The loop only exits between transactions: nothing is half-done here.
+            try:
+                await consumer.stop()
+            finally:
+                await self._stop_producers(list(self._producers))
+
+    def _running_consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            msg = "the exactly-once worker is not running"
+            raise RuntimeError(msg)
+        return self._consumer
+
+    def lag(self) -> dict[str, tuple[int, int]]:
+        """Route -> (records behind the high watermark, partitions assigned)."""
+        out: dict[str, tuple[int, int]] = {p.route.name: (0, 0) for p in self.processors.values()}
+        consumer = self._consumer
+        if consumer is None:
+            return out
+        for tp in consumer.assignment():
+            name = self.processors[tp.topic].route.name
+            lag, n = out[name]
+            high = consumer.highwater(tp)
+            pos = self._next.get(tp)
+            if high is not None and pos is not None:
+                lag += max(0, high - pos)
+            out[name] = (lag, n + 1)
+        return out
+
+    # ----------------------------------------------------------------- producers
+
+    async def _start_producer(self, tp: TopicPartition) -> AIOKafkaProducer:
+        s = self.settings
+        attempt = 0
+        while True:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=s.broker_list,
+                client_id=f"{s.client_id}-{tp.topic}-{tp.partition}",
+                transactional_id=f"{s.group_id}-{tp.topic}-{tp.partition}",
+                enable_idempotence=True,
+                acks="all",
+                max_request_size=s.max_request_bytes,
+                request_timeout_ms=int(s.request_timeout_s * 1000),
+                transaction_timeout_ms=int(s.transaction_timeout_s * 1000),
+            )
+            try:
+                # start() runs init_transactions: it fences the previous holder of this
+                # id and aborts (or completes) its open transaction before returning.
+                await producer.start()
+            except KafkaError as exc:
+                attempt += 1
+                if self._stop.is_set():
+                    await _stop_quietly(producer)
+                    raise
+                logger.warning(
+                    "exactly_once: transactional producer for %s[%d] not ready (%s), retry %d",
+                    tp.topic,
+                    tp.partition,
+                    type(exc).__name__,
+                    attempt,
+                )
+                await _stop_quietly(producer)
+                await asyncio.sleep(backoff_s(attempt))
+                continue
+            self._producers[tp] = producer
+            return producer
+
+    async def _stop_producers(self, tps: Sequence[TopicPartition]) -> None:
+        for tp in tps:
+            producer = self._producers.pop(tp, None)
+            if producer is not None:
+                await _stop_quietly(producer)
+
+    async def _seek_committed(self, tp: TopicPartition) -> None:
+        # An explicit position (not seek_to_beginning, which aiokafka applies lazily, after
+        # records fetched from the old position may already have been handed out).
+        consumer = self._running_consumer()
+        committed = await consumer.committed(tp)
+        if committed is None:
+            committed = (await consumer.beginning_offsets([tp]))[tp]
+        consumer.seek(tp, committed)
+        self._next[tp] = committed
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Take partitions over: fence their previous holders first, then read offsets."""
+        async with self._lock:
+            for tp in sorted(assigned):
+                if tp not in self._producers:
+                    await self._start_producer(tp)
+                # Read the committed offset only now: after init_transactions, the previous
+                # holder's last transaction is either committed or aborted, never pending.
+                await self._seek_committed(tp)
+                self._needs_reset.discard(tp)
+        self.health.consuming = True
+        self.health.detail = {"assigned_partitions": len(assigned)}
+        logger.info("exactly_once: %d partition(s) assigned", len(assigned))
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Give partitions up once no transaction of theirs is running."""
+        async with self._lock:
+            await self._stop_producers(sorted(revoked))
+            for tp in revoked:
+                self._next.pop(tp, None)
+                self._needs_reset.discard(tp)
+
+    async def _reset_partitions(self) -> None:
+        """Replace the producer of each partition marked for reset, and re-read its offset.
+
+        After a failure whose outcome is unknown (a commit that may or may not have gone
+        through), the committed offset read after ``init_transactions`` is the truth.
+        """
+        consumer = self._running_consumer()
+        if not self._needs_reset:
+            return
+        async with self._lock:
+            while self._needs_reset:
+                tp = self._needs_reset.pop()
+                if tp not in consumer.assignment():
+                    continue
+                await self._stop_producers([tp])
+                await self._start_producer(tp)
+                await self._seek_committed(tp)
+                logger.info(
+                    "exactly_once: %s[%d] restarted from its committed offset",
+                    tp.topic,
+                    tp.partition,
+                )
+
+    # ----------------------------------------------------------------- transactions
+
+    async def _transact(self, tp: TopicPartition, records: Sequence[Any]) -> None:
+        """Process one partition's batch as one transaction (retried until it commits)."""
+        start = self._next.get(tp)
+        if tp in self._needs_reset or tp not in self._producers or start is None:
+            # Not (or no longer) set up: the reset or assignment that follows seeks this
+            # partition to its committed offset, so these records are fetched again.
+            return
+        # Records below the committed position were fetched before a seek (a rebalance or
+        # reset overtook this batch): they are done already, and processing them again
+        # would duplicate their output.
+        records = [r for r in records if r.offset >= start]
+        if not records:
+            return
+        processor = self.processors[tp.topic]
+        msgs = [
+            Incoming(
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
+                timestamp_ms=r.timestamp,
+                key=r.key,
+                value=r.value,
+                headers=list(r.headers or ()),
+            )
+            for r in records
+        ]
+        emits: list[Emit | None] = [processor.process(m) for m in msgs]
+        attempt = 0
+        route = processor.route.name
+        while True:
+            producer = self._producers.get(tp)
+            if producer is None:
+                return
+            try:
+                await self._commit_batch(producer, tp, emits, msgs[-1].offset + 1)
+            except _RejectedError as rej:
+                await self._abort(tp, producer, route)
+                for i, exc in rej.failures:
+                    emit = emits[i]
+                    nxt = processor.rejected(emit, exc) if emit and is_record_error(exc) else None
+                    if nxt is not None:
+                        emits[i] = nxt
+                    else:
+                        attempt += 1
+                if attempt:
+                    if self._stop.is_set():
+                        return  # shutting down: leave these records to the next owner
+                    await self._pause(processor, attempt, "output", rej.failures[0][1])
+                continue
+            except _FENCED:
+                # Another worker holds this partition now; what we read is its to redo.
+                logger.warning(
+                    "exactly_once: fenced on %s[%d]; giving it up", tp.topic, tp.partition
+                )
+                self._needs_reset.add(tp)
+                self.metrics.transactions.labels(route=route, result="fenced").inc()
+                return
+            except KafkaError as exc:
+                attempt += 1
+                await self._abort(tp, producer, route)
+                if tp in self._needs_reset or self._stop.is_set():
+                    return  # refetched after the reset / left to the next owner
+                await self._pause(processor, attempt, "transaction", exc)
+                continue
+            break
+        self.metrics.transactions.labels(route=route, result="committed").inc()
+        self.health.stalled_since = None
+        self._next[tp] = msgs[-1].offset + 1
+        for emit in emits:
+            if emit is not None:
+                processor.delivered(emit)
+
+    async def _commit_batch(
+        self,
+        producer: AIOKafkaProducer,
+        tp: TopicPartition,
+        emits: Sequence[Emit | None],
+        next_offset: int,
+    ) -> None:
+        await producer.begin_transaction()
+        futures: list[tuple[int, asyncio.Future[Any]]] = []
+        failures: list[tuple[int, BaseException]] = []
+        for i, emit in enumerate(emits):
+            if emit is None:
+                continue
+            try:
+                fut = await producer.send(
+                    emit.topic,
+                    emit.value,
+                    key=emit.key,
+                    headers=emit.headers,
+                    timestamp_ms=emit.timestamp_ms,
+                )
+            except RECORD_ERRORS as exc:  # refused before it left (larger than max_request_size)
+                failures.append((i, exc))
+                continue
+            futures.append((i, fut))
+        results = await asyncio.gather(*(f for _, f in futures), return_exceptions=True)
+        failures += [
+            (i, r)
+            for (i, _), r in zip(futures, results, strict=True)
+            if isinstance(r, BaseException)
+        ]
+        if failures:
+            raise _RejectedError(failures)
+        await producer.send_offsets_to_transaction({tp: next_offset}, self.settings.group_id)
+        await producer.commit_transaction()
+
+    async def _abort(self, tp: TopicPartition, producer: AIOKafkaProducer, route: str) -> None:
+        self.metrics.transactions.labels(route=route, result="aborted").inc()
+        try:
+            await producer.abort_transaction()
+        except Exception as exc:  # noqa: BLE001 — a producer that cannot abort is replaced
+            logger.warning(
+                "exactly_once: abort on %s[%d] failed (%s); restarting the partition",
+                tp.topic,
+                tp.partition,
+                type(exc).__name__,
+            )
+            self._needs_reset.add(tp)
+
+    async def _pause(
+        self, processor: RouteProcessor, attempt: int, what: str, exc: BaseException
+    ) -> None:
+        processor.metrics.send_retries.labels(route=processor.route.name, kind=what).inc()
+        loop = asyncio.get_running_loop()
+        if self.health.stalled_since is None:
+            self.health.stalled_since = loop.time()
+        if attempt == 1 or attempt % 10 == 0:
+            logger.warning(
+                "exactly_once: route %s: %s failed (%s), retry %d",
+                processor.route.name,
+                what,
+                type(_root_cause(exc)).__name__,
+                attempt,
+            )
+        await asyncio.sleep(backoff_s(attempt))
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    def __init__(self, worker: ExactlyOnceWorker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.worker.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.worker.on_assigned(set(assigned))
+
+
+async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), timeout=15)
+    except Exception as exc:  # noqa: BLE001 — stopping a broken producer must not stop the worker
+        logger.debug("producer stop failed (%s)", type(exc).__name__)
+
+
+# --------------------------------------------------------------------- wiring
+
+
+class RepeatFilter(logging.Filter):
+    """Let one record per message template through every ``interval_s``, per logger.
+
+    Why: while a broker is down, aiokafka logs "Unable connect to node" from every
+    connection attempt, thousands of lines a second (measured: 53,000 lines in a 20 s
+    outage). One line per template per interval says the same, and the suppressed count
+    is added to the next one let through.
+    """
+
+    def __init__(self, interval_s: float = 5.0) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        last, suppressed = self._last.get(key, (-1e18, 0))
+        if now - last < self.interval_s:
+            self._last[key] = (last, suppressed + 1)
+            return False
+        self._last[key] = (now, 0)
+        if suppressed:
+            record.msg = f"{record.msg} [{suppressed} similar lines suppressed]"
+        return True
+
+
+def quiet_client_logs(interval_s: float = 5.0) -> None:
+    """Rate-limit the Kafka client libraries' repeated log lines (see :class:`RepeatFilter`)."""
+    # Imported for their side effect: a module's logger exists once the module is loaded.
+    import aiokafka.consumer.fetcher  # type: ignore[import-untyped]  # noqa: F401
+    import aiokafka.producer.sender  # type: ignore[import-untyped]  # noqa: F401
+
+    flt = RepeatFilter(interval_s)
+    names = [
+        n for n in logging.root.manager.loggerDict if n == "aiokafka" or n.startswith("aiokafka.")
+    ]
+    for name in names:
+        logging.getLogger(name).addFilter(flt)
+
+
+def build_processors(settings: Settings, metrics: StreamMetrics) -> list[RouteProcessor]:
+    """Load routes, policies and the key; build one engine and processor per route.
+
+    Raises:
+        ConfigError: invalid routes or policies (every issue at once).
+        KeyMissingError: a policy needs the secret key and none is configured.
+    """
+    from pipeline.keys import KeyRing
+    from pipeline.routes import load_routes
+
+    routes, policies = load_routes(settings.routes)
+    keys = KeyRing.load(settings.key_file, settings.key_id)
+    if keys is None:
+        logger.warning("no secret key: quarantine entries will carry no (encrypted) payload")
+    processors = [
+        RouteProcessor(
+            route,
+            policies[route.name],
+            Engine(policies[route.name], keys=keys, ner=settings.ner),
+            metrics,
+            max_payload_bytes=settings.quarantine_payload_max_bytes,
+        )
+        for route in routes
+    ]
+    metrics.declare_routes([r.name for r in routes])
+    return processors
+
+
+def run_exactly_once(
+    settings: Settings,
+    processors: Sequence[RouteProcessor],
+    metrics: StreamMetrics,
+    health: Health,
+) -> None:
+    """Run the exactly-once worker until SIGTERM/SIGINT, then finish in-flight transactions."""
+    import signal
+
+    from pipeline.metrics import WebServer
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        worker = ExactlyOnceWorker(
+            settings, {p.route.source: p for p in processors}, metrics, health
+        )
+        metrics.set_lag_source(worker.lag)
+        web = (
+            WebServer(settings.web_host, settings.web_port, metrics, health)
+            if settings.web_port
+            else None
+        )
+        if web is not None:
+            await web.start()
+        try:
+            await worker.run(stop)
+        finally:
+            if web is not None:
+                await web.stop()
+        logger.info("exactly_once: stopped cleanly")
+
+    asyncio.run(main())

@@ -1,0 +1,55 @@
+"""Name detection with the installed spaCy model (integration tier: ``-m nlp``)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pipeline.ner import NerDetector
+from pipeline.scanner import Scanner
+
+pytestmark = pytest.mark.nlp
+
+
+@pytest.fixture(scope="module")
+def ner() -> NerDetector:
+    detector = NerDetector()
+    if not detector.available():
+        pytest.skip(f"spaCy model {detector.model} is not installed")
+    assert detector.load()
+    return detector
+
+
+def test_finds_person_names(ner: NerDetector) -> None:
+    text = "Refund approved by John Smith for customer Maria Garcia after review."
+    names = {text[f.start : f.end] for f in ner.find(text)}
+    assert {"John Smith", "Maria Garcia"} <= names
+    assert all(f.entity == "PERSON" and f.recognizer == "ner" for f in ner.find(text))
+
+
+def test_ignores_log_noise(ner: NerDetector) -> None:
+    text = "GET /api/v1/orders/12345 returned 200 in 35 ms on order-service"
+    assert ner.find(text) == []
+
+
+def test_location_off_by_default(ner: NerDetector) -> None:
+    assert all(f.entity == "PERSON" for f in ner.find("Shipped from Shanghai to Paris"))
+
+
+def test_scanner_runs_ner_only_when_asked(ner: NerDetector) -> None:
+    scanner = Scanner(ner=ner)
+    text = "Ticket escalated by Emily Johnson (203.0.113.9)"
+    assert "PERSON" not in {f.entity for f in scanner.scan(text)}
+    assert {f.entity for f in scanner.scan(text, ner=True)} >= {"PERSON", "IP_ADDRESS"}
+
+
+def test_ms_per_message(ner: NerDetector) -> None:
+    text = "User Emily Johnson reported that the checkout page failed twice on mobile."
+    ner.find(text)
+    runs = 20
+    start = time.perf_counter()
+    for _ in range(runs):
+        ner.find(text)
+    per_message_ms = (time.perf_counter() - start) / runs * 1000
+    assert per_message_ms < 50

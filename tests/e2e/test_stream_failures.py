@@ -1,0 +1,315 @@
+"""Failures mid-stream against a real broker: a killed worker, a restarted broker, exactly-once.
+
+Each test prints its figures (run with ``pytest -s``): inputs sent, inputs cleaned,
+inputs quarantined, duplicate outputs, inputs lost. Inputs carry a sequence number; the
+invalid UTF-8 ones are quarantined and traced back by their source offset.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka.admin import KafkaAdminClient
+
+from tests.e2e.conftest import KAFKA_LOCAL
+from tests.e2e.test_stream_support import (
+    Feed,
+    RouteTopics,
+    Workers,
+    account,
+    accounted,
+    assert_nothing_raw,
+    drop_policy,
+    free_port,
+    group_id,
+    is_debug,
+    make_route,
+    read_all,
+    report,
+)
+
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(150)]
+
+N = 3000
+POISON_EVERY = 50  # 60 of the 3000 inputs are invalid UTF-8: quarantined
+OUTAGE_S = 12.0
+DROPS = frozenset(s for s in range(N) if is_debug(s))  # 300 DEBUG inputs the drop policy drops
+
+
+@pytest.fixture
+def workers(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Workers]:
+    ws = Workers(kafka_bootstrap, tmp_path)
+    yield ws
+    ws.close()
+
+
+def _wait_outputs(w, at_least: float, timeout: float = 60.0) -> float:
+    """Wait until worker ``w`` has delivered ``at_least`` outputs; returns the count."""
+    deadline = time.monotonic() + timeout
+    done = 0.0
+    while time.monotonic() < deadline:
+        try:
+            text = w.metrics_text()
+        except OSError:
+            text = ""
+        if text:
+            done = w.counter("logscrub_stream_records_out", text) + w.counter(
+                "logscrub_stream_records_quarantined", text
+            )
+            if done >= at_least:
+                return done
+        time.sleep(0.1)
+    pytest.fail(f"{w.name} delivered only {done} outputs in {timeout}s:\n{w.log_tail()}")
+
+
+def _kill_and_restart(
+    kafka_bootstrap: str,
+    route: RouteTopics,
+    workers: Workers,
+    guarantee: str,
+    label: str,
+    graceful: bool = False,
+) -> tuple[Feed, list]:
+    gid = group_id(label)
+    w1 = workers.start(route, gid, name="w1", guarantee=guarantee)
+    w1.wait_healthy()
+    feed = Feed(kafka_bootstrap, route.raw)
+    try:
+        feed.send_in_background(list(range(N)), chunk=100, pause_s=0.02, poison_every=POISON_EVERY)
+        before = _wait_outputs(w1, N * 0.3)
+        if graceful:
+            rc, took = w1.terminate()
+            report(f"[{label}] SIGTERM after {before:.0f} outputs: exit {rc} in {took:.1f}s")
+            assert rc == 0
+        else:
+            w1.kill()  # SIGKILL: no shutdown, no commit, no flush
+            report(f"[{label}] SIGKILL after {before:.0f} acknowledged outputs")
+        w2 = workers.start(route, gid, name="w2", guarantee=guarantee)
+        w2.wait_healthy(timeout=60)
+        feed.join()
+        records = read_all(
+            kafka_bootstrap,
+            [route.clean, route.quarantine],
+            accounted(feed, route, N, DROPS),
+            timeout=100,
+        )
+    finally:
+        feed.close()
+    return feed, records
+
+
+def test_sigkill_mid_stream_loses_nothing_at_least_once(
+    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers
+) -> None:
+    route = make_route(tmp_path, topic_factory, partitions=3, policy=drop_policy(tmp_path))
+    feed, records = _kill_and_restart(
+        kafka_bootstrap, route, workers, "at_least_once", "kill/at-least-once"
+    )
+    acc = account(feed, route, records, DROPS)
+    report(acc.figures("kill/at-least-once"))
+    assert acc.lost == [], f"lost inputs: {acc.lost[:20]}"
+    assert acc.unknown == 0 and acc.both == 0
+    assert acc.quarantined == len(feed.poison) and acc.leaked_drops == 0
+    assert acc.cleaned == N - len(feed.poison) - len(DROPS)
+    assert_nothing_raw(
+        [r.value for r in records] + [r.key or b"" for r in records], range(N), "outputs"
+    )
+    assert_nothing_raw(workers.logs(), range(N), "worker logs")
+
+
+def test_sigterm_mid_stream_finishes_in_flight_records_and_commits(
+    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers
+) -> None:
+    # A graceful stop finishes what it started and commits it: the next worker redoes
+    # nothing, so even at-least-once shows no duplicate.
+    route = make_route(tmp_path, topic_factory, partitions=3, policy=drop_policy(tmp_path))
+    feed, records = _kill_and_restart(
+        kafka_bootstrap, route, workers, "at_least_once", "sigterm/at-least-once", graceful=True
+    )
+    acc = account(feed, route, records, DROPS)
+    report(acc.figures("sigterm/at-least-once"))
+    assert acc.lost == [] and acc.duplicates == 0
+    assert acc.unknown == 0 and acc.both == 0 and acc.leaked_drops == 0
+
+
+def test_sigkill_mid_stream_exactly_once_has_no_duplicates(
+    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers
+) -> None:
+    route = make_route(tmp_path, topic_factory, partitions=3, policy=drop_policy(tmp_path))
+    feed, records = _kill_and_restart(
+        kafka_bootstrap, route, workers, "exactly_once", "kill/exactly-once"
+    )
+    acc = account(feed, route, records, DROPS)
+    report(acc.figures("kill/exactly-once (read_committed)"))
+    # What a read_uncommitted consumer sees: the killed worker's aborted transaction too.
+    dirty = read_all(
+        kafka_bootstrap,
+        [route.clean, route.quarantine],
+        lambda rs: len(rs) >= acc.outputs,
+        timeout=20,
+        isolation_level="read_uncommitted",
+    )
+    report(
+        f"[kill/exactly-once] read_uncommitted sees {len(dirty)} outputs (aborted ones included)"
+    )
+    assert acc.lost == [], f"lost inputs: {acc.lost[:20]}"
+    assert acc.duplicates == 0
+    assert acc.unknown == 0 and acc.both == 0 and acc.leaked_drops == 0
+    assert acc.outputs == N - len(DROPS)
+    assert_nothing_raw(
+        [r.value for r in dirty] + [r.key or b"" for r in dirty], range(N), "outputs"
+    )
+    assert_nothing_raw(workers.logs(), range(N), "worker logs")
+
+
+def test_exactly_once_takeover_after_a_kill_has_no_duplicates(
+    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers
+) -> None:
+    # Two workers share the partitions; one is killed mid-transaction and the survivor
+    # takes its partitions over: its init_transactions (same per-partition transactional
+    # id) aborts the dead one's open transaction before it reads the committed offsets.
+    route = make_route(tmp_path, topic_factory, partitions=4, policy=drop_policy(tmp_path))
+    gid = group_id("takeover")
+    w1 = workers.start(route, gid, name="w1", guarantee="exactly_once")
+    w2 = workers.start(route, gid, name="w2", guarantee="exactly_once")
+    w1.wait_healthy()
+    w2.wait_healthy()
+    feed = Feed(kafka_bootstrap, route.raw)
+    try:
+        feed.send_in_background(list(range(N)), chunk=100, pause_s=0.02, poison_every=POISON_EVERY)
+        before = _wait_outputs(w1, N * 0.15)
+        w1.kill()
+        report(f"[takeover/exactly-once] SIGKILL w1 after {before:.0f} of its outputs")
+        feed.join()
+        records = read_all(
+            kafka_bootstrap,
+            [route.clean, route.quarantine],
+            accounted(feed, route, N, DROPS),
+            timeout=100,
+        )
+    finally:
+        feed.close()
+    acc = account(feed, route, records, DROPS)
+    assigned = w2.health()[1].get("assigned_partitions")
+    report(
+        acc.figures("takeover/exactly-once (read_committed)") + f" survivor_partitions={assigned}"
+    )
+    assert acc.lost == [] and acc.duplicates == 0
+    assert acc.unknown == 0 and acc.both == 0 and acc.leaked_drops == 0
+    assert assigned == 4
+
+
+# --- a broker restart mid-stream, on a broker of this module's own ---------------------------
+
+
+@pytest.fixture(scope="module")
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A single broker only this module uses, so restarting it disturbs no other test."""
+    state = tmp_path_factory.mktemp("own-kafka")
+    env = {**os.environ, "LOGSCRUB_KAFKA_STATE": str(state), "PYTHON": sys.executable}
+    port, cport = free_port(), free_port()
+    started = subprocess.run(  # noqa: S603 — a fixed script of this repository
+        [str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(cport)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if started.returncode != 0:
+        subprocess.run(  # noqa: S603 — a fixed script of this repository
+            [str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=120, check=False
+        )
+        pytest.fail(f"could not start a broker for the restart test:\n{started.stderr[-2000:]}")
+    try:
+        yield started.stdout.strip().splitlines()[-1], env
+    finally:
+        subprocess.run(  # noqa: S603 — a fixed script of this repository
+            [str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=120, check=False
+        )
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_broker_restart_mid_stream_loses_nothing(
+    own_broker, tmp_path: Path, guarantee: str
+) -> None:
+    bootstrap, env = own_broker
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="logscrub-e2e-admin")
+
+    def topic_factory(partitions: int = 1, configs=None, prefix: str = "e2e") -> str:
+        name = f"{prefix}.restart.{guarantee}.{uuid.uuid4().hex[:8]}"
+        admin.create_topics(
+            {
+                name: {
+                    "num_partitions": partitions,
+                    "replication_factor": 1,
+                    "configs": dict(configs or {}),
+                }
+            },
+            wait_for_metadata=True,
+        )
+        return name
+
+    try:
+        route = make_route(tmp_path, topic_factory, partitions=3)
+    finally:
+        admin.close()
+    workers = Workers(bootstrap, tmp_path)
+    n = 2000
+    try:
+        w = workers.start(route, group_id(f"restart-{guarantee}"), name="w1", guarantee=guarantee)
+        w.wait_healthy()
+        feed = Feed(bootstrap, route.raw)
+        try:
+            feed.send_in_background(
+                list(range(n)), chunk=100, pause_s=0.05, poison_every=POISON_EVERY
+            )
+            before = _wait_outputs(w, n * 0.25)
+            # Down for longer than the worker's request timeout (10 s here): sends fail and
+            # are retried by the worker, not just by the client library.
+            t0 = time.monotonic()
+            for args in (["stop-broker", "1"], ["sleep"], ["start-broker", "1"]):
+                if args == ["sleep"]:
+                    time.sleep(OUTAGE_S)
+                    continue
+                done = subprocess.run(  # noqa: S603 — a fixed script of this repository
+                    [str(KAFKA_LOCAL), *args],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                assert done.returncode == 0, done.stderr[-2000:]
+            outage = time.monotonic() - t0
+            label = f"broker restart/{guarantee}"
+            report(f"[{label}] down after {before:.0f} outputs; down+up {outage:.1f}s")
+            feed.join()
+            records = read_all(
+                bootstrap, [route.clean, route.quarantine], accounted(feed, route, n), timeout=100
+            )
+        finally:
+            feed.close()
+        acc = account(feed, route, records)
+        retries = w.counter("logscrub_stream_send_retries")
+        report(acc.figures(f"broker restart/{guarantee}") + f" send_retries={retries:.0f}")
+        if guarantee == "exactly_once":
+            assert acc.duplicates == 0
+        else:
+            assert retries > 0, "the outage was meant to outlast the request timeout"
+        assert acc.lost == [], f"lost inputs: {acc.lost[:20]}"
+        assert acc.unknown == 0 and acc.both == 0
+        assert w.proc.poll() is None, "the worker survives a broker restart"
+        assert_nothing_raw(
+            [r.value for r in records] + [r.key or b"" for r in records], range(n), "outputs"
+        )
+        assert_nothing_raw(workers.logs(), range(n), "worker logs")
+    finally:
+        workers.close()
