@@ -30,7 +30,8 @@ def field_name_key(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-_TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+# `_`, `-`, `.`, camelCase, and the end of an acronym (`MEIDHex` -> meid, hex).
+_TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def field_name_tokens(name: str) -> list[str]:
@@ -85,6 +86,10 @@ class LogRecognizer(PatternRecognizer):
     #: before it (``version=6.1.1.0``, ``build 5.5.224.1``), say the match is not this
     #: entity. Also applied by :meth:`analyze`.
     NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset()
+    #: Scanner hint (added): lowercase name tokens that, in a field name or key, say the
+    #: field is *not* this entity even though another token is context for it
+    #: (``service_name`` is not a person's name).
+    FIELD_EXCLUDES: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(

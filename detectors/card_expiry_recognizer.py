@@ -28,7 +28,7 @@ class CardExpiryRecognizer(LogRecognizer):
         Pattern(
             "expiry (text)",
             r"(?<![\w])(?:valid\s+thru|valid\s+until|good\s+thru|exp(?:iry|ires)?\.?)\s+"
-            r"(?P<value>(?:0[1-9]|1[0-2])\s?/\s?(?:20)?\d{2})(?![\w/])",
+            r"(?P<value>(?:0[1-9]|1[0-2])\s?/\s?(?:20)?\d{2}|20\d{2}[-/](?:0[1-9]|1[0-2]))(?![\w/\-])",
             0.5,
         ),
     ]

@@ -15,6 +15,10 @@ _KEYS = [
     "advertisingid", "ad_id", "guid", "device_uuid", "deviceuuid", "device_token",
     "devicetoken", "push_token", "client_device_id", "hardware_id", "hwid", "vaid",
     "utdid", "device_fingerprint", "fingerprint",
+    # Android's ANDROID_ID is Settings.Secure "SSAID"; push registration ids (JPush,
+    # FCM, APNs tokens) identify one install.
+    "ssaid", "aid", "registration_id", "registrationid", "reg_id", "regid",
+    "push_id", "pushid", "fcm_token", "apns_token",
 ]
 
 

@@ -29,9 +29,10 @@ class EmailAddressRecognizer(LogRecognizer):
 
     ENTITY: ClassVar[str] = "EMAIL_ADDRESS"
     PATTERNS: ClassVar[list[Pattern]] = [
-        # Not after `:` (the password of `scheme://user:pass@host`), except `mailto:`;
+        # Not after `:` or a password-ish symbol (the password of
+        # `scheme://user:pa$s@host`), except `mailto:`;
         # `email:bob@example.com` is taken by the keyed pattern below.
-        Pattern("email", rf"(?:(?<![\w.+%\-:])|(?<=mailto:)){_EMAIL}", 0.9),
+        Pattern("email", rf"(?:(?<![\w.+%\-:$*!#^~|])|(?<=mailto:)){_EMAIL}", 0.9),
         keyed_pattern("email (keyed)", _KEYS, _EMAIL, 0.9, quoted=False),
     ]
     CONTEXT: ClassVar[list[str]] = ["email", "mail", "e-mail", "邮箱", "邮件"]

@@ -33,7 +33,15 @@ class PaymentAccountRecognizer(LogRecognizer):
         keyed_pattern("payment account (keyed)", _KEYS, r"[\w\-.@+*]{3,64}", 0.4),
         Pattern("wechat wxid", r"(?<![\w\-])wxid_[a-z0-9]{10,24}(?![\w\-])", 0.7),
         Pattern("alipay user id", r"(?<![\w\-])2088\d{12}(?![\w\-])", 0.3),
+        # A WeChat/Alipay openid (`o` + 27 URL-safe characters) right after such a word.
+        Pattern(
+            "openid (text)",
+            r"(?i:wechat|weixin|alipay|openid|account|微信|支付宝)[ \t:=]{1,3}"
+            r"(?P<value>o[A-Za-z0-9_\-]{27})(?![\w\-])",
+            0.7,
+        ),
     ]
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("wechat", "weixin", "alipay", "openid", "微信", "支付宝")
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + [
         "alipay", "wechat", "payer", "payee",
     ]

@@ -18,6 +18,34 @@ _KEYS = [
 ]
 
 
+_WORD = r"[A-Z][a-z]+(?:['\u2019\-][A-Z]?[a-z]+)?"
+_NAME_SHAPE = (
+    rf"{_WORD}(?:[ \t]+(?:[A-Z]\.|{_WORD})){{1,3}}"
+    r"|[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}\u00b7[\u4e00-\u9fff]{1,8}"
+)
+# Tokens of `*_name` fields that name things, not people.
+_NOT_A_PERSON = frozenset({
+    "service", "svc", "app", "application", "host", "hostname", "server", "instance", "node",
+    "pod", "container", "cluster", "namespace", "region", "zone", "env", "file", "filename",
+    "dir", "folder", "path", "class", "logger", "thread", "topic", "queue", "job", "task",
+    "event", "metric", "span", "operation", "op", "method", "function", "func", "module",
+    "package", "pkg", "process", "proc", "table", "db", "database", "schema", "bucket",
+    "index", "column", "field", "key", "attr", "param", "header", "cookie", "device",
+    "model", "brand", "product", "item", "sku", "category", "tag", "label", "image",
+    "domain", "project", "org", "organization", "company", "merchant", "shop", "store",
+    "bank", "network", "carrier", "os", "browser", "platform", "plugin", "feature", "flag",
+    "role", "group", "team", "dept", "department", "city", "country", "province", "state",
+    "street", "route", "endpoint", "api", "action", "step", "stage", "status", "type",
+    "kind", "mode", "level", "source", "target", "sdk", "lib", "library", "version",
+    "build", "release", "branch", "repo", "test", "suite", "screen", "page", "view",
+    "activity", "component", "policy", "rule", "config", "setting", "font", "icon",
+    "color", "bundle", "channel", "campaign", "experiment", "plan", "tier", "currency",
+    "payment", "gateway", "provider", "vendor", "partner", "tenant", "site", "venue",
+    "font", "file", "sheet", "doc", "document", "template", "report", "query", "command",
+    "cmd", "binary", "exe", "lang", "language", "locale", "timezone", "tz",
+})
+
+
 class PersonRecognizer(LogRecognizer):
     """Detect a person's name after a name key: ``"real_name": "Zhang San"``.
 
@@ -27,8 +55,14 @@ class PersonRecognizer(LogRecognizer):
     ENTITY: ClassVar[str] = "PERSON"
     PATTERNS: ClassVar[list[Pattern]] = [
         keyed_pattern("person (keyed)", _KEYS, r"[^\s\"'&,;|}\])=]{1,64}", 0.4),
+        # The whole value of a `*name` field (`kycName`, `shipping_name`,
+        # `contacts[].name`) when it is shaped like a person's name: 2-4 capitalized
+        # words, or 2-4 Han characters. Counts only in such a field (context pattern).
+        Pattern("person (name field)", rf"\A\s*(?P<value>{_NAME_SHAPE})\s*\Z", 0.3),
     ]
-    CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
+    CONTEXT_PATTERNS: ClassVar[frozenset[str]] = frozenset({"person (name field)"})
+    CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["name", "names"]
+    FIELD_EXCLUDES: ClassVar[frozenset[str]] = _NOT_A_PERSON
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({k.replace("_", "") for k in _KEYS})
     CONTEXT_REQUIRED: ClassVar[bool] = True
     WINDOW: ClassVar[tuple[int, int]] = (24, 150)

@@ -114,7 +114,11 @@ class PhoneNumberRecognizer(LogRecognizer):
             international = digits if stripped.startswith("+") else digits[2:]
             if international.startswith("86") and len(international) == 13:
                 return bool(_CN_MOBILE_RANGE.fullmatch(international[2:]))
-            return _is_valid("+" + international, None)
+            if _is_valid("+" + international, None):
+                return True
+            # Reserved or unassigned ranges (`+44 7700 900123`, used in tests and
+            # fiction) are still phone-shaped: they count with context.
+            return None if _is_possible("+" + international) else False
         if len(digits) == 11 and digits[0] == "1":
             return True if _CN_MOBILE_RANGE.fullmatch(digits) else None
         if len(digits) == 13 and digits.startswith("861"):
@@ -134,6 +138,15 @@ class PhoneNumberRecognizer(LogRecognizer):
         except phonenumbers.NumberParseException:
             return digits
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_possible(number: str) -> bool:
+    """Return whether ``number`` (with ``+``) has a possible length for its country."""
+    try:
+        return bool(phonenumbers.is_possible_number(phonenumbers.parse(number, None)))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 @functools.lru_cache(maxsize=4096)

@@ -61,7 +61,7 @@ class SecretRecognizer(LogRecognizer):
             "vendor token",
             r"(?<![\w\-])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255}|"
             r"xox[abposr]-[A-Za-z0-9\-]{10,250}|AIza[0-9A-Za-z\-_]{35}|"
-            r"sk_live_[0-9a-zA-Z]{16,99}|sk-[A-Za-z0-9\-_]{32,200})(?![\w\-])",
+            r"[sr]k_(?:live|test)_[0-9a-zA-Z]{16,99}|sk-[A-Za-z0-9\-_]{32,200})(?![\w\-])",
             0.9,
         ),
         Pattern(
@@ -83,7 +83,7 @@ class SecretRecognizer(LogRecognizer):
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
         rb"://",
         rb"ax(?:x[0ax_\-]{5,}\.axx|xa[0ax]{16}|aa[0ax]{16}|xa[0ax_\-]{35})",
-        rb"xx(?:[xa]_[0ax]{20}|x[ax]-[0ax]|_xxxa_|-[0ax_\-]{32})",
+        rb"xx(?:[xa]_[0ax]{20}|x[ax]-[0ax]|_xxxa_|_xaxx_|-[0ax_\-]{32})",
         rb"-----aaxxx",
     )
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
@@ -91,7 +91,7 @@ class SecretRecognizer(LogRecognizer):
         "jwt": (rb"axx[0ax_\-]{5,}\.axx",),
         "aws access key id": (rb"ax(?:xa|aa)[0ax]{16}",),
         "vendor token": (
-            rb"xx(?:[xa]_[0ax]{20}|x[ax]-[0ax]|_xxxa_|-[0ax_\-]{32})",
+            rb"xx(?:[xa]_[0ax]{20}|x[ax]-[0ax]|_xxxa_|_xaxx_|-[0ax_\-]{32})",
             rb"axxa[0ax_\-]{35}",
         ),
         "private key block": (rb"-----aaxxx",),

@@ -59,6 +59,25 @@ class UsernameRecognizer(LogRecognizer):
             0.8,
         ),
         Pattern(
+            # Common/combined access log: `203.0.113.9 - alice [19/Feb/2024:01:02:13 +0000]`.
+            "access log remote user",
+            r"\s-\s(?P<value>[^\s\[\]\"\-][^\s\[\]\"]{0,63})\s\[\d{1,2}/[A-Za-z]{3}/\d{4}:",
+            0.85,
+        ),
+        Pattern(
+            "sudo user",
+            r"(?<![\w])sudo(?:\[\d+\])?:\s+(?P<value>[^\s:;]{1,64})\s:\s",
+            0.85,
+        ),
+        Pattern(
+            # A home directory names its account: `PWD=/home/alice`, `C:\\Users\\bob`.
+            "home directory",
+            r"(?:(?<![\w.])/home/|(?<![\w.])/Users/|\\Users\\)"
+            r"(?P<value>(?!(?:Shared|Public|Default|All Users)(?![\w.\-]))"
+            r"[A-Za-z0-9_][\w.\-]{0,63})",
+            0.8,
+        ),
+        Pattern(
             "sshd not allowed",
             r"(?<![\w])User (?P<value>[^\s\"'(]{1,64}) from \S+ not allowed",
             0.8,
@@ -74,8 +93,13 @@ class UsernameRecognizer(LogRecognizer):
     TRIGGER_WORDS: ClassVar[tuple[str, ...]] = (
         "invalid user", "password for", "publickey for", "interactive", "for user",
         "from user", "by user", "failures for", "exceeded for", "hostbased for",
-        "none for", "gssapi-with-mic for", "not allowed",
+        "none for", "gssapi-with-mic for", "not allowed", "authenticating user", "sudo",
+        "/home/", "/users/", "\\users\\",
     )
+    # `[19/Feb/2024:` after an access log's user field (see text_shape).
+    PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
+        "access log remote user": (rb"\[00/[ax]{3}/0000:",),
+    }
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import orjson
 
+from pipeline._percent import decode_with_offsets, has_escapes
 from pipeline._json import decode_line, dumps
 from pipeline._paths import ARRAY, PathPattern, format_path
 from pipeline.exceptions import KeyMissingError, RecordError
@@ -393,7 +394,10 @@ class Engine:
     def _scan_text_uncached(
         self, text: str, name: str | None, ner: bool, counts: _Counts, hint: str | None
     ) -> str:
-        findings = self.scanner.scan(text, name, ner=ner)
+        # Percent-encoded values (`email=jane%40example.com`) are detected in a decoded
+        # view; the encoded span of the original is what gets replaced.
+        scanned, starts = decode_with_offsets(text) if has_escapes(text) else (text, None)
+        findings = self.scanner.scan(scanned, name, ner=ner)
         if hint is not None and not any(f.entity == hint for f in findings):
             if text.strip().lower() in PLACEHOLDER_VALUES:
                 return text
@@ -405,9 +409,10 @@ class Engine:
         parts: list[str] = []
         pos = 0
         for f in findings:
-            parts.append(text[pos : f.start])
-            parts.append(self._replace(text[f.start : f.end], f.entity, counts, f.recognizer, f.score))
-            pos = f.end
+            start, end = (f.start, f.end) if starts is None else (starts[f.start], starts[f.end])
+            parts.append(text[pos:start])
+            parts.append(self._replace(scanned[f.start : f.end], f.entity, counts, f.recognizer, f.score))
+            pos = end
         parts.append(text[pos:])
         return "".join(parts)
 

@@ -148,6 +148,7 @@ class _Compiled:
     min_digits: int
     context_required: bool
     negative_context: frozenset[str]
+    field_excludes: frozenset[str]
     context_words: frozenset[str]
     field_names: frozenset[str]
     keys: frozenset[str]  # normalized keys that trigger this recognizer in the key pass
@@ -284,6 +285,26 @@ def _search_cost(compiled: Any, window: int) -> float:
 # Starting with the separator lets the engine skip to `=`/`:` characters in C.
 _KEY_REV = re.compile(r"""[=:\uff1a][ \t]{0,3}["']?([\w.\-]{0,47}[^\W\d_])(?![\w.\-])""")
 _KEY_SPLIT = re.compile(r"[_.\-]+|(?<=[a-z0-9])(?=[A-Z])")
+
+# Words that say whose value a field holds, often run together with the rest of the name
+# by producers that lowercase everything (`memberdob`, `accountsex`, `hwserial`).
+_OWNER_PREFIXES = re.compile(
+    r"^(?:member|account|acct|user|customer|cust|client|profile|device|dev|hardware|hw|"
+    r"sim|buyer|seller|payer|payee|owner|holder|contact|receiver|recipient|sender|kyc|"
+    r"verify|verified|identity|person|patient|driver|rider|passenger|guest|player|"
+    r"subscriber|consumer|shopper|employee|staff|student|applicant|my|primary)+"
+)
+# Trailing words that name a format, not a different thing (`meidHex`, `serial_no`).
+_FORMAT_SUFFIXES = frozenset({
+    "hex", "dec", "raw", "str", "string", "val", "value", "plain", "orig", "original",
+    "no", "num", "nr", "number", "md5", "sha1", "sha256", "hash", "masked",
+})
+
+
+def _strip_owner(candidate: str) -> str:
+    """``memberdob`` -> ``dob``; ``""`` when no owner prefix (or nothing after it)."""
+    match = _OWNER_PREFIXES.match(candidate)
+    return candidate[match.end() :] if match else ""
 
 class Scanner:
     """Find personal data in strings, fast enough to run on every field of every record.
@@ -575,6 +596,7 @@ class Scanner:
             min_digits=int(getattr(cls, "MIN_DIGITS", 0)),
             context_required=context_required,
             negative_context=frozenset(getattr(cls, "NEGATIVE_CONTEXT", frozenset())),
+            field_excludes=frozenset(getattr(cls, "FIELD_EXCLUDES", frozenset())),
             context_words=frozenset(context),
             field_names=field_names,
             keys=frozenset(keys),
@@ -772,6 +794,8 @@ class Scanner:
         tokens = field_name_tokens(word)
         result = set()
         for item in self._compiled:
+            if item.field_excludes and not item.field_excludes.isdisjoint(tokens):
+                continue
             vocabulary = item.context_words | item.field_names
             if (
                 lowered in vocabulary
@@ -802,13 +826,23 @@ class Scanner:
         return frozen
 
     def _lookup_field_entity(self, field: str) -> str | None:
-        """Uncached :meth:`field_entity`."""
-        last = field.rsplit(".", 1)[-1]
-        key = field_name_key(last)
+        """Uncached :meth:`field_entity`.
+
+        Candidates, in order: the whole normalized name, then its token suffixes
+        (``device_imei`` -> ``imei``); each also without a leading owner word run
+        together with it (``memberdob`` -> ``dob``, ``hwserial`` -> ``serial``) and
+        without a trailing format word (``meidHex`` -> ``meid``, ``serial.no`` ->
+        ``serial``). A JSON key may itself hold dots (``"user.id"``): they split tokens
+        like ``_`` does.
+        """
+        key = field_name_key(field)
         if not key:
             return None
-        tokens = field_name_tokens(last)
+        tokens = field_name_tokens(field)
         candidates = [key] + ["".join(tokens[i:]) for i in range(1, len(tokens))]
+        if len(tokens) > 1 and tokens[-1] in _FORMAT_SUFFIXES:
+            candidates += ["".join(tokens[i:-1]) for i in range(len(tokens) - 1)]
+        candidates += [c for c in map(_strip_owner, candidates) if c]
         for candidate in candidates:
             for item in self._compiled:
                 if candidate in item.field_names:
