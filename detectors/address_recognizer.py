@@ -25,6 +25,26 @@ _NETWORK = re.compile(
 )
 
 
+# A Chinese street address: [province] city [district] street + number 号 [building,
+# unit, room]. The house number makes it an address, not a place name.
+_HAN = "\u4e00-\u9fff"
+_CN_ADDRESS = (
+    rf"(?<![{_HAN}])(?:[{_HAN}]{{2,7}}?(?:省|自治区))?[{_HAN}]{{2,7}}?(?:市|州|盟)"
+    rf"(?:[{_HAN}]{{1,7}}?(?:区|县|旗))?[{_HAN}]{{1,12}}?(?:路|街|道|巷|弄|胡同)"
+    r"\d{1,5}号(?:\d{1,4}(?:栋|幢|号楼|座))?(?:\d{1,3}单元)?(?:\d{1,5}室)?"
+)
+# A US-style street address with city, state and ZIP: `994 Pine Lane, Fairview, TX 80773`.
+_STREET = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Place|"
+    r"Pl|Terrace|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq)"
+)
+_US_ADDRESS = (
+    r"(?<![\w.])\d{1,6}[ \t](?:[A-Z][a-z]+[ \t]){1,3}" + _STREET + r"\.?"
+    r"(?:,?[ \t](?:Apt|Apartment|Suite|Ste|Unit|#)\.?[ \t]?[\w\-]{1,6})?"
+    r",[ \t](?:[A-Z][a-z]+[ \t]?){1,3},[ \t][A-Z]{2}[ \t]\d{5}(?:-\d{4})?(?![\w])"
+)
+
+
 class AddressRecognizer(LogRecognizer):
     """Detect a postal address after its key: ``"address": "1 Main St, Springfield"``.
 
@@ -36,15 +56,25 @@ class AddressRecognizer(LogRecognizer):
         keyed_pattern(
             "address (keyed)", _KEYS, r"[^\"'&\n|;=]{3,160}?(?=$|[\"'&\n|;]|\s\w+=)", 0.4
         ),
+        # Full street addresses stand on their own anywhere in free text.
+        Pattern("cn street address", _CN_ADDRESS, 0.85),
+        Pattern("us street address", _US_ADDRESS, 0.85),
     ]
+    # The keyed pattern carries its key; the street patterns are evidence themselves.
+    CONTEXT_REQUIRED: ClassVar[bool] = False
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("号",)
+    # `, TX 80773` (state letters are hex or not: see text_shape).
+    PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
+        "us street address": (rb", [ax][ax] 00000",),
+        "cn street address": (rb"0\?",),
+    }
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["home", "postal"]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
         {k.replace("_", "") for k in _KEYS}
         | {"useraddress", "contactaddress", "zipcode",
            "postcode", "postalcode", "zip"}
     )
-    CONTEXT_REQUIRED: ClassVar[bool] = True
-    WINDOW: ClassVar[tuple[int, int]] = (24, 200)
+    WINDOW: ClassVar[tuple[int, int]] = (120, 200)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         """Return True for network addresses, single words and placeholders."""

@@ -73,6 +73,13 @@ class CreditCardRecognizer(LogRecognizer):
         "paymentcard", "card",
     })
     MIN_DIGITS: ClassVar[int] = 12
+    # Long numbers that pass Luhn by chance (1 in 10) under these names are not cards.
+    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset({
+        "order", "orderno", "orderid", "trade", "tradeno", "txn", "txnid", "transaction",
+        "seq", "sequence", "trace", "traceid", "span", "spanid", "request", "requestid",
+        "msgid", "block", "blockid", "offset", "epoch", "ts", "timestamp", "invoice",
+        "ticket", "waybill", "tracking", "shipment", "refund", "batch", "snowflake",
+    })
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 16)
 

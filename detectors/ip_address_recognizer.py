@@ -43,7 +43,7 @@ class IpAddressRecognizer(LogRecognizer):
             r"(?<![\w.:])(?<![0-9a-f]:)(?:[0-9a-f]{0,4}:){2,7}(?:"
             + _IPV4
             + r"|[0-9a-f]{1,4})?(?:%[\w.\-]{1,32})?(?:/(?:12[0-8]|1[01]\d|[1-9]?\d)(?!\d))?"
-            r"(?![\w:]|\.[0-9a-f])",
+            r"(?![\w]|:[0-9a-f:]|\.[0-9a-f])",
             0.6,
         ),
     ]
@@ -71,7 +71,8 @@ class IpAddressRecognizer(LogRecognizer):
     MIN_DIGITS: ClassVar[int] = 1
     NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset({
         "version", "ver", "build", "release", "firmware", "fw", "sdk", "kernel", "rev",
-        "revision", "network", "subnet", "mask", "netmask", "oid", "patch",
+        "revision", "network", "subnet", "mask", "netmask", "oid", "patch", "app",
+        "appversion", "versionname", "versioncode", "os", "osversion", "ios", "android",
     })
 
     def validate_result(self, pattern_text: str) -> bool | None:

@@ -33,7 +33,14 @@ class MacAddressRecognizer(LogRecognizer):
             0.5,
         ),
         Pattern("mac (bare)", r"(?<![\w\-:])[0-9a-f]{12}(?![\w\-:])", 0.2),
+        # dhcpd / dnsmasq write the client MAC bare: `DHCPACK on 10.0.0.5 to d46e0eac0d94`.
+        Pattern(
+            "mac (dhcp)",
+            r"dhcp[a-z]*(?:\(\w+\))?[ \t][^\n]{0,60}?[ \t](?P<value>[0-9a-f]{12})(?![\w\-:])",
+            0.8,
+        ),
     ]
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("dhcp",)
     CONTEXT: ClassVar[list[str]] = [
         "mac", "macaddr", "macaddress", "wifimac", "bssid", "hwaddr", "ether", "lladdr",
         "btmac", "bluetooth", "wlan",

@@ -82,7 +82,7 @@ class PhoneNumberRecognizer(LogRecognizer):
         "phone", "tel", "telephone", "mobile", "cell", "cellphone", "msisdn", "phonenumber",
         "phoneno", "phonenum", "mobileno", "mobilephone", "mobilenumber", "telno",
         "contactphone", "userphone", "usermobile", "bindphone", "fax", "callerid",
-        "callee", "caller", "phonenbr",
+        "callernumber", "phonenbr",
     })
     MIN_DIGITS: ClassVar[int] = 7
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
@@ -118,7 +118,10 @@ class PhoneNumberRecognizer(LogRecognizer):
                 return True
             # Reserved or unassigned ranges (`+44 7700 900123`, used in tests and
             # fiction) are still phone-shaped: they count with context.
-            return None if _is_possible("+" + international) else False
+            if not _is_possible("+" + international) or len(set(international[1:])) <= 2:
+                # (`+1 000 000 0000` is a placeholder, not a number.)
+                return False
+            return True if stripped.startswith("+") and len(digits) >= 10 else None
         if len(digits) == 11 and digits[0] == "1":
             return True if _CN_MOBILE_RANGE.fullmatch(digits) else None
         if len(digits) == 13 and digits.startswith("861"):

@@ -87,6 +87,7 @@ class UsernameRecognizer(LogRecognizer):
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
         "username", "uname", "login", "loginname", "user", "usr", "accountname", "ruser",
         "logname", "remoteuser", "authuser", "sshuser", "osuser", "linuxuser", "用户名",
+        "account", "memberaccount", "useraccount", "loginaccount",
     })
     CONTEXT_REQUIRED: ClassVar[bool] = True
     # sshd / PAM phrases; `user=` style keys are found by the scanner's key pass.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import threading
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,33 @@ _LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOC
 
 # Components a name detector does not need; disabling them halves the cost per message.
 _DISABLED = ("parser", "lemmatizer", "attribute_ruler", "tagger", "senter")
+
+
+# A word with an inner capital after a lower-case letter (`RxCachedThreadScheduler`,
+# `OkHttp`), unless it is a surname prefix (`McDonald`, `DeAndre`, `LeBron`).
+_CAMEL = re.compile(r"(?<![\w'])(?!(?:Mc|Mac|De|Di|Da|La|Le|Van|Von)[A-Z][a-z]+\b)\w*[a-z][A-Z]")
+
+
+def _looks_like_identifier(text: str, start: int, end: int) -> bool:
+    """Whether an NER "name" is really an identifier of code or configuration.
+
+    The small English model tags thread names, build ids, device models and class names
+    in log messages as people (`Thread RxCachedThreadScheduler-3`, `build QK2A.230816`,
+    `model=Pixel 8`). A person's name has no digits, no `_`, no camelCase hump inside one
+    word, and is not the value of a `key=` or a path or package segment.
+    """
+    span = text[start:end]
+    if any(ch.isdigit() or ch in "_/\\@#$%=<>{}[]" for ch in span):
+        return True
+    if _CAMEL.search(span):
+        return True
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    if before in "=/.\\:$#" and before:
+        return True
+    # `Pixel 8`, `Thread-3`, `OkHttp.client`: glued to digits or a dotted path.
+    tail = text[end : end + 2]
+    return after in "-._$" and tail[1:].isalnum() or tail.strip()[:1].isdigit()
 
 
 class NerDetector:
@@ -118,6 +146,8 @@ class NerDetector:
             stripped = value.rstrip(" .,;:'’s") if value.endswith(("'s", "’s")) else value
             end = start + len(stripped.rstrip(" .,;:"))
             if end - start < self._min_length or not any(ch.isupper() for ch in text[start:end]):
+                continue
+            if _looks_like_identifier(text, start, end):
                 continue
             findings.append(Finding(start, end, entity, 0.85, "ner"))
         return findings

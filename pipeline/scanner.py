@@ -288,11 +288,11 @@ _KEY_SPLIT = re.compile(r"[_.\-]+|(?<=[a-z0-9])(?=[A-Z])")
 
 # Words that say whose value a field holds, often run together with the rest of the name
 # by producers that lowercase everything (`memberdob`, `accountsex`, `hwserial`).
-_OWNER_PREFIXES = re.compile(
+_OWNER_PREFIX = re.compile(
     r"^(?:member|account|acct|user|customer|cust|client|profile|device|dev|hardware|hw|"
     r"sim|buyer|seller|payer|payee|owner|holder|contact|receiver|recipient|sender|kyc|"
     r"verify|verified|identity|person|patient|driver|rider|passenger|guest|player|"
-    r"subscriber|consumer|shopper|employee|staff|student|applicant|my|primary)+"
+    r"subscriber|consumer|shopper|employee|staff|student|applicant|my|primary)"
 )
 # Trailing words that name a format, not a different thing (`meidHex`, `serial_no`).
 _FORMAT_SUFFIXES = frozenset({
@@ -301,10 +301,25 @@ _FORMAT_SUFFIXES = frozenset({
 })
 
 
-def _strip_owner(candidate: str) -> str:
-    """``memberdob`` -> ``dob``; ``""`` when no owner prefix (or nothing after it)."""
-    match = _OWNER_PREFIXES.match(candidate)
-    return candidate[match.end() :] if match else ""
+_ID_SUFFIXES = frozenset({"id", "no", "num", "nr", "number", "code", "key", "str", "value"})
+
+
+def _variants(candidate: str) -> list[str]:
+    """Other spellings of one normalized name: without trailing digits (``imei2``),
+    without a run-together format word (``meidhex``), and without each leading owner
+    word in turn (``devicedeviceuuid`` -> ``deviceuuid`` -> ``uuid``)."""
+    out = []
+    bare = candidate.rstrip("0123456789")
+    if bare and bare != candidate:
+        out.append(bare)
+    for suffix in _FORMAT_SUFFIXES:
+        if len(suffix) >= 3 and bare.endswith(suffix) and len(bare) > len(suffix) + 1:
+            out.append(bare[: -len(suffix)])
+    rest = bare
+    while (match := _OWNER_PREFIX.match(rest)) is not None and match.end() < len(rest):
+        rest = rest[match.end() :]
+        out.append(rest)
+    return out
 
 class Scanner:
     """Find personal data in strings, fast enough to run on every field of every record.
@@ -389,6 +404,7 @@ class Scanner:
             self._ner = None
 
         self._field_ctx_cache: dict[str, frozenset[str]] = {}
+        self._field_neg_cache: dict[str, frozenset[str]] = {}
         self._word_ctx_cache: dict[str, frozenset[str]] = {}
         self._field_entity_cache: dict[str, str | None] = {}
         entity_names = {item.entity for item in self._compiled}
@@ -479,9 +495,14 @@ class Scanner:
             items = self._ungated
 
         present = {ch for ch in self._trigger_chars if ch in text}
+        # A field named by a recognizer's negative words (`build.version`, `order_no`)
+        # holds no such entity: `1.1.126.4` there is a version, not an IP.
+        field_neg = self._field_negative(field) if field else frozenset()
         candidates: list[Finding] = []
         for index, item in items:
             if digits < item.min_digits:
+                continue
+            if item.entity in field_neg:
                 continue
             if item.trigger_chars and present.isdisjoint(item.trigger_chars):
                 continue
@@ -825,6 +846,34 @@ class Scanner:
         self._field_ctx_cache[field] = frozen
         return frozen
 
+    def _field_negative(self, field: str) -> frozenset[str]:
+        """Entities whose negative words name ``field`` and that the field does not
+        name itself (cached)."""
+        cached = self._field_neg_cache.get(field)
+        if cached is not None:
+            return cached
+        # What the field *is* is its last word (`build.version`), or the word before a
+        # generic id suffix (`order_no`, `trace_id`); `request.url` is a URL, whatever
+        # request it belongs to.
+        parts = field_name_tokens(field)
+        tokens = {field_name_key(field)}
+        if parts:
+            tokens.add(parts[-1])
+            if len(parts) > 1 and parts[-1] in _ID_SUFFIXES:
+                tokens.add(parts[-2])
+        own = self._field_context(field)
+        found = frozenset(
+            item.entity
+            for item in self._compiled
+            if item.negative_context
+            and item.entity not in own
+            and not item.negative_context.isdisjoint(tokens)
+        )
+        if len(self._field_neg_cache) >= _NAME_CACHE_LIMIT:
+            self._field_neg_cache.clear()
+        self._field_neg_cache[field] = found
+        return found
+
     def _lookup_field_entity(self, field: str) -> str | None:
         """Uncached :meth:`field_entity`.
 
@@ -832,7 +881,7 @@ class Scanner:
         (``device_imei`` -> ``imei``); each also without a leading owner word run
         together with it (``memberdob`` -> ``dob``, ``hwserial`` -> ``serial``) and
         without a trailing format word (``meidHex`` -> ``meid``, ``serial.no`` ->
-        ``serial``). A JSON key may itself hold dots (``"user.id"``): they split tokens
+        ``serial``), and without trailing digits (``imei2``). A JSON key may itself hold dots (``"user.id"``): they split tokens
         like ``_`` does.
         """
         key = field_name_key(field)
@@ -842,7 +891,7 @@ class Scanner:
         candidates = [key] + ["".join(tokens[i:]) for i in range(1, len(tokens))]
         if len(tokens) > 1 and tokens[-1] in _FORMAT_SUFFIXES:
             candidates += ["".join(tokens[i:-1]) for i in range(len(tokens) - 1)]
-        candidates += [c for c in map(_strip_owner, candidates) if c]
+        candidates += [v for c in candidates for v in _variants(c)]
         for candidate in candidates:
             for item in self._compiled:
                 if candidate in item.field_names:

@@ -128,3 +128,47 @@ def test_free_text_shapes(engine: Engine, text: str, raw: str, entity: str) -> N
     out = engine.scrub_text(text)
     assert raw not in out
     assert entity in out or (entity == "CREDIT_CARD" and "*" in out)
+
+
+def test_field_named_by_negative_words_keeps_its_value(engine: Engine) -> None:
+    record = {
+        "build.version": "1.1.126.4",
+        "orderno": 5688410835863903563,  # passes Luhn, is an order number
+        "request.url": "/pay?card_no=2221817347155638&v=2.1",
+        "caller": "okhttp3.OkHttpClient",
+    }
+    out = orjson.loads(engine.apply(orjson.dumps(record)).value)
+    assert out["build.version"] == "1.1.126.4"
+    assert out["orderno"] == 5688410835863903563
+    assert "2221817347155638" not in out["request.url"] and out["request.url"].endswith("&v=2.1")
+    assert out["caller"] == "okhttp3.OkHttpClient"
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "entity"),
+    [
+        ("Hi Barbara, your order has shipped to 北京市朝阳区珞喻路312号2栋3001室", "珞喻路", "ADDRESS"),
+        ("has shipped to 994 Pine Lane, Fairview, TX 80773 today", "Pine Lane", "ADDRESS"),
+        ("dhcpd[21682]: DHCPACK on 172.21.254.191 to D46E0EAC0D94 via eth0", "D46E0EAC0D94", "MAC_ADDRESS"),
+        ("rejecting request from 2a02:4c2c:7d38:5df6:ad4:737:7806:26a4: Authorization", "5df6", "IP_ADDRESS"),
+    ],
+)
+def test_free_text_addresses_and_devices(engine: Engine, text: str, raw: str, entity: str) -> None:
+    out = engine.scrub_text(text)
+    assert raw not in out
+    assert entity in out or entity == "IP_ADDRESS"  # IPs are generalized, not tokenized
+
+
+def test_ner_identifier_filter() -> None:
+    from pipeline.ner import _looks_like_identifier
+
+    def flagged(text: str, span: str) -> bool:
+        start = text.index(span)
+        return _looks_like_identifier(text, start, start + len(span))
+
+    assert flagged("Thread RxCachedThreadScheduler-3 blocked", "RxCachedThreadScheduler")
+    assert flagged("Thread OkHttp Dispatcher blocked", "OkHttp Dispatcher")
+    assert flagged("push register model=Pixel 8 app 9.2", "Pixel")
+    assert flagged("Loaded config build QK2A.230816.012", "QK2A.230816.012")
+    assert not flagged("Dear Mary Lopez, your order", "Mary Lopez")
+    assert not flagged("forwarded to Ronald McDonald today", "Ronald McDonald")
