@@ -23,6 +23,16 @@ _NAME_SHAPE = (
     rf"{_WORD}(?:[ \t]+(?:[A-Z]\.|{_WORD})){{1,3}}"
     r"|[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}\u00b7[\u4e00-\u9fff]{1,8}"
 )
+_DISPLAY = rf"[A-Z][a-z]+(?:[ \t][A-Z][a-z'\-]+){{0,3}}|[\u4e00-\u9fff\u00b7]{{2,8}}"
+# Common Chinese surnames that rarely begin an ordinary word in logs (任务 task, 余额
+# balance, 程序 program, 方法 method, 高级 advanced... are left out, as are 武/苏/郑/徐,
+# which begin city names).
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周孙朱胡郭林罗梁谢宋唐韩冯邓曹彭曾肖董袁潘蒋蔡杜叶魏吕丁沈姚卢姜崔钟"
+    "谭陆汪范贾夏韦邹孟熊秦邱尹薛闫段雷侯陶黎贺顾毛郝龚邵钱严覃戴莫孔汤"
+)
+# Last characters of place and thing names, not of given names.
+_NOT_NAME_END = "州市省区县路街镇村山江河湖海港站色级费额号"
 # Tokens of `*_name` fields that name things, not people.
 _NOT_A_PERSON = frozenset({
     "service", "svc", "app", "application", "host", "hostname", "server", "instance", "node",
@@ -59,8 +69,33 @@ class PersonRecognizer(LogRecognizer):
         # `contacts[].name`) when it is shaped like a person's name: 2-4 capitalized
         # words, or 2-4 Han characters. Counts only in such a field (context pattern).
         Pattern("person (name field)", rf"\A\s*(?P<value>{_NAME_SHAPE})\s*\Z", 0.3),
+        # Mail display names: `陈静 <tiger@example.org>`, `jane@example.org (Jane Doe)`.
+        Pattern(
+            "display name before address",
+            rf"(?P<value>{_DISPLAY})[ \t]?<[\w.+\-]{{1,64}}@[\w\-]+(?:\.[\w\-]+)+>",
+            0.85,
+        ),
+        Pattern(
+            "display name after address",
+            rf"@[\w\-]+(?:\.[\w\-]+)+>?[ \t]\((?P<value>{_DISPLAY}|[^()\s@<>]{{2,32}})\)",
+            0.85,
+        ),
+        # A Chinese name (surname + 1-2 characters) standing alone in non-Chinese text:
+        # `forwarded to agent 张敏`, `Dear 陈静,`. Han runs inside Chinese text are words.
+        Pattern(
+            "han name in latin text",
+            rf"[\x00-\x7f](?P<value>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}(?<![{_NOT_NAME_END}]))"
+            r"(?=[\x00-\x7f]|\Z)",
+            0.6,
+        ),
     ]
     CONTEXT_PATTERNS: ClassVar[frozenset[str]] = frozenset({"person (name field)"})
+    # Shapes (see text_shape): `<local@` of an address, `@`, two non-ASCII characters.
+    PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
+        "display name before address": (rb"<[0ax_.+\-]{1,64}@",),
+        "display name after address": (rb"@",),
+        "han name in latin text": (rb"\?\?",),
+    }
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["name", "names"]
     FIELD_EXCLUDES: ClassVar[frozenset[str]] = _NOT_A_PERSON
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({k.replace("_", "") for k in _KEYS})

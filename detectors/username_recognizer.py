@@ -16,8 +16,18 @@ _NAME = r"[^\s\"'&,;|}\])=]{1,64}"
 # Placeholders, and PAM module types: `pam_unix(systemd-user:session)` is no user.
 _PLACEHOLDERS = frozenset({
     "null", "none", "undefined", "nil", "-", "", "unknown", "anonymous", "true", "false",
-    "0", "session", "auth", "account", "password", "client",
+    "0", "session", "auth", "account", "password", "client", "agent", "id", "name", "is",
+    "was", "has", "not", "does", "did", "the", "a", "an", "with", "data", "info", "profile",
+    "service", "request", "input", "interface", "list", "group", "role", "type",
 })
+# What applications log right after `user <name>`.
+_USER_VERBS = (
+    r"failed|fails|logged|logs|login|logout|signed|bound|changed|updated|registered|"
+    r"deleted|created|authenticated|locked|unlocked|reset|requested|tried|attempted|"
+    r"exceeded|blocked|verified|subscribed|unsubscribed|added|removed|joined|left|"
+    r"connected|disconnected|granted|denied|approved|rejected|is|was|has|not|does|did|"
+    r"from|at|on|\("
+)
 
 
 class UsernameRecognizer(LogRecognizer):
@@ -50,12 +60,13 @@ class UsernameRecognizer(LogRecognizer):
         ),
         Pattern(
             "session for user",
-            r"(?:session (?:opened|closed) for user|(?:Disconnected from|Connection closed by|"
+            r"(?:session (?:opened|closed) for user|[Ss]ession \S+ of user|"
+            r"(?:Disconnected from|Connection closed by|"
             r"Received disconnect from)(?: invalid| authenticating)? user|"
             r"input_userauth_request: invalid user|Too many authentication failures for"
             r"(?: invalid user)?|maximum authentication attempts exceeded for"
-            r"(?: invalid user)?) (?P<value>[^\s\"'(]{1,64})"
-            r"(?= from | \d| by |\(|$| port |\s*$)",
+            r"(?: invalid user)?) (?P<value>[^\s\"'(]{1,64}?)"
+            r"(?= from | \d| by |\(|$| port |\s*$|\.\s*$|\.\s)",
             0.8,
         ),
         Pattern(
@@ -65,9 +76,18 @@ class UsernameRecognizer(LogRecognizer):
             0.85,
         ),
         Pattern(
+            # `sudo[62778]: alice : TTY=...`, RFC 5424 `sudo 62333 - - alice : TTY=...`.
             "sudo user",
-            r"(?<![\w])sudo(?:\[\d+\])?:\s+(?P<value>[^\s:;]{1,64})\s:\s",
+            r"(?<![\w])sudo(?:\[\d+\]:|:|[ \t]+\d+[ \t]+-[ \t]+-)\s+(?P<value>[^\s:;]{1,64})\s:\s",
             0.85,
+        ),
+        Pattern(
+            # Application messages: `user alice failed login`, `User 小熊猫 bound WeChat`.
+            "user then verb",
+            r"(?<![\w\-.])[Uu]ser[ \t]+(?P<value>[^\s,;:()<>'\"=]{2,64})[ \t]+(?:"
+            + _USER_VERBS
+            + r")(?![\w])",
+            0.8,
         ),
         Pattern(
             # A home directory names its account: `PWD=/home/alice`, `C:\\Users\\bob`.
@@ -94,7 +114,7 @@ class UsernameRecognizer(LogRecognizer):
     TRIGGER_WORDS: ClassVar[tuple[str, ...]] = (
         "invalid user", "password for", "publickey for", "interactive", "for user",
         "from user", "by user", "failures for", "exceeded for", "hostbased for",
-        "none for", "gssapi-with-mic for", "not allowed", "authenticating user", "sudo",
+        "none for", "gssapi-with-mic for", "not allowed", "authenticating user", "sudo", "of user", "user ",
         "/home/", "/users/", "\\users\\",
     )
     # `[19/Feb/2024:` after an access log's user field (see text_shape).

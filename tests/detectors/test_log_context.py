@@ -172,3 +172,27 @@ def test_ner_identifier_filter() -> None:
     assert flagged("Loaded config build QK2A.230816.012", "QK2A.230816.012")
     assert not flagged("Dear Mary Lopez, your order", "Mary Lopez")
     assert not flagged("forwarded to Ronald McDonald today", "Ronald McDonald")
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "entity"),
+    [
+        ("sync account river4589@example.org (阿狸)", "阿狸", "PERSON"),
+        ("note: 陈静 <tiger6509@corp.example.org> subscribed", "陈静", "PERSON"),
+        ("call from +1 415-555-0182 forwarded to agent 张敏", "张敏", "PERSON"),
+        ("user rli failed login 3 times from 192.168.90.156:46944", "rli", "USERNAME"),
+        ("mail-01 sudo 62333 - - emily.clark : TTY=pts/0 ; USER=root", "emily.clark", "USERNAME"),
+        ("systemd-logind[56960]: New session 7349 of user hernandez_mi58.", "hernandez_mi58", "USERNAME"),
+    ],
+)
+def test_people_and_accounts_in_messages(engine: Engine, text: str, raw: str, entity: str) -> None:
+    out = engine.scrub_text(text)
+    assert raw not in out and f"<{entity}:" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["shipped from 武汉 to 杭州", "任务 成功 in 3 ms", "User agent is Mozilla/5.0", "user id 5 logged"],
+)
+def test_words_that_only_look_like_people(engine: Engine, text: str) -> None:
+    assert engine.scrub_text(text) == text
