@@ -40,7 +40,9 @@ class IpAddressRecognizer(LogRecognizer):
         # id (BGL `FF:F2:9F:...`) is not taken.
         Pattern(
             "ipv6",
-            r"(?<![\w.:])(?<![0-9a-f]:)(?:[0-9a-f]{0,4}:){2,7}(?:"
+            # A colon continues the address only before hex or `:` (or as the second of
+            # `::`), so `from 2001:db8::1: Authorization` ends before its last colon.
+            r"(?<![\w.:])(?<![0-9a-f]:)(?:[0-9a-f]{0,4}:(?:(?=[0-9a-f:])|(?<=::))){2,7}(?:"
             + _IPV4
             + r"|[0-9a-f]{1,4})?(?:%[\w.\-]{1,32})?(?:/(?:12[0-8]|1[01]\d|[1-9]?\d)(?!\d))?"
             r"(?![\w]|:[0-9a-f:]|\.[0-9a-f])",

@@ -20,10 +20,11 @@ _KEYS = [
 
 _WORD = r"[A-Z][a-z]+(?:['\u2019\-][A-Z]?[a-z]+)?"
 _NAME_SHAPE = (
-    rf"{_WORD}(?:[ \t]+(?:[A-Z]\.|{_WORD})){{1,3}}"
-    r"|[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}\u00b7[\u4e00-\u9fff]{1,8}"
+    rf"(?-i:{_WORD}(?:[ \t]+(?:[A-Z]\.|{_WORD})){{1,3}}"
+    r"|[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,6}\u00b7[\u4e00-\u9fff]{1,8})"
 )
-_DISPLAY = rf"[A-Z][a-z]+(?:[ \t][A-Z][a-z'\-]+){{0,3}}|[\u4e00-\u9fff\u00b7]{{2,8}}"
+# Case matters in these shapes; Presidio compiles patterns case-insensitively, hence `(?-i:`.
+_DISPLAY = rf"(?-i:[A-Z][a-z]+(?:[ \t][A-Z][a-z'\-]+){{0,3}}|[\u4e00-\u9fff\u00b7]{{2,8}})"
 # Common Chinese surnames that rarely begin an ordinary word in logs (任务 task, 余额
 # balance, 程序 program, 方法 method, 高级 advanced... are left out, as are 武/苏/郑/徐,
 # which begin city names).
@@ -80,6 +81,17 @@ class PersonRecognizer(LogRecognizer):
             rf"@[\w\-]+(?:\.[\w\-]+)+>?[ \t]\((?P<value>{_DISPLAY}|[^()\s@<>]{{2,32}})\)",
             0.85,
         ),
+        Pattern(
+            "display name before (address)",
+            rf"(?P<value>{_DISPLAY})[ \t]\([\w.+\-]{{1,64}}@[\w\-]+(?:\.[\w\-]+)+\)",
+            0.85,
+        ),
+        # Salutations: `Dear Zhu Jie,`, `Hi Barbara!`.
+        Pattern(
+            "salutation",
+            rf"(?<![\w])(?-i:Dear|Hi|Hello|Hey)[ \t]+(?P<value>{_DISPLAY})(?=[ \t]*[,!:])",
+            0.8,
+        ),
         # A Chinese name (surname + 1-2 characters) standing alone in non-Chinese text:
         # `forwarded to agent 张敏`, `Dear 陈静,`. Han runs inside Chinese text are words.
         Pattern(
@@ -94,6 +106,8 @@ class PersonRecognizer(LogRecognizer):
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
         "display name before address": (rb"<[0ax_.+\-]{1,64}@",),
         "display name after address": (rb"@",),
+        "display name before (address)": (rb"\([0ax_.+\-]{1,64}@",),
+        "salutation": (rb"aa[ax]x ", rb"[xa]a[ \t]", rb"[xa]axxx", rb"[xa]a[xa] "),
         "han name in latin text": (rb"\?\?",),
     }
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["name", "names"]

@@ -25,6 +25,7 @@ _KEYS = [
     "mobile_phone", "mobilephone", "contact_phone", "contact", "tel_no", "telno",
     "手机", "手机号", "电话", "联系电话", "联系方式",
 ]
+_NANP = re.compile(r"\([2-9]\d{2}\) ?[2-9]\d{2}-\d{4}")
 # `455-99-6622` is the shape of a US social security number, not of a phone number.
 _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 # Regions tried for a number written without a country code (context-only pattern).
@@ -66,6 +67,7 @@ class PhoneNumberRecognizer(LogRecognizer):
             r"(?![\w]|[.\-:/]\d)",
             0.2,
         ),
+        Pattern("nanp", r"(?<![\w+\-.:/])\([2-9]\d{2}\) ?[2-9]\d{2}-\d{4}(?![\w]|[.\-:/]\d)", 0.4),
         keyed_pattern(
             "national (keyed)",
             _KEYS,
@@ -93,6 +95,7 @@ class PhoneNumberRecognizer(LogRecognizer):
     CONTEXT_PATTERNS: ClassVar[frozenset[str]] = frozenset({"national (context)"})
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
         "national (context)": (rb"\(00", rb"00[ \-.]00"),
+        "nanp": (rb"\(000\) ?000-0000",),
         "cn mobile": (DIGITS_7,),
         "international": (rb"\+0", DIGITS_7),
     }
@@ -122,6 +125,9 @@ class PhoneNumberRecognizer(LogRecognizer):
                 # (`+1 000 000 0000` is a placeholder, not a number.)
                 return False
             return True if stripped.startswith("+") and len(digits) >= 10 else None
+        if _NANP.fullmatch(pattern_text.strip()) and _is_possible("+1" + digits):
+            # `(617) 555-0183`: the North American way of writing a number.
+            return True
         if len(digits) == 11 and digits[0] == "1":
             return True if _CN_MOBILE_RANGE.fullmatch(digits) else None
         if len(digits) == 13 and digits.startswith("861"):

@@ -66,7 +66,7 @@ class UsernameRecognizer(LogRecognizer):
             r"input_userauth_request: invalid user|Too many authentication failures for"
             r"(?: invalid user)?|maximum authentication attempts exceeded for"
             r"(?: invalid user)?) (?P<value>[^\s\"'(]{1,64}?)"
-            r"(?= from | \d| by |\(|$| port |\s*$|\.\s*$|\.\s)",
+            r"(?= from | \d| by |\(|$| port |\s*$|\.\s*$|\.\s| \S+ port )",
             0.8,
         ),
         Pattern(

@@ -196,3 +196,28 @@ def test_people_and_accounts_in_messages(engine: Engine, text: str, raw: str, en
 )
 def test_words_that_only_look_like_people(engine: Engine, text: str) -> None:
     assert engine.scrub_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "entity"),
+    [
+        ("Dear Zhu Jie, your verification email was sent", "Zhu Jie", "PERSON"),
+        ("User Guo Min (Michael.Moore@example.com) changed mobile", "Guo Min", "PERSON"),
+        ("Sending SMS verification code to (617) 555-0183 via channel", "555-0183", "PHONE_NUMBER"),
+        ("Disconnected from invalid user wei.moore fe80::1d43:67ff:fe22:254e port 26791", "wei.moore", "USERNAME"),
+    ],
+)
+def test_salutations_display_names_nanp(engine: Engine, text: str, raw: str, entity: str) -> None:
+    out = engine.scrub_text(text)
+    assert raw not in out and f"<{entity}:" in out
+
+
+def test_case_matters_for_name_shapes(engine: Engine) -> None:
+    assert engine.scrub_text("hi there, all good") == "hi there, all good"
+    record = {"name": "order created", "display": "x"}
+    assert orjson.loads(engine.apply(orjson.dumps(record)).value) == record
+
+
+def test_compressed_ipv6_before_a_colon(engine: Engine) -> None:
+    out = engine.scrub_text("rejecting request from 2408:8207:4bf:9534::3a34: Authorization")
+    assert "3a34" not in out and out.endswith(": Authorization")
