@@ -90,6 +90,10 @@ class LogRecognizer(PatternRecognizer):
     #: field is *not* this entity even though another token is context for it
     #: (``service_name`` is not a person's name).
     FIELD_EXCLUDES: ClassVar[frozenset[str]] = frozenset()
+    #: Scanner hint (added): normalized endings that make a run-together field name
+    #: context (``shippingname``, ``membername`` end in ``name``), unless what comes
+    #: before the ending is in ``FIELD_EXCLUDES`` (``hostname``).
+    FIELD_SUFFIXES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(

@@ -112,6 +112,7 @@ class PersonRecognizer(LogRecognizer):
     }
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["name", "names"]
     FIELD_EXCLUDES: ClassVar[frozenset[str]] = _NOT_A_PERSON
+    FIELD_SUFFIXES: ClassVar[tuple[str, ...]] = ("name",)
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({k.replace("_", "") for k in _KEYS})
     CONTEXT_REQUIRED: ClassVar[bool] = True
     WINDOW: ClassVar[tuple[int, int]] = (24, 150)

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import orjson
 
+from detectors.base import field_name_tokens
 from pipeline._percent import decode_with_offsets, has_escapes
 from pipeline._json import decode_line, dumps
 from pipeline._paths import ARRAY, PathPattern, format_path
@@ -268,7 +269,7 @@ class Engine:
                 action = i
                 break
         else:
-            if any(p.matches(path) for p in self._free_text):
+            if any(p.matches(q) for q in _free_text_paths(path) for p in self._free_text):
                 action = _SCAN_NER
         hint = self.scanner.field_entity(name)
         if hint is None and parent:
@@ -460,6 +461,17 @@ class Engine:
             hint = self.scanner.field_entity(name)
             out.append((name, self._scan_text(text, name, False, counts, hint=hint).encode()))
         return out
+
+
+def _free_text_paths(path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The path, and the path ending in the last word of its field name: free-text rules
+    name the word (`msg`), producers add to it (`errMsg`, `err.msg`, `error_message`)."""
+    if not path or path[-1] == ARRAY:
+        return [path]
+    tokens = field_name_tokens(path[-1])
+    if len(tokens) < 2:
+        return [path]
+    return [path, (*path[:-1], tokens[-1])]
 
 
 def _same_type(original: Any, out: Any) -> Any:

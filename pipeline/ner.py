@@ -16,6 +16,8 @@ import threading
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from pipeline.names import find_names
+
 if TYPE_CHECKING:
     from pipeline.scanner import Finding
 
@@ -150,4 +152,13 @@ class NerDetector:
             if _looks_like_identifier(text, start, end):
                 continue
             findings.append(Finding(start, end, entity, 0.85, "ner"))
+        if "PERSON" in self.entities:
+            # Names the small model misses in log prose (see pipeline.names); overlaps
+            # with NER's own findings are resolved by the scanner.
+            findings.extend(
+                # Above NER's 0.85: the model often takes only a part (`Lin` of `Lin Lei`).
+                Finding(start, end, "PERSON", 0.9, "names")
+                for start, end in find_names(text)
+                if not _looks_like_identifier(text, start, end)
+            )
         return findings

@@ -149,6 +149,7 @@ class _Compiled:
     context_required: bool
     negative_context: frozenset[str]
     field_excludes: frozenset[str]
+    field_suffixes: tuple[str, ...]
     context_words: frozenset[str]
     field_names: frozenset[str]
     keys: frozenset[str]  # normalized keys that trigger this recognizer in the key pass
@@ -618,6 +619,7 @@ class Scanner:
             context_required=context_required,
             negative_context=frozenset(getattr(cls, "NEGATIVE_CONTEXT", frozenset())),
             field_excludes=frozenset(getattr(cls, "FIELD_EXCLUDES", frozenset())),
+            field_suffixes=tuple(getattr(cls, "FIELD_SUFFIXES", ())),
             context_words=frozenset(context),
             field_names=field_names,
             keys=frozenset(keys),
@@ -823,6 +825,10 @@ class Scanner:
                 or key in vocabulary
                 or any(token in vocabulary for token in tokens)
                 or any(w in lowered for w in vocabulary if not w.isascii())
+                or any(
+                    key.endswith(s) and key[: -len(s)] and key[: -len(s)] not in item.field_excludes
+                    for s in item.field_suffixes
+                )
             ):
                 result.add(item.entity)
         frozen = frozenset(result)

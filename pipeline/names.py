@@ -1,0 +1,91 @@
+"""Person names in free text that the small spaCy model misses: a gazetteer pass.
+
+The English ``sm`` model finds `Dear Mary Lopez` but often not names in the flat prose of
+log messages (`KYC check passed for Sun Tao id=...`, `forwarded to agent Lucas Walker`),
+and not romanized Chinese names at all. This pass runs next to NER on free-text fields
+only, and takes two capitalized words when
+
+* one is a common Chinese surname in pinyin and the other is one or two pinyin
+  syllables (`Zhou Lei`, `Xinyi Hu`), or
+* the first is a common English given name and the second is not an ordinary word
+  (`Lucas Walker`, but not `Will Not`).
+
+It is deliberately small: a list of frequent names generalizes to unseen logs, and
+anything it misses NER may still find.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The most frequent Chinese surnames, in pinyin (about 85% of the population).
+_PINYIN_SURNAMES = frozenset("""
+wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo
+zheng liang xie song tang han feng deng cao peng zeng xiao tian dong yuan pan yu jiang
+cai du ye cheng su wei lu ding ren shen yao cui zhong tan fan jia xia fu fang bai zou
+meng xiong qin qiu yin xue yan duan lei hou long shi tao gu mao hao gong shao wan qian
+dai mo kong xiang kang niu hong
+""".split())
+
+_SYLLABLE = (
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en|in|un|"
+    r"ia|ie|iu|ua|uo|ue|ui|ve|er|a|o|e|i|u|v)"
+)
+_GIVEN_PINYIN = re.compile(rf"(?:{_SYLLABLE}){{1,2}}")
+
+# Frequent English given names (US Social Security top names of recent decades), minus
+# those that are ordinary words in log messages (Will, Mark, May, Grace, Chase, ...).
+_GIVEN_NAMES = frozenset("""
+james john robert michael william david richard joseph thomas charles christopher daniel
+matthew anthony donald steven paul andrew joshua kenneth kevin brian george timothy
+ronald edward jason jeffrey ryan jacob gary nicholas eric jonathan stephen larry justin
+scott brandon benjamin samuel gregory alexander patrick jack dennis jerry tyler aaron
+jose adam nathan henry douglas zachary peter kyle noah ethan jeremy walter christian
+keith roger terry austin sean gerald carl harold dylan arthur lawrence jordan jesse
+bryan billy bruce gabriel joe logan albert willie alan eugene russell vincent philip
+bobby johnny bradley roy ralph randy louis liam lucas mason elijah oliver aiden
+mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy
+betty sandra margaret ashley kimberly emily donna michelle carol amanda melissa deborah
+stephanie dorothy rebecca sharon laura cynthia amy kathleen angela shirley brenda emma
+anna pamela nicole samantha katherine christine helen debra rachel carolyn janet maria
+catherine heather diane olivia julie joyce victoria ruth virginia lauren kelly christina
+joan evelyn judith andrea hannah megan cheryl jacqueline martha madison teresa gloria
+sara janice ann kathryn abigail sophia frances jean alice judy isabella julia denise
+amber doris marilyn danielle beverly charlotte natalie theresa diana brittany kayla
+alexis lori ava mia chloe ella harper zoe lily aria
+""".split())
+
+# Second words that make "given name + word" a phrase, not a person.
+_NOT_SURNAMES = frozenset("""
+is was has had and or not the to of in on at for from with by as if then than
+service server client api app error errors exception id ids key keys order orders user
+users account accounts request response session token version build update updated
+""".split())
+
+# A capitalized word and, looked ahead (so `Contact Lucas Walker` also yields the pair
+# starting at `Lucas`), the capitalized word after it; case-sensitive.
+_PAIR = re.compile(
+    r"(?<![\w.\-/@])([A-Z][a-z]{1,14})"
+    r"(?=([ \t])([A-Z][a-z]{1,14}(?:['\-][A-Z]?[a-z]+)?)(?![\w@/]))"
+)
+
+
+def find_names(text: str) -> list[tuple[int, int]]:
+    """Return ``(start, end)`` of the person names the gazetteer recognizes in ``text``."""
+    spans = []
+    for match in _PAIR.finditer(text):
+        first, second = match.group(1).lower(), match.group(3).lower()
+        if _is_pinyin_name(first, second) or (
+            first in _GIVEN_NAMES and second not in _NOT_SURNAMES and second not in _GIVEN_NAMES
+        ):
+            start = match.start()
+            spans.append((start, match.end() + len(match.group(2)) + len(match.group(3))))
+    return spans
+
+
+def _is_pinyin_name(first: str, second: str) -> bool:
+    """Surname + given name in either order, both in pinyin (`Zhou Lei`, `Xinyi Hu`)."""
+    if first in _PINYIN_SURNAMES and _GIVEN_PINYIN.fullmatch(second):
+        return True
+    return second in _PINYIN_SURNAMES and bool(_GIVEN_PINYIN.fullmatch(first))

@@ -1,0 +1,40 @@
+"""The gazetteer pass next to NER: pinyin names and frequent given names, nothing else."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.names import find_names
+
+
+def _found(text: str) -> list[str]:
+    return [text[s:e] for s, e in find_names(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("KYC check passed for Lin Lei id=3502", "Lin Lei"),
+        ("forwarded to agent Zhang Xinyi", "Zhang Xinyi"),
+        ("signed by Xinyi Hu yesterday", "Xinyi Hu"),
+        ("Payment declined for Sarah Lopez: card", "Sarah Lopez"),
+        ("Contact Lucas Walker at 555", "Lucas Walker"),
+    ],
+)
+def test_finds_names(text: str, name: str) -> None:
+    assert _found(text) == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He Said the job failed",
+        "Order Service started",
+        "James Is here",  # a given name, then an ordinary word
+        "GET /Wang/Lei/profile",
+        "wang lei in lower case",
+        "Thread Pool Executor",
+    ],
+)
+def test_leaves_other_capitalized_pairs(text: str) -> None:
+    assert _found(text) == []
