@@ -225,7 +225,7 @@ class Engine:
             assert decoded.text is not None  # noqa: S101 — Decoded sets exactly one
             if self._text_action == _DROP and decoded.issue is None:
                 return Outcome(None, "text", dropped=True)
-            text = self._scan_text(decoded.text, None, self._text_ner, counts)
+            text = self._scan_text(decoded.text, None, self._text_ner, counts, names=True)
             return Outcome(text.encode("utf-8"), "text", issue=decoded.issue)
         except RecordError as exc:
             return Outcome(placeholder(exc.reason, len(raw)), "placeholder", issue=exc.reason)
@@ -370,11 +370,12 @@ class Engine:
         counts: _Counts,
         *,
         hint: str | None = None,
+        names: bool = False,
     ) -> str:
         if counts.trace is None:
             # Logs repeat values (levels, service names, hosts, user agents, device ids):
             # a bounded memo of (value, field, mode) -> result skips the scan entirely.
-            memo_key = (text, name, ner, hint)
+            memo_key = (text, name, ner or names, ner, hint)
             hit = self._memo.get(memo_key)
             if hit is not None:
                 out, events = hit
@@ -382,7 +383,7 @@ class Engine:
                     counts.add(entity, op_name)
                 return out
             local = _Counts()
-            out = self._scan_text_uncached(text, name, ner, local, hint)
+            out = self._scan_text_uncached(text, name, ner, local, hint, names)
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
             events = tuple(local.events)
@@ -390,15 +391,21 @@ class Engine:
             for entity, op_name in events:
                 counts.add(entity, op_name)
             return out
-        return self._scan_text_uncached(text, name, ner, counts, hint)
+        return self._scan_text_uncached(text, name, ner, counts, hint, names)
 
     def _scan_text_uncached(
-        self, text: str, name: str | None, ner: bool, counts: _Counts, hint: str | None
+        self,
+        text: str,
+        name: str | None,
+        ner: bool,
+        counts: _Counts,
+        hint: str | None,
+        names: bool = False,
     ) -> str:
         # Percent-encoded values (`email=jane%40example.com`) are detected in a decoded
         # view; the encoded span of the original is what gets replaced.
         scanned, starts = decode_with_offsets(text) if has_escapes(text) else (text, None)
-        findings = self.scanner.scan(scanned, name, ner=ner)
+        findings = self.scanner.scan(scanned, name, ner=ner, names=names)
         if hint is not None and not any(f.entity == hint for f in findings):
             if text.strip().lower() in PLACEHOLDER_VALUES:
                 return text

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from pipeline.names import find_names
+from pipeline.names import find_names, looks_like_identifier
 
 if TYPE_CHECKING:
     from pipeline.scanner import Finding
@@ -36,31 +36,15 @@ _LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOC
 _DISABLED = ("parser", "lemmatizer", "attribute_ruler", "tagger", "senter")
 
 
-# A word with an inner capital after a lower-case letter (`RxCachedThreadScheduler`,
-# `OkHttp`), unless it is a surname prefix (`McDonald`, `DeAndre`, `LeBron`).
-_CAMEL = re.compile(r"(?<![\w'])(?!(?:Mc|Mac|De|Di|Da|La|Le|Van|Von)[A-Z][a-z]+\b)\w*[a-z][A-Z]")
-
-
-def _looks_like_identifier(text: str, start: int, end: int) -> bool:
-    """Whether an NER "name" is really an identifier of code or configuration.
-
-    The small English model tags thread names, build ids, device models and class names
-    in log messages as people (`Thread RxCachedThreadScheduler-3`, `build QK2A.230816`,
-    `model=Pixel 8`). A person's name has no digits, no `_`, no camelCase hump inside one
-    word, and is not the value of a `key=` or a path or package segment.
-    """
-    span = text[start:end]
-    if any(ch.isdigit() or ch in "_/\\@#$%=<>{}[]" for ch in span):
+def _looks_like_full_name(span: str) -> bool:
+    """Whether an NER span has the shape of a full name: two or more words, none in
+    capitals (`Info CBS`, `KB`), or Han characters. Single words in log prose are
+    mostly components and units (`Jetty`, `Container`); salutations and the gazetteer
+    cover first names on their own."""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in span):
         return True
-    if _CAMEL.search(span):
-        return True
-    before = text[start - 1] if start else ""
-    after = text[end] if end < len(text) else ""
-    if before in "=/.\\:$#" and before:
-        return True
-    # `Pixel 8`, `Thread-3`, `OkHttp.client`: glued to digits or a dotted path.
-    tail = text[end : end + 2]
-    return after in "-._$" and tail[1:].isalnum() or tail.strip()[:1].isdigit()
+    words = span.split()
+    return len(words) >= 2 and not any(len(w) > 1 and w.isupper() for w in words)
 
 
 class NerDetector:
@@ -149,16 +133,11 @@ class NerDetector:
             end = start + len(stripped.rstrip(" .,;:"))
             if end - start < self._min_length or not any(ch.isupper() for ch in text[start:end]):
                 continue
-            if _looks_like_identifier(text, start, end):
+            if looks_like_identifier(text, start, end) or not _looks_like_full_name(text[start:end]):
                 continue
             findings.append(Finding(start, end, entity, 0.85, "ner"))
         if "PERSON" in self.entities:
             # Names the small model misses in log prose (see pipeline.names); overlaps
             # with NER's own findings are resolved by the scanner.
-            findings.extend(
-                # Above NER's 0.85: the model often takes only a part (`Lin` of `Lin Lei`).
-                Finding(start, end, "PERSON", 0.9, "names")
-                for start, end in find_names(text)
-                if not _looks_like_identifier(text, start, end)
-            )
+            findings.extend(find_names(text))
         return findings

@@ -55,6 +55,8 @@ from detectors.base import (
     words_before,
 )
 
+from pipeline.names import find_names
+
 if TYPE_CHECKING:
     from pipeline.ner import NerDetector
 
@@ -456,7 +458,9 @@ class Scanner:
             return value.strip()
         return recognizer.normalize(value)
 
-    def scan(self, text: str, field: str | None = None, *, ner: bool = False) -> list[Finding]:
+    def scan(
+        self, text: str, field: str | None = None, *, ner: bool = False, names: bool = False
+    ) -> list[Finding]:
         """Find personal data in ``text``.
 
         Args:
@@ -464,6 +468,8 @@ class Scanner:
             field: The JSON field name it came from (last path segment, original
                 spelling), used as context; ``None`` for a bare line.
             ner: Also run name detection (for free-text fields only; costs milliseconds).
+            names: Also run the name gazetteer (:mod:`pipeline.names`; microseconds),
+                which NER includes.
 
         Returns:
             Non-overlapping findings sorted by start.
@@ -557,6 +563,8 @@ class Scanner:
 
         if ner and self._ner is not None:
             candidates.extend(self._ner.find(text))
+        elif names or ner:
+            candidates.extend(find_names(text))
 
         if not candidates:
             return []

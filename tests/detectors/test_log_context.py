@@ -160,7 +160,7 @@ def test_free_text_addresses_and_devices(engine: Engine, text: str, raw: str, en
 
 
 def test_ner_identifier_filter() -> None:
-    from pipeline.ner import _looks_like_identifier
+    from pipeline.names import looks_like_identifier as _looks_like_identifier
 
     def flagged(text: str, span: str) -> bool:
         start = text.index(span)
@@ -221,3 +221,10 @@ def test_case_matters_for_name_shapes(engine: Engine) -> None:
 def test_compressed_ipv6_before_a_colon(engine: Engine) -> None:
     out = engine.scrub_text("rejecting request from 2408:8207:4bf:9534::3a34: Authorization")
     assert "3a34" not in out and out.endswith(": Authorization")
+
+
+def test_text_lines_get_the_name_gazetteer_without_errors(engine: Engine) -> None:
+    line = "I0219 02:03:08 controller.go:74] KYC check passed for Thomas Jackson id=7"
+    outcome = engine.apply(line)
+    assert outcome.issue is None  # no fallback: the text path itself handled it
+    assert b"Thomas" not in outcome.value and b"<PERSON:" in outcome.value

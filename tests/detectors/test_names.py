@@ -8,7 +8,7 @@ from pipeline.names import find_names
 
 
 def _found(text: str) -> list[str]:
-    return [text[s:e] for s, e in find_names(text)]
+    return [text[f.start : f.end] for f in find_names(text)]
 
 
 @pytest.mark.parametrize(
