@@ -120,6 +120,11 @@ def find_names(text: str) -> list[Finding]:
     return spans
 
 
+def is_given_name(word: str) -> bool:
+    """Whether ``word`` is one of the frequent given names of the gazetteer."""
+    return word.lower() in _GIVEN_NAMES
+
+
 def _is_pinyin_name(first: str, second: str) -> bool:
     """Surname + given name in either order, both in pinyin (`Zhou Lei`, `Xinyi Hu`)."""
     if first in _PINYIN_SURNAMES and _GIVEN_PINYIN.fullmatch(second):

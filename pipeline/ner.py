@@ -16,7 +16,7 @@ import threading
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-from pipeline.names import find_names, looks_like_identifier
+from pipeline.names import find_names, is_given_name, looks_like_identifier
 
 if TYPE_CHECKING:
     from pipeline.scanner import Finding
@@ -36,15 +36,29 @@ _LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOC
 _DISABLED = ("parser", "lemmatizer", "attribute_ruler", "tagger", "senter")
 
 
-def _looks_like_full_name(span: str) -> bool:
-    """Whether an NER span has the shape of a full name: two or more words, none in
-    capitals (`Info CBS`, `KB`), or Han characters. Single words in log prose are
-    mostly components and units (`Jetty`, `Container`); salutations and the gazetteer
-    cover first names on their own."""
+# Words after which a single capitalized word is a name (`Mr Lee`, `my name is Anna`).
+_NAME_CUES = frozenset(
+    "mr mrs ms miss dr prof sir madam dear hi hello hey name named called am is by "
+    "customer client patient user agent contact".split()
+)
+
+
+def _looks_like_name(text: str, start: int, end: int) -> bool:
+    """Whether an NER span has the shape of a name: Han characters, or words none of
+    which is in capitals (`Info CBS`, `KB`); a single word only when it is a frequent
+    given name or follows a name cue. Single capitalized words in log prose are mostly
+    components and units (`Jetty`, `Container`, `Size`)."""
+    span = text[start:end]
     if any("\u4e00" <= ch <= "\u9fff" for ch in span):
         return True
     words = span.split()
-    return len(words) >= 2 and not any(len(w) > 1 and w.isupper() for w in words)
+    if any(len(w) > 1 and w.isupper() for w in words):
+        return False
+    if len(words) >= 2:
+        return True
+    before = text[max(0, start - 24) : start].split()
+    cue = before[-1].strip(".,:;").lower() if before else ""
+    return cue in _NAME_CUES or is_given_name(span)
 
 
 class NerDetector:
@@ -133,7 +147,7 @@ class NerDetector:
             end = start + len(stripped.rstrip(" .,;:"))
             if end - start < self._min_length or not any(ch.isupper() for ch in text[start:end]):
                 continue
-            if looks_like_identifier(text, start, end) or not _looks_like_full_name(text[start:end]):
+            if looks_like_identifier(text, start, end) or not _looks_like_name(text, start, end):
                 continue
             findings.append(Finding(start, end, entity, 0.85, "ner"))
         if "PERSON" in self.entities:
