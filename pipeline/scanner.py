@@ -145,6 +145,9 @@ class _Compiled:
     # Plain patterns grouped by the anchors they run around (empty: whole text / keys).
     groups: list[tuple[tuple[Any, ...], list[_Pattern]]]
     trigger_words: tuple[str, ...]
+    # The trigger words as one compiled alternation: one C-level search per text instead
+    # of a Python-level `in` per word (this check runs for most recognizers on most texts).
+    trigger_re: Any  # re.Pattern[str] | None
     window: tuple[int, int]
     trigger_chars: str
     min_digits: int
@@ -523,7 +526,7 @@ class Scanner:
             if not full and item.trigger_words:
                 if lowered is None:
                     lowered = text.lower()
-                full = any(word in lowered for word in item.trigger_words)
+                full = item.trigger_re.search(lowered) is not None
             if full:
                 self._run(item, item.patterns, text, [(0, n)], in_field, candidates)
                 continue
@@ -621,6 +624,7 @@ class Scanner:
             shape_anchors=shape_anchors,
             groups=groups,
             trigger_words=trigger_words,
+            trigger_re=re.compile("|".join(map(re.escape, trigger_words))) if trigger_words else None,
             window=tuple(getattr(cls, "WINDOW", (32, 64))),  # type: ignore[arg-type]
             trigger_chars=getattr(cls, "TRIGGER_CHARS", ""),
             min_digits=int(getattr(cls, "MIN_DIGITS", 0)),
