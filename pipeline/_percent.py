@@ -65,9 +65,8 @@ def _decode_run(text: str, begin: int, end: int, out: list[str], starts: list[in
             k += size
         else:
             # Not a character: keep the escape as it was written.
-            out.append(text[origin : origin + 3])
+            out.extend(text[origin : origin + 3])
             starts.extend((origin, origin + 1, origin + 2))
-            out[-1:] = list(out[-1])
             k += 1
 
 

@@ -375,7 +375,7 @@ class Engine:
         if counts.trace is None:
             # Logs repeat values (levels, service names, hosts, user agents, device ids):
             # a bounded memo of (value, field, mode) -> result skips the scan entirely.
-            memo_key = (text, name, ner or names, ner, hint)
+            memo_key = (text, name, ner, names, hint)
             hit = self._memo.get(memo_key)
             if hit is not None:
                 out, events = hit
