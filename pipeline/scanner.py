@@ -18,6 +18,11 @@ each one runs:
 3. ``TRIGGER_WORDS`` (``"invalid user"``) run a recognizer over the whole text; a
    recognizer with no hints at all (third-party ones) always does.
 
+Which recognizer runs which patterns in which windows (a *plan*) depends on the text only
+through its shape, its keys and the field; for short texts without keys the plan is cached
+per (shape, field), so `1730695830082` in `created_at` costs the pattern runs, not the
+planning.
+
 So a kilobyte without personal data costs a few C-level searches instead of ~50 full
 regex passes. Each pattern is compiled with :mod:`re` or :mod:`regex`, whichever is faster
 for it (``regex`` finds required literals such as ``@`` or ``.`` much faster; ``re`` is
@@ -95,6 +100,17 @@ _GATE_LENGTH = 160
 
 # Caches keyed by field names / key words are bounded: names come from data.
 _NAME_CACHE_LIMIT = 4096
+
+# Scan plans (which recognizer runs which patterns in which windows) are cached per
+# (shape, field) for texts up to this length: beyond it shapes rarely repeat.
+_PLAN_LENGTH = 64
+_PLAN_CACHE_LIMIT = 8192
+
+# Plan steps: (_RUN, item, patterns, windows, in_field), (_KEYED, item, key_starts,
+# in_field), (_TRIGGER, item, run over the whole text, runs in anchor windows).
+_RUN = "run"
+_KEYED = "keyed"
+_TRIGGER = "trigger"
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +425,7 @@ class Scanner:
             logger.warning("name detection (NER) is off: model %s not installed", ner.model)
             self._ner = None
 
+        self._plans: dict[tuple[bytes, str | None], list[tuple[Any, ...]]] = {}
         self._field_ctx_cache: dict[str, frozenset[str]] = {}
         self._field_neg_cache: dict[str, frozenset[str]] = {}
         self._word_ctx_cache: dict[str, frozenset[str]] = {}
@@ -491,10 +508,65 @@ class Scanner:
         shape = text_shape(text)
         if not field_ctx and not self._deny and _BENIGN_SHAPE.fullmatch(shape):
             return []
-        digits = shape.count(b"0") if shape else 0
         keys = self._find_keys(text) if n > 3 else {}
+        if n <= _PLAN_LENGTH and not keys:
+            # Short values repeat their shape (`1730695830082`, `29159us`, host names):
+            # which recognizers run where is decided once per (shape, field).
+            plan_key = (shape, field)
+            plan = self._plans.get(plan_key)
+            if plan is None:
+                plan = self._plan(text, shape, keys, field_ctx, field)
+                if len(self._plans) >= _PLAN_CACHE_LIMIT:
+                    self._plans.clear()
+                self._plans[plan_key] = plan
+        else:
+            plan = self._plan(text, shape, keys, field_ctx, field)
+        candidates: list[Finding] = []
         lowered: str | None = None
-        anchor_cache: dict[Any, list[tuple[int, int]]] = {}
+        for step in plan:
+            kind = step[0]
+            if kind is _RUN:
+                self._run(step[1], step[2], text, step[3], step[4], candidates)
+            elif kind is _KEYED:
+                self._run_keyed(step[1], text, step[2], step[3], candidates)
+            else:  # _TRIGGER: the whole text if a trigger word is in it, else windows
+                if lowered is None:
+                    lowered = text.lower()
+                runs = (step[2],) if step[1].trigger_re.search(lowered) is not None else step[3]
+                for _kind, item, patterns, windows, in_field in runs:
+                    self._run(item, patterns, text, windows, in_field, candidates)
+
+        for entity, pattern in self._deny:
+            for match in pattern.finditer(text):
+                candidates.append(Finding(match.start(), match.end(), entity, 1.0, "deny_list"))
+
+        if ner and self._ner is not None:
+            candidates.extend(self._ner.find(text))
+        elif names or ner:
+            candidates.extend(find_names(text))
+
+        if not candidates:
+            return []
+        return self._resolve(candidates, text, tokens)
+
+    # ------------------------------------------------------------------ internals
+
+    def _plan(
+        self,
+        text: str,
+        shape: bytes,
+        keys: dict[int, list[tuple[int, int]]],
+        field_ctx: frozenset[str],
+        field: str | None,
+    ) -> list[tuple[Any, ...]]:
+        """Decide which recognizers run which patterns where in ``text`` (see ``_RUN``).
+
+        Depends on the text only through its shape, its keys and the field: a plan made
+        for a text without keys serves every text of the same shape in the same field.
+        Trigger words are looked for when the plan runs, not here.
+        """
+        n = len(text)
+        digits = shape.count(b"0")
         items = self._indexed
         if (
             n < _GATE_LENGTH
@@ -503,12 +575,12 @@ class Scanner:
             and (self._any_anchor is None or self._any_anchor.search(shape) is None)
         ):
             items = self._ungated
-
         present = {ch for ch in self._trigger_chars if ch in text}
         # A field named by a recognizer's negative words (`build.version`, `order_no`)
         # holds no such entity: `1.1.126.4` there is a version, not an IP.
         field_neg = self._field_negative(field) if field else frozenset()
-        candidates: list[Finding] = []
+        anchor_cache: dict[Any, list[tuple[int, int]]] = {}
+        steps: list[tuple[Any, ...]] = []
         for index, item in items:
             if digits < item.min_digits:
                 continue
@@ -519,21 +591,18 @@ class Scanner:
             in_field = item.entity in field_ctx
             key_starts = keys.get(index)
             if key_starts and item.has_keyed:
-                self._run_keyed(item, text, key_starts, in_field, candidates)
+                steps.append((_KEYED, item, key_starts, in_field))
             if not item.has_plain:
                 continue
-            full = in_field or item.full_text
-            if not full and item.trigger_words:
-                if lowered is None:
-                    lowered = text.lower()
-                full = item.trigger_re.search(lowered) is not None
-            if full:
-                self._run(item, item.patterns, text, [(0, n)], in_field, candidates)
+            whole = (_RUN, item, item.patterns, [(0, n)], in_field)
+            if in_field or item.full_text:
+                steps.append(whole)
                 continue
             # The value after a context key: `android_id=<16 hex>`, `mac: <12 hex>`.
             key_windows = (
                 _merge_windows(list(key_starts), (0, item.window[1]), n) if key_starts else []
             )
+            runs: list[tuple[Any, ...]] = []
             for anchors, group in item.groups:
                 if not anchors:
                     # No anchors for these patterns: the whole text, unless they need
@@ -558,22 +627,12 @@ class Scanner:
                     if key_windows:
                         windows = _merge_windows(windows + key_windows, (0, 0), n)
                 if windows:
-                    self._run(item, group, text, windows, in_field, candidates)
-
-        for entity, pattern in self._deny:
-            for match in pattern.finditer(text):
-                candidates.append(Finding(match.start(), match.end(), entity, 1.0, "deny_list"))
-
-        if ner and self._ner is not None:
-            candidates.extend(self._ner.find(text))
-        elif names or ner:
-            candidates.extend(find_names(text))
-
-        if not candidates:
-            return []
-        return self._resolve(candidates, text, tokens)
-
-    # ------------------------------------------------------------------ internals
+                    runs.append((_RUN, item, group, windows, in_field))
+            if item.trigger_words:
+                steps.append((_TRIGGER, item, whole, runs))
+            else:
+                steps.extend(runs)
+        return steps
 
     @staticmethod
     def _compile_recognizer(recognizer: LogRecognizer, entity: str) -> _Compiled:

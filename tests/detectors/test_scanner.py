@@ -183,3 +183,26 @@ def test_scanner_logs_no_values(caplog: pytest.LogCaptureFixture, scanner: Scann
         scanner.scan("bob@example.com 13800138000 password=hunter2")
     assert "bob@example.com" not in caplog.text
     assert "hunter2" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("with_trigger", "without_trigger"),
+    [
+        # Same shape (`e` and `a` are both hex letters), same field: only the first holds
+        # the trigger word `exp` of the card-expiry recognizer.
+        ("card exp 04/29 ok", "card axp 04/29 ok"),
+    ],
+)
+def test_plan_cached_per_shape_still_reads_trigger_words(
+    with_trigger: str, without_trigger: str
+) -> None:
+    """Short texts share a scan plan per (shape, field); the words in them still count."""
+    shared = Scanner()
+    first = [(f.entity, with_trigger[f.start : f.end]) for f in shared.scan(with_trigger)]
+    second = [(f.entity, without_trigger[f.start : f.end]) for f in shared.scan(without_trigger)]
+    assert first == [("CARD_EXPIRY", "04/29")]
+    assert second == []
+    # And the other way round: a plan made for the text without the word.
+    other = Scanner()
+    other.scan(without_trigger)
+    assert [(f.entity, with_trigger[f.start : f.end]) for f in other.scan(with_trigger)] == first
