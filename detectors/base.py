@@ -64,6 +64,8 @@ class LogRecognizer(PatternRecognizer):
     TRIGGER_CHARS: ClassVar[str] = ""
     MIN_DIGITS: ClassVar[int] = 0
     CONTEXT_REQUIRED: ClassVar[bool] = False
+    #: Scanner hint (added): how many words before a match are read for context (3 or 5).
+    CONTEXT_REACH: ClassVar[int] = 3
     #: Scanner hint (added): ``bytes`` regexes over :func:`text_shape`. When set, the
     #: recognizer's patterns run only in ``WINDOW``-sized windows around their matches
     #: (plus around its keys, see below, and the whole text on a ``TRIGGER_WORDS`` hit).
@@ -281,24 +283,29 @@ def span_of(match: re.Match[str] | regex.Match[str]) -> tuple[int, int]:
 
 
 # The word(s) right before a match, read backwards: skip the separators of `key=`,
-# `"key": "`, `key: ` and free-text spaces, then take up to two words. Reading a reversed
+# `"key": "`, `key: ` and free-text spaces, then take up to `count` words. Reading a reversed
 # slice with an anchored `match` costs a fraction of a microsecond.
-_WORDS_BEFORE_REV = re.compile(
-    r"""[\s"'=:\uff1a\[({<#]{0,6}([\w.\-]{1,40})"""
-    r"""(?:[\s"'=:_\-]{1,3}([\w.\-]{1,40})(?:[\s"'=:_\-]{1,3}([\w.\-]{1,40}))?)?"""
-)
+def _words_before_rev(count: int) -> re.Pattern[str]:
+    word = r"([\w.\-]{1,40})"
+    more = ""
+    for _ in range(count - 1):
+        more = rf"""(?:[\s"'=:_\-]{{1,3}}{word}{more})?"""
+    return re.compile(r"""[\s"'=:\uff1a\[({<#]{0,6}""" + word + more)
 
 
-def words_before(text: str, start: int) -> tuple[str, ...]:
-    """Return up to three words right before ``start``, nearest first.
+_WORDS_BEFORE_REV = {count: _words_before_rev(count) for count in (3, 5)}
+
+
+def words_before(text: str, start: int, count: int = 3) -> tuple[str, ...]:
+    """Return up to ``count`` (3 or 5) words right before ``start``, nearest first.
 
     ``imei=35...`` -> ``("imei",)``; ``"client_ip": "10...`` -> ``("client_ip",)``;
     ``my phone number is 138...`` -> ``("is", "number", "phone")``.
     """
     if start <= 0:
         return ()
-    segment = text[max(0, start - 64) : start][::-1]
-    match = _WORDS_BEFORE_REV.match(segment)
+    segment = text[max(0, start - (64 if count <= 3 else 120)) : start][::-1]
+    match = _WORDS_BEFORE_REV[count].match(segment)
     if match is None:
         return ()
     return tuple(word[::-1] for word in match.groups() if word)

@@ -26,11 +26,11 @@ _NAME_SHAPE = (
 # Case matters in these shapes; Presidio compiles patterns case-insensitively, hence `(?-i:`.
 _DISPLAY = rf"(?-i:[A-Z][a-z]+(?:[ \t][A-Z][a-z'\-]+){{0,3}}|[\u4e00-\u9fff\u00b7]{{2,8}})"
 # Common Chinese surnames that rarely begin an ordinary word in logs (任务 task, 余额
-# balance, 程序 program, 方法 method, 高级 advanced... are left out, as are 武/苏/郑/徐,
-# which begin city names).
+# balance, 程序 program, 方法 method, 高级 advanced... are left out, as is 武 of 武汉;
+# 苏/郑/徐 begin city names too, but those end in 州, which no name here may).
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周孙朱胡郭林罗梁谢宋唐韩冯邓曹彭曾肖董袁潘蒋蔡杜叶魏吕丁沈姚卢姜崔钟"
-    "谭陆汪范贾夏韦邹孟熊秦邱尹薛闫段雷侯陶黎贺顾毛郝龚邵钱严覃戴莫孔汤"
+    "谭陆汪范贾夏韦邹孟熊秦邱尹薛闫段雷侯陶黎贺顾毛郝龚邵钱严覃戴莫孔汤苏郑徐"
 )
 # Last characters of place and thing names, not of given names.
 _NOT_NAME_END = "州市省区县路街镇村山江河湖海港站色级费额号"

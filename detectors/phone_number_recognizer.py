@@ -86,6 +86,9 @@ class PhoneNumberRecognizer(LogRecognizer):
         "contactphone", "userphone", "usermobile", "bindphone", "fax", "callerid",
         "callernumber", "phonenbr",
     })
+    # `Contact Olivia Fischer at 020 7946 0580`, `Sending SMS code to 020 ...`: in prose
+    # the phone word is often four or five words before the number.
+    CONTEXT_REACH: ClassVar[int] = 5
     MIN_DIGITS: ClassVar[int] = 7
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
         DIGITS_7,

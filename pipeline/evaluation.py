@@ -18,6 +18,9 @@ Leak and damage (:func:`leak_damage`), per labelled line:
 * For JSON lines the output is searched as written and, if it parses, also as orjson
   re-serializes it, so an engine that writes ASCII-only unicode escapes or adds spaces is
   judged on its content, not its formatting.
+* A partial form counts only for its occurrences beyond those in the line with every
+  personal value blanked out (the surname ``Sun`` of ``Sun Wei`` also stands in the
+  weekday of ``Sun, 28 Apr 2024``, which is not the person leaking).
 * A dropped line (``scrub`` returned ``None``) leaks nothing and damages every keep value.
 * When a line holds ``n`` labels with the same value and ``k`` surviving occurrences, the
   first ``min(n, k)`` labels count as leaked (PII) and ``min(n, max(0, before - k))`` keep
@@ -128,6 +131,15 @@ def _leak_forms(value: str, entity: str) -> list[str]:
         elif entity == "PERSON" and " " in v:
             forms.extend(part for part in v.split() if len(part) >= 3)
     return list(dict.fromkeys(forms))
+
+
+def _background(item: LabelledLine) -> str:
+    """The line with every personal value blanked out: what a partial form (a surname,
+    a national number) may legitimately match outside the values themselves."""
+    text = item.line
+    for value in sorted({lb.value for lb in item.pii}, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return text
 
 
 def _national_forms(phone: str) -> list[str]:
@@ -374,9 +386,16 @@ def leak_damage(
         def occurrences(value: str, texts: list[str] = texts) -> int:
             return max((count_tokens(t, value) for t in texts), default=0)
 
+        background: str | None = None
         for value, group in _group(item.pii).items():
             forms = _leak_forms(value, group[0].entity) if partial_forms else [value]
-            surviving = max(occurrences(f) for f in forms)
+            surviving = occurrences(value)
+            for form in forms[1:]:
+                if background is None:
+                    background = _background(item)
+                # `Sun` of `Sun Wei` also stands in `Sun, 28 Apr 2024`: only occurrences
+                # beyond those in the rest of the line are the person's.
+                surviving = max(surviving, occurrences(form) - count_tokens(background, form))
             for i, lb in enumerate(group):
                 failed = i < surviving
                 for t in (

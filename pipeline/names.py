@@ -8,7 +8,9 @@ only, and takes two capitalized words when
 * one is a common Chinese surname in pinyin and the other is one or two pinyin
   syllables (`Zhou Lei`, `Xinyi Hu`), or
 * the first is a common English given name and the second is not an ordinary word
-  (`Lucas Walker`, but not `Will Not`).
+  (`Lucas Walker`, but not `Will Not`), or
+* the second is a frequent surname that is not an ordinary word (`Grace Fischer`; after
+  `Contact`, `Dear`, `Customer`..., the surname alone).
 
 It is deliberately small: a list of frequent names generalizes to unseen logs, and
 anything it misses NER may still find.
@@ -60,6 +62,56 @@ amber doris marilyn danielle beverly charlotte natalie theresa diana brittany ka
 alexis lori ava mia chloe ella harper zoe lily aria
 """.split())
 
+# Frequent surnames that are not also ordinary English words or places (so `Hyde Park`,
+# `Long Polling`, `Green Build` stay): US census, German, French, Spanish, Italian,
+# Vietnamese, Korean, Japanese and Indian lists. One of them after any capitalized word
+# is a name (`Contact Grace Fischer`); surnames that are words (`Young`, `King`) still
+# need a given name before them.
+_SURNAMES = frozenset("""
+smith johnson williams jones garcia miller davis rodriguez martinez hernandez lopez
+gonzalez wilson anderson thomas taylor moore jackson thompson harris sanchez clark
+ramirez lewis robinson walker allen wright scott torres nguyen flores adams nelson
+mitchell perez roberts turner phillips campbell parker evans edwards collins stewart
+morris rogers reed cook morgan bell murphy bailey rivera cooper richardson howard
+ward cox peterson gray ramos watson brooks sanders price bennett barnes henderson
+coleman jenkins perry powell patterson hughes washington butler simmons foster
+gonzales bryant alexander russell griffin diaz hayes myers ford hamilton graham
+sullivan wallace woods cole west jordan owens reynolds fisher ellis harrison gibson
+mcdonald cruz marshall ortiz gomez murray freeman wells webb simpson stevens tucker
+porter hunter hicks crawford henry boyd mason kennedy warren dixon burns gordon shaw
+holmes rice robertson hunt daniels palmer mills nichols grant ferguson stone hawkins
+dunn perkins hudson spencer gardner stephens payne pierce berry matthews arnold
+wagner willis watkins olson carroll duncan snyder hart cunningham bradley lane
+andrews ruiz harper fox riley armstrong carpenter weaver greene lawrence elliott
+chavez sims austin peters kelley franklin lawson fields gutierrez schmidt fischer
+schneider meyer weber schulz becker hoffmann koch richter klein schroeder neumann
+zimmermann krueger hartmann lange werner krause lehmann schmitt mueller muller
+dubois durand leroy moreau laurent lefebvre fournier girard mercier dupont lambert
+bonnet francois rousseau blanc guerin boyer garnier chevalier gauthier
+romero alvarez mendoza castillo jimenez moreno ortega delgado vargas medina castro
+herrera aguilar vasquez guzman navarro ramos reyes morales rossi russo ferrari
+esposito bianchi romano colombo ricci marino greco conti costa giordano mancini
+tran pham hoang huynh phan nguyen vu dang bui kim lee park choi jung kang cho yoon
+jang lim han shin oh seo kwon hwang ahn song yoo sato suzuki takahashi tanaka
+watanabe ito yamamoto nakamura kobayashi kato yoshida yamada sasaki yamaguchi
+matsumoto inoue kimura hayashi shimizu patel sharma singh kumar gupta shah mehta
+reddy iyer nair khan ali ahmed hussain rahman chowdhury
+""".split()) - frozenset("""
+park song han shin oh cook bell ward gray price brooks mills stone fox rice west cole
+hunt lane fields wells woods ford grant berry hart hunter porter mason palmer carpenter
+weaver turner cooper reed marshall washington jordan austin alexander henry russell
+lawrence franklin spencer pierce perry butler cox duncan wallace gardner payne burns
+shaw holmes price bailey evans stewart ellis gibson hamilton warren
+""".split())
+# Capitalized words that start a sentence or a phrase before a surname
+# (`Contact Fischer`, `Customer Nguyen`): the name is the surname alone.
+_NOT_GIVEN = frozenset("""
+the a an and or but if to of in on at for from with by via as is was are be been
+contact contacted call called calling email emailed message messaged notify notified
+dear hi hello hey mr mrs ms miss dr prof sir madam customer client user member agent
+driver rider courier buyer seller sender recipient receiver patient guest owner
+holder account name from per team dept cc re fw fwd thanks regards sent send
+""".split())
 # Second words that make "given name + word" a phrase, not a person.
 _NOT_SURNAMES = frozenset("""
 is was has had and or not the to of in on at for from with by as if then than
@@ -110,13 +162,19 @@ def find_names(text: str) -> list[Finding]:
     spans = []
     for match in _PAIR.finditer(text):
         first, second = match.group(1).lower(), match.group(3).lower()
-        if _is_pinyin_name(first, second) or (
-            first in _GIVEN_NAMES and second not in _NOT_SURNAMES and second not in _GIVEN_NAMES
+        start = match.start()
+        end = match.end() + len(match.group(2)) + len(match.group(3))
+        if second in _SURNAMES and first in _NOT_GIVEN:
+            # `Contact Fischer`: the surname alone.
+            start = end - len(match.group(3))
+        elif not (
+            _is_pinyin_name(first, second)
+            or (first in _GIVEN_NAMES and second not in _NOT_SURNAMES)
+            or second in _SURNAMES
         ):
-            start = match.start()
-            end = match.end() + len(match.group(2)) + len(match.group(3))
-            if not looks_like_identifier(text, start, end):
-                spans.append(Finding(start, end, "PERSON", 0.9, "names"))
+            continue
+        if not looks_like_identifier(text, start, end):
+            spans.append(Finding(start, end, "PERSON", 0.9, "names"))
     return spans
 
 

@@ -168,6 +168,7 @@ class _Compiled:
     trigger_chars: str
     min_digits: int
     context_required: bool
+    context_reach: int  # how many words before a match may be its context (3 or 5)
     negative_context: frozenset[str]
     field_excludes: frozenset[str]
     field_suffixes: tuple[str, ...]
@@ -688,6 +689,7 @@ class Scanner:
             trigger_chars=getattr(cls, "TRIGGER_CHARS", ""),
             min_digits=int(getattr(cls, "MIN_DIGITS", 0)),
             context_required=context_required,
+            context_reach=int(getattr(cls, "CONTEXT_REACH", 3)),
             negative_context=frozenset(getattr(cls, "NEGATIVE_CONTEXT", frozenset())),
             field_excludes=frozenset(getattr(cls, "FIELD_EXCLUDES", frozenset())),
             field_suffixes=tuple(getattr(cls, "FIELD_SUFFIXES", ())),
@@ -862,7 +864,7 @@ class Scanner:
 
     def _has_context(self, text: str, start: int, item: _Compiled) -> bool:
         """Return whether the word(s) right before ``start`` are context for ``item``."""
-        for word in words_before(text, start):
+        for word in words_before(text, start, item.context_reach):
             if item.entity in self._word_context(word):
                 return True
         return False
@@ -932,8 +934,14 @@ class Scanner:
         # What the field *is* is its last word (`build.version`), or the word before a
         # generic id suffix (`order_no`, `trace_id`); `request.url` is a URL, whatever
         # request it belongs to.
-        parts = field_name_tokens(field)
-        tokens = {field_name_key(field)}
+        # A trailing number tells copies apart (`version_2`, `version2`), not what they are.
+        parts = list(field_name_tokens(field))
+        while parts and parts[-1].isdigit():
+            parts.pop()
+        if parts:
+            parts[-1] = parts[-1].rstrip("0123456789") or parts[-1]
+        key = field_name_key(field).rstrip("0123456789")
+        tokens = {field_name_key(field), key}
         if parts:
             tokens.add(parts[-1])
             if len(parts) > 1 and parts[-1] in _ID_SUFFIXES:
@@ -944,7 +952,11 @@ class Scanner:
             for item in self._compiled
             if item.negative_context
             and item.entity not in own
-            and not item.negative_context.isdisjoint(tokens)
+            and (
+                not item.negative_context.isdisjoint(tokens)
+                # Run together by producers that lowercase everything: `releaseversion`.
+                or any(len(w) >= 5 and key.endswith(w) for w in item.negative_context)
+            )
         )
         if len(self._field_neg_cache) >= _NAME_CACHE_LIMIT:
             self._field_neg_cache.clear()

@@ -180,6 +180,10 @@ def test_ner_identifier_filter() -> None:
         ("sync account river4589@example.org (阿狸)", "阿狸", "PERSON"),
         ("note: 陈静 <tiger6509@corp.example.org> subscribed", "陈静", "PERSON"),
         ("call from +1 415-555-0182 forwarded to agent 张敏", "张敏", "PERSON"),
+        ("Contact 徐芳 at +447700900953 or fsun36@users.example", "徐芳", "PERSON"),
+        # The phone word four or five words before a national number.
+        ("Contact Olivia Fischer at 020 7946 0580 or later", "7946 0580", "PHONE_NUMBER"),
+        ("Sending SMS verification code to 020 7946 0585 via aliyun", "7946 0585", "PHONE_NUMBER"),
         ("user rli failed login 3 times from 192.168.90.156:46944", "rli", "USERNAME"),
         ("mail-01 sudo 62333 - - emily.clark : TTY=pts/0 ; USER=root", "emily.clark", "USERNAME"),
         ("systemd-logind[56960]: New session 7349 of user hernandez_mi58.", "hernandez_mi58", "USERNAME"),
@@ -192,7 +196,7 @@ def test_people_and_accounts_in_messages(engine: Engine, text: str, raw: str, en
 
 @pytest.mark.parametrize(
     "text",
-    ["shipped from 武汉 to 杭州", "任务 成功 in 3 ms", "User agent is Mozilla/5.0", "user id 5 logged"],
+    ["shipped from 武汉 to 杭州", "arrived in 苏州 and 郑州", "任务 成功 in 3 ms", "User agent is Mozilla/5.0", "user id 5 logged"],
 )
 def test_words_that_only_look_like_people(engine: Engine, text: str) -> None:
     assert engine.scrub_text(text) == text
@@ -228,3 +232,12 @@ def test_text_lines_get_the_name_gazetteer_without_errors(engine: Engine) -> Non
     outcome = engine.apply(line)
     assert outcome.issue is None  # no fallback: the text path itself handled it
     assert b"Thomas" not in outcome.value and b"<PERSON:" in outcome.value
+
+
+@pytest.mark.parametrize("field", ["version_2", "app_version_2", "appVersion3", "releaseversion"])
+def test_version_fields_with_copy_numbers_or_run_together_keep_dotted_quads(field: str) -> None:
+    assert Scanner().scan("5.3.169.2", field) == []
+
+
+def test_dotted_quad_in_an_ip_field_is_still_an_ip() -> None:
+    assert [f.entity for f in Scanner().scan("5.3.169.2", "clientip")] == ["IP_ADDRESS"]

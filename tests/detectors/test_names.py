@@ -19,6 +19,13 @@ def _found(text: str) -> list[str]:
         ("signed by Xinyi Hu yesterday", "Xinyi Hu"),
         ("Payment declined for Sarah Lopez: card", "Sarah Lopez"),
         ("Contact Lucas Walker at 555", "Lucas Walker"),
+        # Two given names: the second is a frequent surname too.
+        ("KYC check passed for Sophia Scott id=6101", "Sophia Scott"),
+        # A given name that is also a word, before a surname that is not.
+        ("Contact Grace Fischer at 185 9731 8788", "Grace Fischer"),
+        ("refund approved for Mohammed Nguyen", "Mohammed Nguyen"),
+        # After a word that opens a phrase, the surname alone.
+        ("please Contact Fischer tomorrow", "Fischer"),
     ],
 )
 def test_finds_names(text: str, name: str) -> None:
@@ -34,6 +41,8 @@ def test_finds_names(text: str, name: str) -> None:
         "GET /Wang/Lei/profile",
         "wang lei in lower case",
         "Thread Pool Executor",
+        "parked at Hyde Park Corner",  # `Park` is a surname and a word
+        "Kafka Consumer Group rebalanced",
     ],
 )
 def test_leaves_other_capitalized_pairs(text: str) -> None:

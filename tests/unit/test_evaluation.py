@@ -135,6 +135,14 @@ def test_partial_forms_count_as_leaks(value, entity, output):
     assert leak_damage([item], lambda s: output).pii.failed == 1
 
 
+def test_when_partial_form_also_stands_elsewhere_in_line_then_only_extra_ones_leak():
+    # `Sun` is the surname of `Sun Wei` and the weekday of the timestamp.
+    line = "Sun, 28 Apr 2024 04:48:09 GMT name=Sun Wei"
+    item = _line(line, pii=[("Sun Wei", "PERSON")])
+    assert leak_damage([item], lambda s: s.replace("Sun Wei", "<PERSON>")).pii.failed == 0
+    assert leak_damage([item], lambda s: s.replace("Sun Wei", "Sun <x>")).pii.failed == 1
+
+
 def test_when_json_output_is_reescaped_then_content_still_counts():
     doc = {"address": "上海市浦东新区世纪大道100号", "ts": "2024-03-15T08:21:07.123Z"}
     line = orjson.dumps(doc).decode()
