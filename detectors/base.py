@@ -66,6 +66,9 @@ class LogRecognizer(PatternRecognizer):
     CONTEXT_REQUIRED: ClassVar[bool] = False
     #: Scanner hint (added): how many words before a match are read for context (3 or 5).
     CONTEXT_REACH: ClassVar[int] = 3
+    #: Scanner hint (added): lowercase words that, right after a match, are context too
+    #: (``555-0182 office``).
+    CONTEXT_AFTER: ClassVar[frozenset[str]] = frozenset()
     #: Scanner hint (added): ``bytes`` regexes over :func:`text_shape`. When set, the
     #: recognizer's patterns run only in ``WINDOW``-sized windows around their matches
     #: (plus around its keys, see below, and the whole text on a ``TRIGGER_WORDS`` hit).

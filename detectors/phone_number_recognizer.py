@@ -26,6 +26,9 @@ _KEYS = [
     "手机", "手机号", "电话", "联系电话", "联系方式",
 ]
 _NANP = re.compile(r"\([2-9]\d{2}\) ?[2-9]\d{2}-\d{4}")
+_NANP_SHAPE = re.compile(
+    r"(?:(?:\+?1|001)[ \-.])?(?:\(\d{3}\) ?|\d{3}[\-.])\d{3}[\-.]\d{4}(?:\s?x\d{1,5})?"
+)
 # `455-99-6622` is the shape of a US social security number, not of a phone number.
 _SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
 # Regions tried for a number written without a country code (context-only pattern).
@@ -89,6 +92,10 @@ class PhoneNumberRecognizer(LogRecognizer):
     # `Contact Olivia Fischer at 020 7946 0580`, `Sending SMS code to 020 ...`: in prose
     # the phone word is often four or five words before the number.
     CONTEXT_REACH: ClassVar[int] = 5
+    # Address books and signatures name the line after the number: `166-684-7899 fax`.
+    CONTEXT_AFTER: ClassVar[frozenset[str]] = frozenset({
+        "office", "fax", "mobile", "cell", "home", "work", "phone", "tel", "landline",
+    })
     MIN_DIGITS: ClassVar[int] = 7
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
         DIGITS_7,
@@ -136,6 +143,11 @@ class PhoneNumberRecognizer(LogRecognizer):
         if len(digits) == 13 and digits.startswith("861"):
             return True if _CN_MOBILE_RANGE.fullmatch(digits[2:]) else None
         if any(_is_valid(digits, region) for region in _NATIONAL_REGIONS):
+            return None
+        if _NANP_SHAPE.fullmatch(pattern_text.strip()):
+            # `166-684-7899`, `(790)091-7442`, `001-846-853-9089x92556`: written the North
+            # American way but in no allocated range (test data, fiction, typos). Still a
+            # phone number when context says so.
             return None
         return False
 

@@ -169,6 +169,7 @@ class _Compiled:
     min_digits: int
     context_required: bool
     context_reach: int  # how many words before a match may be its context (3 or 5)
+    context_after: frozenset[str]  # words right after a match that are its context
     negative_context: frozenset[str]
     field_excludes: frozenset[str]
     field_suffixes: tuple[str, ...]
@@ -307,6 +308,8 @@ def _search_cost(compiled: Any, window: int) -> float:
 # `key=` / `"key":` / `key: ` read backwards: the separator, spaces, a quote, the key.
 # Starting with the separator lets the engine skip to `=`/`:` characters in C.
 _KEY_REV = re.compile(r"""[=:\uff1a][ \t]{0,3}["']?([\w.\-]{0,47}[^\W\d_])(?![\w.\-])""")
+# The word right after a match: `555-0182 office`, `2813882583 (mobile)`.
+_WORD_AFTER = re.compile(r"[\s\-,(\[]{1,3}([A-Za-z]{2,12})")
 _KEY_SPLIT = re.compile(r"[_.\-]+|(?<=[a-z0-9])(?=[A-Z])")
 
 # Words that say whose value a field holds, often run together with the rest of the name
@@ -690,6 +693,7 @@ class Scanner:
             min_digits=int(getattr(cls, "MIN_DIGITS", 0)),
             context_required=context_required,
             context_reach=int(getattr(cls, "CONTEXT_REACH", 3)),
+            context_after=frozenset(getattr(cls, "CONTEXT_AFTER", frozenset())),
             negative_context=frozenset(getattr(cls, "NEGATIVE_CONTEXT", frozenset())),
             field_excludes=frozenset(getattr(cls, "FIELD_EXCLUDES", frozenset())),
             field_suffixes=tuple(getattr(cls, "FIELD_SUFFIXES", ())),
@@ -841,7 +845,7 @@ class Scanner:
             return
         recognizer = item.recognizer
         value = text[start:end]
-        if context_only and not (self_context or in_field or self._has_context(text, start, item)):
+        if context_only and not (self_context or in_field or self._has_context(text, start, end, item)):
             return
         if recognizer.invalidate_result(value):
             return
@@ -854,7 +858,7 @@ class Scanner:
             return
         if self_context or in_field:
             score = min(1.0, score + CONTEXT_BOOST)
-        elif (score < 1.0 or item.context_required) and self._has_context(text, start, item):
+        elif (score < 1.0 or item.context_required) and self._has_context(text, start, end, item):
             # (A validated match needs no context unless its recognizer requires it.)
             score = min(1.0, score + CONTEXT_BOOST)
         elif item.context_required:
@@ -862,11 +866,15 @@ class Scanner:
         if score >= self._threshold:
             out.append(Finding(start, end, item.entity, score, item.name))
 
-    def _has_context(self, text: str, start: int, item: _Compiled) -> bool:
-        """Return whether the word(s) right before ``start`` are context for ``item``."""
+    def _has_context(self, text: str, start: int, end: int, item: _Compiled) -> bool:
+        """Return whether the word(s) right before ``start``, or the recognizer's
+        ``CONTEXT_AFTER`` word right after ``end``, are context for ``item``."""
         for word in words_before(text, start, item.context_reach):
             if item.entity in self._word_context(word):
                 return True
+        if item.context_after:
+            match = _WORD_AFTER.match(text, end)
+            return match is not None and match.group(1).lower() in item.context_after
         return False
 
     @staticmethod

@@ -241,3 +241,21 @@ def test_version_fields_with_copy_numbers_or_run_together_keep_dotted_quads(fiel
 
 def test_dotted_quad_in_an_ip_field_is_still_an_ip() -> None:
     assert [f.entity for f in Scanner().scan("5.3.169.2", "clientip")] == ["IP_ADDRESS"]
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Zoetermeer 53144\n001-748-088-2851x818-Fax", "001-748-088-2851x818"),
+        ("166-684-7899 fax", "166-684-7899"),  # context after the number
+        ("reach me at (790)091-7442 now", "(790)091-7442"),  # North American shape
+    ],
+)
+def test_phone_shaped_numbers_with_context_before_or_after(text: str, phone: str) -> None:
+    found = [(f.entity, text[f.start : f.end]) for f in Scanner().scan(text)]
+    assert found == [("PHONE_NUMBER", phone)]
+
+
+@pytest.mark.parametrize("text", ["order 166-684-7899 shipped", "build 123-456-7890 done"])
+def test_phone_shaped_numbers_without_context_stay(text: str) -> None:
+    assert Scanner().scan(text) == []
