@@ -476,11 +476,17 @@ class Engine:
 
 def _free_text_paths(path: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The path, and the path ending in the last word of its field name: free-text rules
-    name the word (`msg`), producers add to it (`errMsg`, `err.msg`, `error_message`)."""
+    name the word (`msg`), producers add to it (`errMsg`, `err.msg`, `error_message`,
+    `log_2`)."""
     if not path or path[-1] == ARRAY:
         return [path]
-    tokens = field_name_tokens(path[-1])
-    if len(tokens) < 2:
+    tokens = list(field_name_tokens(path[-1]))
+    # A trailing number tells copies apart (`log_2`, `msg2`), not what they hold.
+    while len(tokens) > 1 and tokens[-1].isdigit():
+        tokens.pop()
+    if tokens and tokens[-1][-1:].isdigit():
+        tokens[-1] = tokens[-1].rstrip("0123456789") or tokens[-1]
+    if not tokens or (len(tokens) == 1 and tokens[0] == path[-1]):
         return [path]
     return [path, (*path[:-1], tokens[-1])]
 

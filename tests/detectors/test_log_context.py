@@ -259,3 +259,11 @@ def test_phone_shaped_numbers_with_context_before_or_after(text: str, phone: str
 @pytest.mark.parametrize("text", ["order 166-684-7899 shipped", "build 123-456-7890 done"])
 def test_phone_shaped_numbers_without_context_stay(text: str) -> None:
     assert Scanner().scan(text) == []
+
+
+@pytest.mark.parametrize("field", ["log_2", "msg2", "errMsg", "error_message"])
+def test_free_text_fields_named_with_copy_numbers_or_prefixes(engine: Engine, field: str) -> None:
+    """Free-text rules name `log`, `msg`, `message`; producers add to the name."""
+    record = {field: "Contact Olivia Robinson tomorrow about the refund"}
+    out = orjson.loads(engine.apply(orjson.dumps(record)).value)
+    assert "Robinson" not in out[field] and "<PERSON:" in out[field]
