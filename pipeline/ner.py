@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
 import threading
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
+
+import regex
 
 from pipeline.names import find_names, is_given_name, looks_like_identifier
 
@@ -59,6 +60,34 @@ def _looks_like_name(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 24) : start].split()
     cue = before[-1].strip(".,:;").lower() if before else ""
     return cue in _NAME_CUES or is_given_name(span)
+
+
+# What a name that `_looks_like_name` accepts needs somewhere in the text: two capitalized
+# words (maybe with particles between: `Heidi van der Vlist`; any script: `Dan Ćaćić`),
+# or a Han character. Failing that, only a single capitalized word that is a given name
+# or follows a cue can count.
+_TWO_CAPITALIZED = regex.compile(
+    r"\p{Lu}[\p{Ll}'\u2019\-]*[ \t]+(?:\p{Ll}{1,3}[ \t]+){0,2}\p{Lu}\p{Ll}|[\u4e00-\u9fff]"
+)
+_CAPITALIZED = regex.compile(r"(?<!\w)\p{Lu}\p{Ll}+")
+
+
+def _may_hold_a_name(text: str) -> bool:
+    """Whether NER could report a name in ``text`` that `_looks_like_name` accepts.
+
+    spaCy costs milliseconds per message; most log messages (`Order ORD2024 state PAID ->
+    SHIPPED in 34135us`) have no span it could report that the filters would keep, and
+    this check costs microseconds.
+    """
+    if _TWO_CAPITALIZED.search(text):
+        return True
+    for match in _CAPITALIZED.finditer(text):
+        if is_given_name(match.group()):
+            return True
+        before = text[max(0, match.start() - 24) : match.start()].split()
+        if before and before[-1].strip(".,:;").lower() in _NAME_CUES:
+            return True
+    return False
 
 
 class NerDetector:
@@ -134,9 +163,9 @@ class NerDetector:
         nlp = self._pipeline()
         if nlp is None or not text or not any(ch.isalpha() for ch in text):
             return []
-        doc = nlp(text[: self._max_chars])
-        findings = []
-        for ent in doc.ents:
+        findings: list[Finding] = []
+        ents = nlp(text[: self._max_chars]).ents if _may_hold_a_name(text) else ()
+        for ent in ents:
             entity = self._labels.get(ent.label_)
             if entity is None:
                 continue

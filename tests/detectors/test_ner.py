@@ -53,3 +53,22 @@ def test_ms_per_message(ner: NerDetector) -> None:
         ner.find(text)
     per_message_ms = (time.perf_counter() - start) / runs * 1000
     assert per_message_ms < 50
+
+
+@pytest.mark.parametrize(
+    ("text", "worth"),
+    [
+        ("Order ORD2024 state PAID -> SHIPPED in 34135us", False),
+        ("Deployed commit 4e1d0ab as 5.0.79.6", False),
+        ("Contact Olivia Robinson at the desk", True),
+        ("Heidi van der Vlist, the surgeon, said", True),
+        ("A tribute to Dan Ćaćić", True),
+        ("My name is Þórólfur", True),  # one word after a cue
+        ("signed by Anna today", True),  # one given name
+        ("forwarded to agent 张敏", True),
+    ],
+)
+def test_ner_runs_only_where_a_name_could_pass_the_filters(text: str, worth: bool) -> None:
+    from pipeline.ner import _may_hold_a_name
+
+    assert _may_hold_a_name(text) is worth
