@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import regex
@@ -68,16 +67,6 @@ class TestRecognizerContract:
     def test_benign_text_gives_no_confident_result(self, recognizer: LogRecognizer) -> None:
         results = recognizer.analyze(BENIGN_TEXT, [recognizer.ENTITY])
         assert [BENIGN_TEXT[r.start : r.end] for r in results if r.score >= 0.5] == []
-
-    def test_stays_well_within_presidio_latency_budget(self, recognizer: LogRecognizer) -> None:
-        recognizer.analyze(MIXED_TEXT, [recognizer.ENTITY])  # compile
-        runs = 20
-        start = time.perf_counter()
-        for _ in range(runs):
-            recognizer.analyze(MIXED_TEXT, [recognizer.ENTITY])
-        per_call_ms = (time.perf_counter() - start) / runs * 1000
-        # Presidio: "above 100ms per request with 100 tokens is probably not good enough".
-        assert per_call_ms < 20
 
     def test_patterns_compile_with_presidio_regex_engine(
         self, recognizer: LogRecognizer
