@@ -9,7 +9,9 @@ consumer group:
 * ``faust-passthrough``: a Faust agent forwarding bytes unchanged (``faust_passthrough.py``);
 * ``aiokafka-loop``: a plain aiokafka consume-produce loop (``aiokafka_loop.py``);
 * ``logscrub x2``: two workers in one consumer group;
-* ``logscrub c8``: one worker with ``LOGSCRUB_CONCURRENCY=8`` (records in flight per route).
+* ``logscrub c8``: one worker with ``LOGSCRUB_CONCURRENCY=8`` (records in flight per route);
+* ``logscrub eos``: one worker with ``LOGSCRUB_GUARANTEE=exactly_once`` (aiokafka
+  transactions, batches from ``getmany``, no Faust).
 
 Throughput is taken between 10% and 90% of the drain (start-up and rebalances excluded),
 from the output topics' end offsets (plus committed offsets, which also count records
@@ -291,6 +293,7 @@ class System:
     workers: int = 1
     ner: bool = False
     concurrency: int | None = None
+    exactly_once: bool = False  # the aiokafka transactional worker instead of Faust agents
     profile_to: Path | None = None  # run the (single) worker under cProfile, stats here
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
@@ -341,6 +344,8 @@ class System:
                 )
                 if self.concurrency:
                     env["LOGSCRUB_CONCURRENCY"] = str(self.concurrency)
+                if self.exactly_once:
+                    env["LOGSCRUB_GUARANTEE"] = "exactly_once"
                 if self.profile_to is not None:
                     runner = self.tmp / "run_worker.py"
                     runner.write_text(
@@ -408,7 +413,7 @@ class System:
 
 def system_from_name(name: str) -> System:
     """``logscrub``, ``logscrub x2`` (two workers), ``logscrub c8`` (LOGSCRUB_CONCURRENCY=8),
-    ``faust-passthrough``, ``aiokafka-loop``."""
+    ``logscrub eos`` (the exactly-once worker), ``faust-passthrough``, ``aiokafka-loop``."""
     parts = name.split()
     system = System(parts[0])
     for p in parts[1:]:
@@ -418,6 +423,8 @@ def system_from_name(name: str) -> System:
             system.concurrency = int(p[1:])
         elif p == "ner":
             system.ner = True
+        elif p == "eos":
+            system.exactly_once = True
         else:
             raise ValueError(f"unknown system modifier {p!r} in {name!r}")
     return system

@@ -6,6 +6,12 @@ by the broker, or after a counted policy drop. Faust commits an offset only when
 event before it is acked, so a crash at any point leaves the offset uncommitted and the
 record is processed again: at-least-once.
 
+Up to ``in_flight`` outputs per agent await their acknowledgement while the agent goes on
+with the next records (:class:`pipeline.inflight.InFlight`); each delivery acks its own
+event. Waiting for every acknowledgement before the next record made each record its own
+produce request. Outputs of one partition leave in input order; only a retried output
+(the broker refused it for a while) can arrive after later ones.
+
 Why manual acks: with Faust's automatic acks the event is acknowledged in a ``finally``
 around the agent body, i.e. also when the body raised or was cancelled mid-send (faust
 ``streams.py``), which would commit an offset whose output never reached the broker.
@@ -24,9 +30,14 @@ from typing import Any
 
 import faust
 
+from pipeline.inflight import InFlight
 from pipeline.metrics import Health
 from pipeline.topics import source_topic
 from pipeline.worker import Emit, Incoming, RouteProcessor, deliver
+
+
+# How long a stopping agent waits for outputs still awaiting their acknowledgement.
+_SETTLE_S = 5.0
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes]]:
@@ -55,36 +66,49 @@ def install(
     health: Health,
     *,
     concurrency: int = 1,
+    in_flight: int = 1,
 ) -> list[Any]:
     """Register one agent per route on ``app``; returns the agents."""
-    return [_install_route(app, p, health, concurrency) for p in processors]
+    return [_install_route(app, p, health, concurrency, in_flight) for p in processors]
 
 
 def _install_route(
-    app: faust.App, processor: RouteProcessor, health: Health, concurrency: int
+    app: faust.App, processor: RouteProcessor, health: Health, concurrency: int, in_flight: int
 ) -> Any:
     route = processor.route
     send = _sender(app)
+
+    async def deliver_and_ack(emit: Emit, event: Any) -> None:
+        await deliver(emit, send, processor, health)
+        event.ack()
 
     async def anonymize_route(stream: faust.StreamT[bytes]) -> None:
         """Anonymize the route's raw topic into its clean (or quarantine) topic."""
         # Stream.noack() exists on faust's Stream but not on its StreamT protocol.
         manual: Any = stream.noack()  # type: ignore[attr-defined]
-        async for event in manual.events():
-            msg = event.message
-            incoming = Incoming(
-                topic=msg.topic,
-                partition=msg.partition,
-                offset=msg.offset,
-                timestamp_ms=round(msg.timestamp * 1000) if msg.timestamp else None,
-                key=msg.key,
-                value=msg.value,
-                headers=_headers(msg.headers),
-            )
-            emit = processor.process(incoming)  # never raises: failures become entries
-            if emit is not None:
-                await deliver(emit, send, processor, health)
-            event.ack()
+        pending = InFlight(in_flight)
+        try:
+            async for event in manual.events():
+                msg = event.message
+                incoming = Incoming(
+                    topic=msg.topic,
+                    partition=msg.partition,
+                    offset=msg.offset,
+                    timestamp_ms=round(msg.timestamp * 1000) if msg.timestamp else None,
+                    key=msg.key,
+                    value=msg.value,
+                    headers=_headers(msg.headers),
+                )
+                emit = processor.process(incoming)  # never raises: failures become entries
+                if emit is None:
+                    event.ack()  # a counted policy drop
+                    continue
+                await pending.room()
+                pending.start(deliver_and_ack(emit, event))
+        finally:
+            # Stopping or losing the partitions: deliveries still out get a moment to be
+            # acknowledged; the rest stay unacked and are processed again by the next owner.
+            await pending.settle(_SETTLE_S)
 
     anonymize_route.__name__ = anonymize_route.__qualname__ = (
         f"anonymize_{route.name.replace('-', '_')}"

@@ -97,7 +97,9 @@ def run_faust_worker(
         else Path(settings.data_dir or ".")
     )
     app = create_app(settings, data_dir=data_dir)
-    agents.install(app, processors, health, concurrency=settings.concurrency)
+    agents.install(
+        app, processors, health, concurrency=settings.concurrency, in_flight=settings.in_flight
+    )
 
     # mode's Signal.connect annotation rejects coroutine receivers, which it does call.
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]

@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     concurrency: int = Field(
         default=1, ge=1, le=64, description="Records of one route processed concurrently."
     )
+    in_flight: int = Field(
+        default=512,
+        ge=1,
+        le=100_000,
+        description=(
+            "at_least_once: outputs of one agent awaiting the broker's acknowledgement "
+            "while it goes on (1: wait for each before the next record)."
+        ),
+    )
     ner: bool | None = Field(
         default=None, description="Force person-name detection on/off (default: the policy)."
     )
