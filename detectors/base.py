@@ -78,6 +78,10 @@ class LogRecognizer(PatternRecognizer):
     #: Scanner hint (added): pattern name -> anchors for that pattern alone (it then runs
     #: only around those); patterns not listed use ``SHAPE_ANCHORS``.
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {}
+    #: Scanner hint (added): pattern name -> ``str`` regex over the text itself; the
+    #: pattern runs over the whole text only when the gate finds something. For literal
+    #: cue words (``Dear``, ``Hello``) whose shape would be a slow anchor.
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {}
     #: Scanner hint (added): lowercase substrings (``"invalid user"``); when one occurs in
     #: the lowercased text, the recognizer's patterns run over the whole text.
     TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ()

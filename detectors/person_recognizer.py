@@ -107,8 +107,12 @@ class PersonRecognizer(LogRecognizer):
         "display name before address": (rb"<[0ax_.+\-]{1,64}@",),
         "display name after address": (rb"@",),
         "display name before (address)": (rb"\([0ax_.+\-]{1,64}@",),
-        "salutation": (rb"aa[ax]x ", rb"[xa]a[ \t]", rb"[xa]axxx", rb"[xa]a[xa] "),
         "han name in latin text": (rb"\?\?",),
+    }
+    # The salutation words themselves are the cheapest test (their shapes, `aaax `, would
+    # make slow anchors: they start with a letter class).
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "salutation": r"(?<![\w])(?:Dear|Hi|Hello|Hey)[ \t]",
     }
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["name", "names"]
     FIELD_EXCLUDES: ClassVar[frozenset[str]] = _NOT_A_PERSON

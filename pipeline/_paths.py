@@ -15,6 +15,7 @@ policy should not leak because of it.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 ARRAY = "[]"
@@ -65,12 +66,46 @@ class PathPattern:
         globstars = sum(1 for s in self.segments if s == GLOBSTAR)
         return (literals, -globstars, len(self.segments))
 
+    @cached_property
+    def _regex(self) -> re.Pattern[str]:
+        # Over `join_path(path)`: each segment behind a separator, so `**` is "any number
+        # of (separator, segment)" and the whole test is one C-level fullmatch.
+        parts = []
+        for seg in self.segments:
+            if seg == GLOBSTAR:
+                parts.append(f"(?:{_SEP}[^{_SEP}]*)*")
+            elif seg == STAR:
+                parts.append(f"{_SEP}[^{_SEP}]*")
+            else:
+                parts.append(_SEP + re.escape(seg))
+        return re.compile("".join(parts), re.DOTALL)
+
     def matches(self, path: tuple[str, ...]) -> bool:
         """Return whether the concrete ``path`` (lowercase keys, ``[]`` for indices) matches."""
-        return _match(self.segments, 0, path, 0)
+        joined = join_path(path)
+        if joined is None:
+            return _match(self.segments, 0, path, 0)
+        return self._regex.fullmatch(joined) is not None
+
+    def matches_joined(self, joined: str) -> bool:
+        """:meth:`matches` for a path already joined by :func:`join_path` (not None)."""
+        return self._regex.fullmatch(joined) is not None
 
     def __repr__(self) -> str:
         return f"PathPattern({self.text!r})"
+
+
+# Separator of joined paths: a control character that JSON keys practically never hold
+# (a key that does is matched segment by segment instead).
+_SEP = "\x1f"
+
+
+def join_path(path: tuple[str, ...]) -> str | None:
+    """``("a", "[]", "b")`` -> ``"\x1fa\x1f[]\x1fb"``; None if a key holds the separator."""
+    joined = "".join(_SEP + seg for seg in path)
+    if joined.count(_SEP) != len(path):
+        return None
+    return joined
 
 
 def _match(pat: tuple[str, ...], i: int, path: tuple[str, ...], j: int) -> bool:

@@ -20,7 +20,7 @@ import orjson
 from detectors.base import field_name_tokens
 from pipeline._percent import decode_with_offsets, has_escapes
 from pipeline._json import decode_line, dumps
-from pipeline._paths import ARRAY, PathPattern, format_path
+from pipeline._paths import ARRAY, PathPattern, format_path, join_path
 from pipeline.exceptions import KeyMissingError, RecordError
 from pipeline.keys import KeyRing
 from pipeline.operators.base import DROP, Operator, OperatorContext
@@ -268,8 +268,9 @@ class Engine:
         if found is not None:
             return found
         action: int | str = self._default
+        joined = join_path(path)
         for i, (pattern, _op, _spec) in enumerate(self._rules):
-            if pattern.matches(path):
+            if pattern.matches(path) if joined is None else pattern.matches_joined(joined):
                 action = i
                 break
         else:

@@ -106,8 +106,8 @@ _NAME_CACHE_LIMIT = 4096
 _PLAN_LENGTH = 64
 _PLAN_CACHE_LIMIT = 8192
 
-# Plan steps: (_RUN, item, patterns, windows, in_field), (_KEYED, item, key_starts,
-# in_field), (_TRIGGER, item, run over the whole text, runs in anchor windows).
+# Plan steps: (_RUN, item, patterns, windows, in_field, text gate or None), (_KEYED, item,
+# key_starts, in_field), (_TRIGGER, item, run over the whole text, runs in anchor windows).
 _RUN = "run"
 _KEYED = "keyed"
 _TRIGGER = "trigger"
@@ -159,7 +159,9 @@ class _Compiled:
     patterns: list[_Pattern]
     shape_anchors: tuple[Any, ...]  # re.Pattern[bytes]: all anchors of the recognizer
     # Plain patterns grouped by the anchors they run around (empty: whole text / keys).
-    groups: list[tuple[tuple[Any, ...], list[_Pattern]]]
+    # (anchors, text gate, patterns): a gated group runs over the whole text when its gate
+    # (a ``str`` regex, checked when the plan runs) finds something.
+    groups: list[tuple[tuple[Any, ...], Any, list[_Pattern]]]
     trigger_words: tuple[str, ...]
     # The trigger words as one compiled alternation: one C-level search per text instead
     # of a Python-level `in` per word (this check runs for most recognizers on most texts).
@@ -406,13 +408,15 @@ class Scanner:
             item.shape_anchors or item.min_digits for item in self._compiled
         )
         # Gate for short texts: when no shape anchor, key or field context applies, only
-        # recognizers that run on trigger words or everywhere need looking at.
+        # recognizers that run on trigger words, text gates or everywhere need looking at.
         anchors = sorted({a.pattern for item in self._compiled for a in item.shape_anchors})
         self._any_anchor = re.compile(b"|".join(anchors)) if anchors else None
         self._indexed = list(enumerate(self._compiled))
         self._trigger_chars = frozenset(ch for item in self._compiled for ch in item.trigger_chars)
         self._ungated = [
-            (i, item) for i, item in self._indexed if item.full_text or item.trigger_words
+            (i, item)
+            for i, item in self._indexed
+            if item.full_text or item.trigger_words or any(g for _, g, _ in item.groups)
         ]
 
         self._deny: list[tuple[str, Any]] = []
@@ -530,15 +534,17 @@ class Scanner:
         for step in plan:
             kind = step[0]
             if kind is _RUN:
-                self._run(step[1], step[2], text, step[3], step[4], candidates)
+                if step[5] is None or step[5].search(text) is not None:
+                    self._run(step[1], step[2], text, step[3], step[4], candidates)
             elif kind is _KEYED:
                 self._run_keyed(step[1], text, step[2], step[3], candidates)
             else:  # _TRIGGER: the whole text if a trigger word is in it, else windows
                 if lowered is None:
                     lowered = text.lower()
                 runs = (step[2],) if step[1].trigger_re.search(lowered) is not None else step[3]
-                for _kind, item, patterns, windows, in_field in runs:
-                    self._run(item, patterns, text, windows, in_field, candidates)
+                for _kind, item, patterns, windows, in_field, gate in runs:
+                    if gate is None or gate.search(text) is not None:
+                        self._run(item, patterns, text, windows, in_field, candidates)
 
         for entity, pattern in self._deny:
             for match in pattern.finditer(text):
@@ -598,7 +604,7 @@ class Scanner:
                 steps.append((_KEYED, item, key_starts, in_field))
             if not item.has_plain:
                 continue
-            whole = (_RUN, item, item.patterns, [(0, n)], in_field)
+            whole = (_RUN, item, item.patterns, [(0, n)], in_field, None)
             if in_field or item.full_text:
                 steps.append(whole)
                 continue
@@ -607,7 +613,10 @@ class Scanner:
                 _merge_windows(list(key_starts), (0, item.window[1]), n) if key_starts else []
             )
             runs: list[tuple[Any, ...]] = []
-            for anchors, group in item.groups:
+            for anchors, gate, group in item.groups:
+                if gate is not None:
+                    runs.append((_RUN, item, group, [(0, n)], in_field, gate))
+                    continue
                 if not anchors:
                     # No anchors for these patterns: the whole text, unless they need
                     # context anyway (then only after context keys).
@@ -631,7 +640,7 @@ class Scanner:
                     if key_windows:
                         windows = _merge_windows(windows + key_windows, (0, 0), n)
                 if windows:
-                    runs.append((_RUN, item, group, windows, in_field))
+                    runs.append((_RUN, item, group, windows, in_field, None))
             if item.trigger_words:
                 steps.append((_TRIGGER, item, whole, runs))
             else:
@@ -651,13 +660,15 @@ class Scanner:
         cls = type(recognizer)
         default_anchors = tuple(getattr(cls, "SHAPE_ANCHORS", ()))
         pattern_anchors = dict(getattr(cls, "PATTERN_ANCHORS", {}))
-        by_anchors: dict[tuple[bytes, ...], list[Any]] = {}
+        text_gates = dict(getattr(cls, "PATTERN_TEXT_GATES", {}))
+        by_anchors: dict[tuple[tuple[bytes, ...], str | None], list[Any]] = {}
         for pattern in plain_patterns:
-            anchors = tuple(pattern_anchors.get(pattern.name, default_anchors))
-            by_anchors.setdefault(anchors, []).append(pattern)
-        groups: list[tuple[tuple[Any, ...], list[_Pattern]]] = []
+            gate = text_gates.get(pattern.name)
+            anchors = () if gate else tuple(pattern_anchors.get(pattern.name, default_anchors))
+            by_anchors.setdefault((anchors, gate), []).append(pattern)
+        groups: list[tuple[tuple[Any, ...], Any, list[_Pattern]]] = []
         context_only = frozenset(getattr(cls, "CONTEXT_PATTERNS", frozenset()))
-        for anchors, members in by_anchors.items():
+        for (anchors, gate), members in by_anchors.items():
             separate = [_join([p], flags, keyed=False, context_only=context_only) for p in members]
             if len(members) > 1 and not any(_NUMBERED_BACKREF.search(p.regex) for p in members):
                 # One call per window instead of one per pattern, unless joining loses the
@@ -665,7 +676,9 @@ class Scanner:
                 joined = _join(members, flags, keyed=False, context_only=context_only)
                 if _join_pays(tuple(p.regex for p in members), flags):
                     separate = [joined]
-            groups.append((tuple(re.compile(a) for a in anchors), separate))
+            groups.append(
+                (tuple(re.compile(a) for a in anchors), re.compile(gate) if gate else None, separate)
+            )
             patterns += separate
         context = {w.lower() for w in (recognizer.context or [])}
         context |= {field_name_key(w) for w in context if field_name_key(w)}
@@ -677,7 +690,7 @@ class Scanner:
             # opens a window after it.
             keys |= {field_name_key(w) for w in context} | set(field_names)
         keys.discard("")
-        shape_anchors = tuple({a.pattern: a for anchors, _ in groups for a in anchors}.values())
+        shape_anchors = tuple({a.pattern: a for anchors, _, _ in groups for a in anchors}.values())
         trigger_words = tuple(w.lower() for w in getattr(cls, "TRIGGER_WORDS", ()))
         return _Compiled(
             recognizer=recognizer,
@@ -702,7 +715,7 @@ class Scanner:
             keys=frozenset(keys),
             # Without hints a recognizer runs everywhere, unless it needs context anyway
             # (then the key pass and field names are where it can match).
-            full_text=not (shape_anchors or trigger_words or context_required),
+            full_text=not (shape_anchors or trigger_words or context_required or text_gates),
             has_keyed=any(p.keyed for p in patterns),
             has_plain=any(not p.keyed for p in patterns),
         )
