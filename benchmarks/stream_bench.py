@@ -787,7 +787,7 @@ def run(
             "aiokafka-loop",
             "logscrub",
             "logscrub x2",
-            "logscrub c8",
+            "logscrub eos",
             "latency",
         )
     )
@@ -1208,6 +1208,7 @@ def chart_bars(result: dict[str, Any]) -> list[tuple[str, float, bool]]:
         "logscrub": "logscrub\n1 worker",
         "logscrub x2": "logscrub\n2 workers",
         "logscrub c8": "logscrub 1 worker\nconcurrency 8",
+        "logscrub eos": "logscrub 1 worker\nexactly-once",
     }
     return [
         (
@@ -1228,7 +1229,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         help="comma-separated: faust-passthrough,aiokafka-loop,logscrub,"
-        "logscrub x2,latency; also 'logscrub c8' (concurrency 8), 'logscrub ner'",
+        "logscrub x2,logscrub eos,latency; also 'logscrub c8' (concurrency 8), 'logscrub ner'",
     )
     ap.add_argument("--latency-seconds", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=900.0, help="per drain, seconds")

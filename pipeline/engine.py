@@ -274,8 +274,14 @@ class Engine:
                 action = i
                 break
         else:
-            if any(p.matches(q) for q in _free_text_paths(path) for p in self._free_text):
-                action = _SCAN_NER
+            for q in _free_text_paths(path):
+                joined_q = join_path(q)
+                if any(
+                    p.matches(q) if joined_q is None else p.matches_joined(joined_q)
+                    for p in self._free_text
+                ):
+                    action = _SCAN_NER
+                    break
         hint = self.scanner.field_entity(name)
         if hint is None and parent:
             # `user.id`, `device.sn`: a generic name is qualified by its parent's name.
