@@ -69,6 +69,10 @@ class LogRecognizer(PatternRecognizer):
     #: Scanner hint (added): lowercase words that, right after a match, are context too
     #: (``555-0182 office``).
     CONTEXT_AFTER: ClassVar[frozenset[str]] = frozenset()
+    #: Scanner hint (added): a match whose ``validate_result`` fails (a check digit) still
+    #: counts when the key right before it is one of ``FIELD_NAMES`` (``imei=...``): the
+    #: producer says what it is, and a typo or test value is still someone's identifier.
+    KEY_WAIVES_CHECKSUM: ClassVar[bool] = False
     #: Scanner hint (added): ``bytes`` regexes over :func:`text_shape`. When set, the
     #: recognizer's patterns run only in ``WINDOW``-sized windows around their matches
     #: (plus around its keys, see below, and the whole text on a ``TRIGGER_WORDS`` hit).

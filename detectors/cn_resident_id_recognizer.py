@@ -27,6 +27,7 @@ class CnResidentIdRecognizer(LogRecognizer):
     """
 
     ENTITY: ClassVar[str] = "CN_RESIDENT_ID"
+    KEY_WAIVES_CHECKSUM: ClassVar[bool] = True
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "resident id (18)",

@@ -51,6 +51,7 @@ class CreditCardRecognizer(LogRecognizer):
     """
 
     ENTITY: ClassVar[str] = "CREDIT_CARD"
+    KEY_WAIVES_CHECKSUM: ClassVar[bool] = True
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("card (bare)", r"(?<![\w\-.])[1-8]\d{11,18}(?![\w\-]|\.\d)", 0.5),
         Pattern(

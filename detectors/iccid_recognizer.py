@@ -22,6 +22,7 @@ class IccidRecognizer(LogRecognizer):
     """
 
     ENTITY: ClassVar[str] = "ICCID"
+    KEY_WAIVES_CHECKSUM: ClassVar[bool] = True
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("iccid", r"(?<![\w\-.])89\d{17,18}(?![\w\-]|\.\d)", 0.4),
         Pattern(

@@ -28,6 +28,7 @@ class ImeiRecognizer(LogRecognizer):
     """
 
     ENTITY: ClassVar[str] = "IMEI"
+    KEY_WAIVES_CHECKSUM: ClassVar[bool] = True
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("imei (bare)", r"(?<![\w\-.])\d{14,16}(?![\w\-]|\.\d)", 0.3),
         Pattern(

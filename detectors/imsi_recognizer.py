@@ -23,6 +23,7 @@ class ImsiRecognizer(LogRecognizer):
     """
 
     ENTITY: ClassVar[str] = "IMSI"
+    KEY_WAIVES_CHECKSUM: ClassVar[bool] = True
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("imsi", r"(?<![\w\-.])\d{15}(?![\w\-]|\.\d)", 0.55),
     ]

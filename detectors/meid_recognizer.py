@@ -22,6 +22,7 @@ class MeidRecognizer(LogRecognizer):
     """
 
     ENTITY: ClassVar[str] = "MEID"
+    KEY_WAIVES_CHECKSUM: ClassVar[bool] = True
     PATTERNS: ClassVar[list[Pattern]] = [
         # Uppercase hex starting A0-FF (the regional code of a hex MEID) with at least
         # one letter; lowercase hex is an id, not an MEID.

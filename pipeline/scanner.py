@@ -172,6 +172,7 @@ class _Compiled:
     context_required: bool
     context_reach: int  # how many words before a match may be its context (3 or 5)
     context_after: frozenset[str]  # words right after a match that are its context
+    key_waives_checksum: bool  # a failed checksum counts anyway right after its own key
     negative_context: frozenset[str]
     field_excludes: frozenset[str]
     field_suffixes: tuple[str, ...]
@@ -707,6 +708,7 @@ class Scanner:
             context_required=context_required,
             context_reach=int(getattr(cls, "CONTEXT_REACH", 3)),
             context_after=frozenset(getattr(cls, "CONTEXT_AFTER", frozenset())),
+            key_waives_checksum=bool(getattr(cls, "KEY_WAIVES_CHECKSUM", False)),
             negative_context=frozenset(getattr(cls, "NEGATIVE_CONTEXT", frozenset())),
             field_excludes=frozenset(getattr(cls, "FIELD_EXCLUDES", frozenset())),
             field_suffixes=tuple(getattr(cls, "FIELD_SUFFIXES", ())),
@@ -864,7 +866,11 @@ class Scanner:
             return
         validation = recognizer.validate_result(value)
         if validation is False:
-            return
+            # `imei=355302046283920` with a wrong check digit is still the device's IMEI as
+            # far as privacy goes (typos, test data, truncated logs): the key names it.
+            if not (item.key_waives_checksum and self._named_by_key(text, start, item)):
+                return
+            validation = None
         if validation:
             score = 1.0
         if item.negative_context and self._negative(text, start, item):
@@ -878,6 +884,12 @@ class Scanner:
             return
         if score >= self._threshold:
             out.append(Finding(start, end, item.entity, score, item.name))
+
+    def _named_by_key(self, text: str, start: int, item: _Compiled) -> bool:
+        """Whether the key or word right before ``start`` is a field name of ``item``'s
+        entity (``imei=``, ``"deviceImei": "``, ``IMEI:``)."""
+        before = words_before(text, start, 3)
+        return bool(before) and self.field_entity(before[0]) == item.entity
 
     def _has_context(self, text: str, start: int, end: int, item: _Compiled) -> bool:
         """Return whether the word(s) right before ``start``, or the recognizer's

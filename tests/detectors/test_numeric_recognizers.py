@@ -95,7 +95,11 @@ def test_card_expiry_negative(found: Found, text: str) -> None:
         ("meid=AF0123450ABCDE", "AF0123450ABCDE", "MEID"),
         ("esn AF0123450ABCDEC", "AF0123450ABCDEC", "MEID"),
         ("id 110105199003071239 ok", "110105199003071239", "CN_RESIDENT_ID"),
-        ('"id_card":"44030419851111234X"', None, None),  # wrong check char: nothing
+        ("ref 44030419851111234X", None, None),  # wrong check char, no key: nothing
+        # Wrong check char right after its own key: the producer says what it is.
+        ('"id_card":"44030419851111234X"', "44030419851111234X", "CN_RESIDENT_ID"),
+        ("imei=355302046283920 model=X", "355302046283920", "IMEI"),
+        ("card_no=4111111111111112 ok", "4111111111111112", "CREDIT_CARD"),
         ("sfz=440304198511112347", "440304198511112347", "CN_RESIDENT_ID"),
     ],
 )
