@@ -18,6 +18,7 @@ _KEYS = [
     "credential", "credentials", "authorization", "session_token", "session_secret",
     "jsessionid", "phpsessid", "ticket", "signature", "sign", "otp", "pin",
     "verify_code", "verification_code", "sms_code", "captcha", "密码",
+    "cvv", "cvv2", "cvc", "cvc2", "csc", "security_code", "card_security_code",
 ]
 # `android.os.BinderProxy@2bd79ce`: a Java object's identity, not a credential.
 _OBJECT_REF = re.compile(r"[\w$]+(?:\.[\w$]+)+@[0-9a-f]{1,8}")
@@ -36,6 +37,7 @@ class SecretRecognizer(LogRecognizer):
     * keyed values: ``password=``, ``passwd=``, ``pwd=``, ``token=``, ``access_token=``,
       ``api_key=``, ``secret=``, ``"client_secret": "..."`` (query strings and JSON);
     * ``Authorization: Bearer <token>`` / ``Basic <b64>`` (scheme and token);
+    * a card's security code after ``cvv``/``cvc``/``csc``, keyed or in prose;
     * standalone shapes: JWTs (``eyJ...``), AWS access key ids (``AKIA...``), GitHub,
       Slack and Google API tokens, PEM private-key blocks.
     """
@@ -70,6 +72,12 @@ class SecretRecognizer(LogRecognizer):
             0.95,
         ),
         keyed_pattern("secret (keyed)", _KEYS, r"[^\s\"'&,;|{}\[\]()<>]{1,512}", 0.4),
+        # A card's security code in prose: `exp 09/26 cvv 123`.
+        Pattern(
+            "card security code",
+            r"(?<![\w])(?:cvv2?|cvc2?|csc)(?:[ \t]+code)?[ \t:=#]{1,3}(?P<value>\d{3,4})(?![\w])",
+            0.85,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "").replace("-", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
@@ -95,6 +103,9 @@ class SecretRecognizer(LogRecognizer):
             rb"axxa[0ax_\-]{35}",
         ),
         "private key block": (rb"-----aaxxx",),
+    }
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "card security code": r"(?i)(?<![\w])(?:cvv|cvc|csc)",
     }
     WINDOW: ClassVar[tuple[int, int]] = (4, 80)
 

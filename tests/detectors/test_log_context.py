@@ -267,3 +267,21 @@ def test_free_text_fields_named_with_copy_numbers_or_prefixes(engine: Engine, fi
     record = {field: "Contact Olivia Robinson tomorrow about the refund"}
     out = orjson.loads(engine.apply(orjson.dumps(record)).value)
     assert "Robinson" not in out[field] and "<PERSON:" in out[field]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("card 4111 1111 1111 1111 exp 09/26 cvv 123 holder", "123"),
+        ("cvv=456&x=1", "456"),
+        ('{"cvc": "7890"}', "7890"),
+        ("CVV2: 321", "321"),
+    ],
+)
+def test_card_security_codes_are_secrets(text: str, code: str) -> None:
+    found = [(f.entity, text[f.start : f.end]) for f in Scanner().scan(text)]
+    assert ("SECRET", code) in found
+
+
+def test_words_near_cvv_are_not_codes() -> None:
+    assert Scanner().scan("the cvs 123 pharmacy") == []
