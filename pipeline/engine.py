@@ -156,7 +156,7 @@ class Engine:
         self._free_text = policy.free_text
         self._default = policy.model.unknown_fields
         self._decisions: dict[tuple[str, ...], Any] = {}
-        self._memo: dict[tuple[str, str | None, bool, str | None], tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._memo: dict[tuple[str, int, bool, bool, str | None], tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._limits = policy.model.limits
         self._text_action = policy.model.text.action
         self._text_ner = policy.model.text.ner
@@ -386,7 +386,9 @@ class Engine:
         if counts.trace is None:
             # Logs repeat values (levels, service names, hosts, user agents, device ids):
             # a bounded memo of (value, field, mode) -> result skips the scan entirely.
-            memo_key = (text, name, ner, names, hint)
+            # Keyed by what the scan reads from the field name (its signature), so one
+            # value under `hostName`, `host_name` and `HOSTNAME` is scanned once.
+            memo_key = (text, self.scanner.field_signature(name), ner, names, hint)
             hit = self._memo.get(memo_key)
             if hit is not None:
                 out, events = hit

@@ -434,7 +434,9 @@ class Scanner:
             logger.warning("name detection (NER) is off: model %s not installed", ner.model)
             self._ner = None
 
-        self._plans: dict[tuple[bytes, str | None], list[tuple[Any, ...]]] = {}
+        self._plans: dict[tuple[bytes, int], list[tuple[Any, ...]]] = {}
+        self._signature_cache: dict[str, int] = {}
+        self._signatures: dict[tuple[frozenset[str], frozenset[str]], int] = {}
         self._field_ctx_cache: dict[str, frozenset[str]] = {}
         self._field_neg_cache: dict[str, frozenset[str]] = {}
         self._word_ctx_cache: dict[str, frozenset[str]] = {}
@@ -471,6 +473,25 @@ class Scanner:
             self._field_entity_cache.clear()
         self._field_entity_cache[field] = result
         return result
+
+    def field_signature(self, field: str | None) -> int:
+        """A small number standing for everything :meth:`scan` reads from ``field``.
+
+        ``scan(text, field)`` depends on the field only through the entities it is
+        context for and the entities it rules out, so ``hostName``, ``host_name`` and
+        ``HOSTNAME`` share one signature, and callers may memoize results per
+        ``(text, signature)``. 0 means no field.
+        """
+        if not field:
+            return 0
+        found = self._signature_cache.get(field)
+        if found is None:
+            meaning = (self._field_context(field), self._field_negative(field))
+            found = self._signatures.setdefault(meaning, len(self._signatures) + 1)
+            if len(self._signature_cache) >= _NAME_CACHE_LIMIT:
+                self._signature_cache.clear()
+            self._signature_cache[field] = found
+        return found
 
     def normalize(self, entity: str, value: str) -> str:
         """Return the canonical form of ``value`` used as pseudonym input.
@@ -521,7 +542,7 @@ class Scanner:
         if n <= _PLAN_LENGTH and not keys:
             # Short values repeat their shape (`1730695830082`, `29159us`, host names):
             # which recognizers run where is decided once per (shape, field).
-            plan_key = (shape, field)
+            plan_key = (shape, self.field_signature(field))
             plan = self._plans.get(plan_key)
             if plan is None:
                 plan = self._plan(text, shape, keys, field_ctx, field)

@@ -206,3 +206,11 @@ def test_plan_cached_per_shape_still_reads_trigger_words(
     other = Scanner()
     other.scan(without_trigger)
     assert [(f.entity, with_trigger[f.start : f.end]) for f in other.scan(with_trigger)] == first
+
+
+def test_field_signature_is_shared_by_spellings_with_the_same_meaning(scanner: Scanner) -> None:
+    """Callers memoize scans per (text, signature): spellings must not change results."""
+    same = {scanner.field_signature(f) for f in ("hostName", "host_name", "HOST_NAME")}
+    assert len(same) == 1
+    assert scanner.field_signature("deviceImei") != scanner.field_signature("hostName")
+    assert scanner.field_signature(None) == 0
