@@ -82,13 +82,12 @@ class PathPattern:
 
     def matches(self, path: tuple[str, ...]) -> bool:
         """Return whether the concrete ``path`` (lowercase keys, ``[]`` for indices) matches."""
-        joined = join_path(path)
+        return self.matches_joined(path, join_path(path))
+
+    def matches_joined(self, path: tuple[str, ...], joined: str | None) -> bool:
+        """:meth:`matches` with ``joined = join_path(path)`` computed once by the caller."""
         if joined is None:
             return _match(self.segments, 0, path, 0)
-        return self._regex.fullmatch(joined) is not None
-
-    def matches_joined(self, joined: str) -> bool:
-        """:meth:`matches` for a path already joined by :func:`join_path` (not None)."""
         return self._regex.fullmatch(joined) is not None
 
     def __repr__(self) -> str:

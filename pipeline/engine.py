@@ -270,16 +270,13 @@ class Engine:
         action: int | str = self._default
         joined = join_path(path)
         for i, (pattern, _op, _spec) in enumerate(self._rules):
-            if pattern.matches(path) if joined is None else pattern.matches_joined(joined):
+            if pattern.matches_joined(path, joined):
                 action = i
                 break
         else:
             for q in _free_text_paths(path):
                 joined_q = join_path(q)
-                if any(
-                    p.matches(q) if joined_q is None else p.matches_joined(joined_q)
-                    for p in self._free_text
-                ):
+                if any(p.matches_joined(q, joined_q) for p in self._free_text):
                     action = _SCAN_NER
                     break
         hint = self.scanner.field_entity(name)

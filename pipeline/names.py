@@ -71,37 +71,25 @@ _SURNAMES = frozenset("""
 smith johnson williams jones garcia miller davis rodriguez martinez hernandez lopez
 gonzalez wilson anderson thomas taylor moore jackson thompson harris sanchez clark
 ramirez lewis robinson walker allen wright scott torres nguyen flores adams nelson
-mitchell perez roberts turner phillips campbell parker evans edwards collins stewart
-morris rogers reed cook morgan bell murphy bailey rivera cooper richardson howard
-ward cox peterson gray ramos watson brooks sanders price bennett barnes henderson
-coleman jenkins perry powell patterson hughes washington butler simmons foster
-gonzales bryant alexander russell griffin diaz hayes myers ford hamilton graham
-sullivan wallace woods cole west jordan owens reynolds fisher ellis harrison gibson
-mcdonald cruz marshall ortiz gomez murray freeman wells webb simpson stevens tucker
-porter hunter hicks crawford henry boyd mason kennedy warren dixon burns gordon shaw
-holmes rice robertson hunt daniels palmer mills nichols grant ferguson stone hawkins
-dunn perkins hudson spencer gardner stephens payne pierce berry matthews arnold
-wagner willis watkins olson carroll duncan snyder hart cunningham bradley lane
-andrews ruiz harper fox riley armstrong carpenter weaver greene lawrence elliott
-chavez sims austin peters kelley franklin lawson fields gutierrez schmidt fischer
+mitchell perez roberts phillips campbell parker edwards collins morris rogers morgan
+murphy rivera richardson howard peterson ramos watson sanders bennett barnes henderson
+coleman jenkins powell patterson hughes simmons foster gonzales bryant griffin diaz
+hayes myers graham sullivan owens reynolds fisher harrison mcdonald cruz ortiz gomez
+murray freeman webb simpson stevens tucker hicks crawford boyd kennedy dixon gordon
+robertson daniels nichols ferguson hawkins dunn perkins hudson stephens matthews arnold
+wagner willis watkins olson carroll snyder cunningham bradley andrews ruiz harper riley
+armstrong greene elliott chavez sims peters kelley lawson gutierrez schmidt fischer
 schneider meyer weber schulz becker hoffmann koch richter klein schroeder neumann
-zimmermann krueger hartmann lange werner krause lehmann schmitt mueller muller
-dubois durand leroy moreau laurent lefebvre fournier girard mercier dupont lambert
-bonnet francois rousseau blanc guerin boyer garnier chevalier gauthier
-romero alvarez mendoza castillo jimenez moreno ortega delgado vargas medina castro
-herrera aguilar vasquez guzman navarro ramos reyes morales rossi russo ferrari
-esposito bianchi romano colombo ricci marino greco conti costa giordano mancini
-tran pham hoang huynh phan nguyen vu dang bui kim lee park choi jung kang cho yoon
-jang lim han shin oh seo kwon hwang ahn song yoo sato suzuki takahashi tanaka
-watanabe ito yamamoto nakamura kobayashi kato yoshida yamada sasaki yamaguchi
-matsumoto inoue kimura hayashi shimizu patel sharma singh kumar gupta shah mehta
-reddy iyer nair khan ali ahmed hussain rahman chowdhury
-""".split()) - frozenset("""
-park song han shin oh cook bell ward gray price brooks mills stone fox rice west cole
-hunt lane fields wells woods ford grant berry hart hunter porter mason palmer carpenter
-weaver turner cooper reed marshall washington jordan austin alexander henry russell
-lawrence franklin spencer pierce perry butler cox duncan wallace gardner payne burns
-shaw holmes price bailey evans stewart ellis gibson hamilton warren
+zimmermann krueger hartmann lange werner krause lehmann schmitt mueller muller dubois
+durand leroy moreau laurent lefebvre fournier girard mercier dupont lambert bonnet
+francois rousseau blanc guerin boyer garnier chevalier gauthier romero alvarez mendoza
+castillo jimenez moreno ortega delgado vargas medina castro herrera aguilar vasquez
+guzman navarro reyes morales rossi russo ferrari esposito bianchi romano colombo ricci
+marino greco conti costa giordano mancini tran pham hoang huynh phan vu dang bui kim lee
+choi jung kang cho yoon jang lim seo kwon hwang ahn yoo sato suzuki takahashi tanaka
+watanabe ito yamamoto nakamura kobayashi kato yoshida yamada sasaki yamaguchi matsumoto
+inoue kimura hayashi shimizu patel sharma singh kumar gupta shah mehta reddy iyer nair
+khan ali ahmed hussain rahman chowdhury
 """.split())
 # Capitalized words that start a sentence or a phrase before a surname
 # (`Contact Fischer`, `Customer Nguyen`): the name is the surname alone.
