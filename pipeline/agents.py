@@ -25,6 +25,8 @@ Security: no value is logged here; the agents never see a decision, only bytes.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +40,12 @@ from pipeline.worker import Emit, Incoming, RouteProcessor, deliver
 
 # How long a stopping agent waits for outputs still awaiting their acknowledgement.
 _SETTLE_S = 5.0
+
+# Longest stretch of anonymizing without handing the event loop to the deliveries.
+# Faust hands over buffered events without suspending, so without this pause the agent
+# would anonymize a whole fetched batch (hundreds of records, ~0.5 s) before the first
+# of their outputs is sent: measured, p99 latency 1.4 s at half load instead of ~40 ms.
+_YIELD_EVERY_S = 0.005
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes]]:
@@ -87,6 +95,8 @@ def _install_route(
         # Stream.noack() exists on faust's Stream but not on its StreamT protocol.
         manual: Any = stream.noack()  # type: ignore[attr-defined]
         pending = InFlight(in_flight)
+        clock = time.monotonic
+        yielded = clock()
         try:
             async for event in manual.events():
                 msg = event.message
@@ -105,6 +115,9 @@ def _install_route(
                     continue
                 await pending.room()
                 pending.start(deliver_and_ack(emit, event))
+                if clock() - yielded >= _YIELD_EVERY_S:
+                    await asyncio.sleep(0)  # let the deliveries reach the producer
+                    yielded = clock()
         finally:
             # Stopping or losing the partitions: deliveries still out get a moment to be
             # acknowledged; the rest stay unacked and are processed again by the next owner.
