@@ -148,6 +148,7 @@ def worker(
             "(create them with `logscrub topics create`)",
             EXIT_CONFIG,
         )
+    from pipeline.gc_tuning import settle_for_streaming
     from pipeline.worker import quiet_client_logs
 
     quiet_client_logs()
@@ -173,10 +174,12 @@ def worker(
                 stream=sys.stderr,
             )
         logging.getLogger().setLevel(level)
+        settle_for_streaming()
         run_exactly_once(settings, processors, metrics, health)
     else:
         from pipeline.app import run_faust_worker
 
+        settle_for_streaming()  # after Faust is imported: its modules are start-up state
         run_faust_worker(settings, processors, metrics, health, loglevel=level)
 
 
