@@ -7,8 +7,9 @@ event before it is acked, so a crash at any point leaves the offset uncommitted 
 record is processed again: at-least-once.
 
 Up to ``in_flight`` outputs per agent await their acknowledgement while the agent goes on
-with the next records (:class:`pipeline.inflight.InFlight`); each delivery acks its own
-event. Waiting for every acknowledgement before the next record made each record its own
+with the next records (:class:`pipeline.inflight.InFlight`); each acknowledgement acks its
+own event (a callback on the producer's future; a failed send goes to
+:func:`pipeline.worker.deliver` for retries or the smaller output). Waiting for every acknowledgement before the next record made each record its own
 produce request. Outputs of one partition leave in input order; only a retried output
 (the broker refused it for a while) can arrive after later ones.
 
@@ -26,6 +27,7 @@ Security: no value is logged here; the agents never see a decision, only bytes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -56,16 +58,17 @@ def _headers(raw: Any) -> list[tuple[str, bytes]]:
     return [(str(k), bytes(v)) for k, v in raw]
 
 
-def _sender(app: faust.App) -> Any:
-    async def send(emit: Emit) -> None:
+def _enqueuer(app: faust.App) -> Any:
+    async def enqueue(emit: Emit) -> asyncio.Future[Any]:
+        """Hand ``emit`` to the producer; returns the future of its acknowledgement."""
         # Faust's producer takes seconds; +0.5 ms so int(ts * 1000) gives back the same ms.
         ts = None if emit.timestamp_ms is None else (emit.timestamp_ms + 0.5) / 1000.0
-        fut = await app.producer.send(
+        fut: asyncio.Future[Any] = await app.producer.send(
             emit.topic, emit.key, emit.value, partition=None, timestamp=ts, headers=emit.headers
         )
-        await fut  # resolves when the broker acknowledged (acks=all), raises otherwise
+        return fut  # resolves when the broker acknowledged (acks=all), raises otherwise
 
-    return send
+    return enqueue
 
 
 def install(
@@ -84,10 +87,13 @@ def _install_route(
     app: faust.App, processor: RouteProcessor, health: Health, concurrency: int, in_flight: int
 ) -> Any:
     route = processor.route
-    send = _sender(app)
+    enqueue = _enqueuer(app)
 
-    async def deliver_and_ack(emit: Emit, event: Any) -> None:
-        await deliver(emit, send, processor, health)
+    async def send(emit: Emit) -> None:
+        await (await enqueue(emit))
+
+    async def deliver_and_ack(emit: Emit, event: Any, failed: BaseException | None) -> None:
+        await deliver(emit, send, processor, health, failed=failed)
         event.ack()
 
     async def anonymize_route(stream: faust.StreamT[bytes]) -> None:
@@ -95,6 +101,18 @@ def _install_route(
         # Stream.noack() exists on faust's Stream but not on its StreamT protocol.
         manual: Any = stream.noack()  # type: ignore[attr-defined]
         pending = InFlight(in_flight)
+
+        def acknowledged(emit: Emit, event: Any, fut: asyncio.Future[Any]) -> None:
+            if fut.cancelled():
+                return  # the producer is stopping: unacked, processed again
+            failed = fut.exception()
+            if failed is None:
+                health.stalled_since = None
+                processor.delivered(emit)
+                event.ack()
+            else:  # retries with backoff, or the smaller output for a refused record
+                pending.start(deliver_and_ack(emit, event, failed))
+
         clock = time.monotonic
         yielded = clock()
         try:
@@ -114,7 +132,16 @@ def _install_route(
                     event.ack()  # a counted policy drop
                     continue
                 await pending.room()
-                pending.start(deliver_and_ack(emit, event))
+                # Usual path: queue the output and ack the event from the callback of its
+                # acknowledgement (a task per record cost ~20 event-loop steps per record).
+                try:
+                    acked = await enqueue(emit)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 — refused before queueing: same handling
+                    pending.start(deliver_and_ack(emit, event, exc))
+                else:
+                    pending.watch(acked, functools.partial(acknowledged, emit, event))
                 if clock() - yielded >= _YIELD_EVERY_S:
                     await asyncio.sleep(0)  # let the deliveries reach the producer
                     yielded = clock()

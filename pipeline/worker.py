@@ -330,19 +330,29 @@ class RouteProcessor:
 SendFn = Callable[[Emit], Awaitable[Any]]
 
 
-async def deliver(emit: Emit, send: SendFn, processor: RouteProcessor, health: Health) -> None:
+async def deliver(
+    emit: Emit,
+    send: SendFn,
+    processor: RouteProcessor,
+    health: Health,
+    *,
+    failed: BaseException | None = None,
+) -> None:
     """Send ``emit`` and return only once the broker acknowledged it (at-least-once).
 
     A record-specific refusal (size, format) falls back to a smaller output
     (:meth:`RouteProcessor.rejected`); any other failure (broker down, leader moving,
     timeout) is retried with backoff, for as long as it takes: the caller must not ack
     the input before this returns. Retries may write an output twice; that is the
-    at-least-once contract.
+    at-least-once contract. ``failed``: how a first send, made by the caller, failed.
     """
     attempt = 0
     loop = asyncio.get_running_loop()
     while True:
         try:
+            if failed is not None:
+                first, failed = failed, None
+                raise first
             await send(emit)
         except asyncio.CancelledError:
             raise

@@ -60,3 +60,39 @@ def test_settle_cancels_what_does_not_finish_in_time() -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         InFlight(0)
+
+
+def test_watched_acknowledgements_hold_slots_and_are_never_cancelled() -> None:
+    async def scenario() -> tuple[list[str], bool, bool, list[str]]:
+        loop = asyncio.get_running_loop()
+        pending = InFlight(1)
+        seen: list[str] = []
+        acked: asyncio.Future[str] = loop.create_future()  # resolved by "the producer"
+        pending.watch(acked, lambda fut: seen.append(fut.result()))
+        waiter = asyncio.ensure_future(pending.room())
+        await asyncio.sleep(0)
+        blocked = not waiter.done()
+        acked.set_result("acked")
+        await asyncio.wait_for(waiter, 1)
+
+        late: asyncio.Future[str] = loop.create_future()
+        pending.watch(late, lambda fut: seen.append(fut.result()))
+        await pending.settle(0.05)
+        not_cancelled = not late.cancelled()
+        late.set_result("late ack")  # an acknowledgement after settle is still reported
+        await asyncio.sleep(0)
+
+        # ... but a retry asked for after settle does not start.
+        ran: list[str] = []
+
+        async def retry() -> None:
+            ran.append("retry")
+
+        assert pending.start(retry()) is None
+        await asyncio.sleep(0)
+        return seen, blocked, not_cancelled, ran
+
+    seen, blocked, not_cancelled, ran = asyncio.run(scenario())
+    assert blocked and not_cancelled
+    assert seen == ["acked", "late ack"]
+    assert ran == []

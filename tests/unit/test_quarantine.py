@@ -265,7 +265,12 @@ def test_record_errors_are_told_apart_from_broker_trouble():
 # --- delivery ---------------------------------------------------------------------------------
 
 
-def run_deliver(processor: RouteProcessor, emit: Emit, failures: list[BaseException]) -> list[Emit]:
+def run_deliver(
+    processor: RouteProcessor,
+    emit: Emit,
+    failures: list[BaseException],
+    failed: BaseException | None = None,
+) -> list[Emit]:
     sent: list[Emit] = []
 
     async def send(e: Emit) -> None:
@@ -279,7 +284,7 @@ def run_deliver(processor: RouteProcessor, emit: Emit, failures: list[BaseExcept
         original = w.backoff_s
         w.backoff_s = lambda attempt: 0.0  # no real pauses in a unit test
         try:
-            await deliver(emit, send, processor, Health(consuming=True))
+            await deliver(emit, send, processor, Health(consuming=True), failed=failed)
         finally:
             w.backoff_s = original
 
@@ -300,6 +305,20 @@ def test_deliver_replaces_a_refused_record_with_an_entry(processor):
     sent = run_deliver(processor, emit, [MessageSizeTooLargeError()])
     assert [e.kind for e in sent] == ["clean", "quarantine"]
     assert total(processor.metrics, "logscrub_stream_records_out") == 0
+    assert total(processor.metrics, "logscrub_stream_records_quarantined") == 1
+
+
+def test_deliver_takes_over_a_send_that_already_failed(processor):
+    # The agents send first themselves and hand a failed send to deliver().
+    emit = processor.process(incoming(b'{"msg":"hi"}'))
+    sent = run_deliver(processor, emit, [], failed=KafkaTimeoutError())
+    assert [e.kind for e in sent] == ["clean"]  # the one retry
+    assert total(processor.metrics, "logscrub_stream_send_retries") == 1
+    assert total(processor.metrics, "logscrub_stream_records_out") == 1
+
+    emit = processor.process(incoming(b'{"msg":"hi"}'))
+    sent = run_deliver(processor, emit, [], failed=MessageSizeTooLargeError())
+    assert [e.kind for e in sent] == ["quarantine"]  # straight to the smaller output
     assert total(processor.metrics, "logscrub_stream_records_quarantined") == 1
 
 
