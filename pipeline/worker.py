@@ -101,15 +101,16 @@ def backoff_s(attempt: int) -> float:
 
 @dataclass(slots=True)
 class Incoming:
-    """One raw record as it arrived, transport-neutral."""
+    """One raw record as it arrived, transport-neutral. Its repr shows coordinates only:
+    a repr can end up in a log line (an event loop's callback error names its arguments)."""
 
     topic: str
     partition: int
     offset: int
     timestamp_ms: int | None
-    key: bytes | None
-    value: bytes | None
-    headers: list[Header]
+    key: bytes | None = field(repr=False)
+    value: bytes | None = field(repr=False)
+    headers: list[Header] = field(repr=False)
     received: float = field(default_factory=time.monotonic)
 
     @property
@@ -128,9 +129,9 @@ class Emit:
 
     kind: Literal["clean", "quarantine"]
     topic: str
-    value: bytes
-    key: bytes | None
-    headers: list[Header] | None
+    value: bytes = field(repr=False)  # like Incoming: no record content in a repr
+    key: bytes | None = field(repr=False)
+    headers: list[Header] | None = field(repr=False)
     timestamp_ms: int | None
     source: Incoming
     reason: str | None = None

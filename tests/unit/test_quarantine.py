@@ -308,6 +308,17 @@ def test_deliver_replaces_a_refused_record_with_an_entry(processor):
     assert total(processor.metrics, "logscrub_stream_records_quarantined") == 1
 
 
+def test_record_content_never_shows_in_a_repr(processor):
+    # An event loop logs a failing callback with its arguments' reprs.
+    raw = b'{"email":"li.wei@example.com","msg":"secret-token-123"}'
+    msg = incoming(raw)
+    emit = processor.process(msg)
+    assert emit is not None
+    for text in (repr(msg), repr(emit)):
+        assert "li.wei" not in text and "secret-token" not in text
+        assert "offset=" in text  # coordinates stay visible for debugging
+
+
 def test_deliver_takes_over_a_send_that_already_failed(processor):
     # The agents send first themselves and hand a failed send to deliver().
     emit = processor.process(incoming(b'{"msg":"hi"}'))
