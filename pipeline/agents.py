@@ -9,8 +9,8 @@ record is processed again: at-least-once.
 Up to ``in_flight`` outputs per agent await their acknowledgement while the agent goes on
 with the next records (:class:`pipeline.inflight.InFlight`); each acknowledgement acks its
 own event (a callback on the producer's future; a failed send goes to
-:func:`pipeline.worker.deliver` for retries or the smaller output). Waiting for every acknowledgement before the next record made each record its own
-produce request. Outputs of one partition leave in input order; only a retried output
+:func:`pipeline.worker.deliver` for retries or the smaller output). Waiting for every
+acknowledgement before the next record made each record its own produce request. Outputs of one partition leave in input order; only a retried output
 (the broker refused it for a while) can arrive after later ones.
 
 Why manual acks: with Faust's automatic acks the event is acknowledged in a ``finally``
@@ -107,22 +107,27 @@ def _install_route(
         pending = InFlight(in_flight)
 
         def acknowledged(emit: Emit, event: Any, fut: asyncio.Future[Any]) -> None:
-            if fut.cancelled():
-                return  # the producer is stopping: unacked, processed again
-            failed = fut.exception()
-            if failed is not None:  # retries with backoff, or the smaller output
-                pending.start(deliver_and_ack(emit, event, failed))
-                return
-            health.stalled_since = None
+            # Nothing may escape: the event loop would log this callback with its
+            # arguments, and a Faust event's repr shows the record.
             try:
-                processor.delivered(emit)  # counters only
-            except Exception as exc:  # noqa: BLE001 — never let the loop log this callback
+                if fut.cancelled():
+                    return  # the producer is stopping: unacked, processed again
+                failed = fut.exception()
+                if failed is not None:  # retries with backoff, or the smaller output
+                    pending.start(deliver_and_ack(emit, event, failed))
+                    return
+                health.stalled_since = None
+                event.ack()  # first: the broker has the output, whatever the counters do
+                processor.delivered(emit)
+            except Exception as exc:  # noqa: BLE001 — unacked: processed again (at-least-once)
                 logger.error(
-                    "route %s: counting a delivered output failed (%s)",
+                    "route %s: handling the acknowledgement of %s[%d]@%d failed (%s)",
                     route.name,
+                    emit.source.topic,
+                    emit.source.partition,
+                    emit.source.offset,
                     type(exc).__name__,
                 )
-            event.ack()  # the broker has the output: the input is done either way
 
         clock = time.monotonic
         yielded = clock()
