@@ -24,17 +24,17 @@ class InFlight:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._pending: set[asyncio.Future[Any]] = set()
         self._room = asyncio.Event()
         self._room.set()
         self.closed = False
 
     def __len__(self) -> int:
-        return len(self._tasks)
+        return len(self._pending)
 
     async def room(self) -> None:
-        """Return once fewer than ``limit`` tasks are in flight."""
-        while len(self._tasks) >= self.limit:
+        """Return once fewer than ``limit`` deliveries are in flight."""
+        while len(self._pending) >= self.limit:
             self._room.clear()
             await self._room.wait()
 
@@ -49,7 +49,7 @@ class InFlight:
             coro.close()
             return None
         task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
+        self._pending.add(task)
         task.add_done_callback(self._finished)
         return task
 
@@ -61,24 +61,25 @@ class InFlight:
         :meth:`settle` waits for these but does not cancel them: they belong to the
         producer, and an acknowledgement that still arrives is still true.
         """
-        self._tasks.add(fut)
+        self._pending.add(fut)
         fut.add_done_callback(on_done)
         fut.add_done_callback(self._finished)
 
-    def _finished(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.discard(task)
-        if len(self._tasks) < self.limit:
+    def _finished(self, done: asyncio.Future[Any]) -> None:
+        self._pending.discard(done)
+        if len(self._pending) < self.limit:
             self._room.set()
 
     async def settle(self, timeout_s: float) -> None:
-        """Give the tasks in flight up to ``timeout_s`` to finish, then cancel the rest.
+        """Give the deliveries in flight up to ``timeout_s`` to finish, then cancel the
+        tasks among the rest (watched futures belong to the producer).
 
         A cancelled delivery never acks its event, so its record is processed again by
         the next owner of the partition (at-least-once); a finished one spares that.
         """
-        if self._tasks and timeout_s > 0:
-            await asyncio.wait(list(self._tasks), timeout=timeout_s)
+        if self._pending and timeout_s > 0:
+            await asyncio.wait(list(self._pending), timeout=timeout_s)
         self.closed = True
-        for task in list(self._tasks):
+        for task in list(self._pending):
             if isinstance(task, asyncio.Task):
                 task.cancel()
