@@ -11,6 +11,7 @@ becomes a marked placeholder. Callers decide what goes where (the stream sends e
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -37,6 +38,7 @@ _KEEP: Final = "keep"
 _DROP: Final = "drop"
 _SCAN: Final = "scan"
 _SCAN_NER: Final = "scan+ner"
+TOO_SLOW: Final = "too_slow"  # reason code: the record's time budget ran out
 
 
 @dataclass(slots=True)
@@ -98,14 +100,22 @@ class Explanation:
 class _Counts:
     """Per-record counters, cheap to create (one per record in the hot path)."""
 
-    __slots__ = ("entities", "operators", "trace", "where", "events")
+    __slots__ = ("entities", "operators", "trace", "where", "events", "deadline")
 
-    def __init__(self, trace: list[Explanation] | None = None) -> None:
+    def __init__(
+        self, trace: list[Explanation] | None = None, deadline: float | None = None
+    ) -> None:
+        self.deadline = deadline  # time.monotonic() after which the record is given up
         self.entities: dict[str, int] = {}
         self.operators: dict[str, int] = {}
         self.events: list[tuple[str, str]] = []  # (entity, operator) in order, for the memo
         self.trace = trace  # only `explain` sets it
         self.where = ""
+
+    def check_time(self) -> None:
+        """Give the record up (``too_slow``) once its time budget is spent."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise RecordError(TOO_SLOW)
 
     def add(self, entity: str, operator: str) -> None:
         self.entities[entity] = self.entities.get(entity, 0) + 1
@@ -177,14 +187,25 @@ class Engine:
         self,
         value: bytes | str,
         key: bytes | str | None = None,
-        headers: Sequence[tuple[str, bytes]] | None = None,
+        headers: Sequence[tuple[str, bytes | None]] | None = None,
+        *,
+        deadline: float | None = None,
     ) -> Outcome:
-        """Anonymize one record (and its Kafka key and headers, when given)."""
-        counts = _Counts()
+        """Anonymize one record (and its Kafka key and headers, when given).
+
+        ``deadline`` (a :func:`time.monotonic` value) is the record's time budget: past
+        it, the record is given up as a placeholder with the issue ``too_slow`` (the
+        stream quarantines it) instead of holding up the partition.
+        """
+        counts = _Counts(deadline=deadline)
         outcome = self._apply_value(value, counts)
         if not outcome.dropped:
-            outcome.key = self._apply_key(key, counts)
-            outcome.headers = self._apply_headers(headers, counts)
+            try:
+                outcome.key = self._apply_key(key, counts)
+                outcome.headers = self._apply_headers(headers, counts)
+            except RecordError as exc:
+                size = len(value)
+                return Outcome(placeholder(exc.reason, size), "placeholder", issue=exc.reason)
         outcome.entities = counts.entities
         outcome.operators = counts.operators
         return outcome
@@ -303,6 +324,8 @@ class Engine:
         self, v: Any, p: tuple[str, ...], name: str, parent: str | None, counts: _Counts
     ) -> Any:
         decision = self._decide(p, name, parent)
+        if counts.deadline is not None:
+            counts.check_time()
         if counts.trace is not None:
             counts.where = format_path(p)
         action = decision.action
@@ -392,7 +415,7 @@ class Engine:
                 for entity, op_name in events:
                     counts.add(entity, op_name)
                 return out
-            local = _Counts()
+            local = _Counts(deadline=counts.deadline)
             out = self._scan_text_uncached(text, name, ner, local, hint, names)
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
@@ -416,6 +439,8 @@ class Engine:
         # view; the encoded span of the original is what gets replaced.
         scanned, starts = decode_with_offsets(text) if has_escapes(text) else (text, None)
         findings = self.scanner.scan(scanned, name, ner=ner, names=names)
+        if counts.deadline is not None:
+            counts.check_time()
         if hint is not None and not any(f.entity == hint for f in findings):
             if text.strip().lower() in PLACEHOLDER_VALUES:
                 return text
@@ -426,7 +451,9 @@ class Engine:
             return text
         parts: list[str] = []
         pos = 0
-        for f in findings:
+        for i, f in enumerate(findings):
+            if counts.deadline is not None and i % 1024 == 1023:
+                counts.check_time()
             start, end = (f.start, f.end) if starts is None else (starts[f.start], starts[f.end])
             parts.append(text[pos:start])
             parts.append(self._replace(scanned[f.start : f.end], f.entity, counts, f.recognizer, f.score))
