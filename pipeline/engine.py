@@ -19,6 +19,7 @@ from typing import Any, Final
 import orjson
 
 from detectors.base import field_name_tokens
+from pipeline._fold import fold_with_offsets
 from pipeline._percent import decode_with_offsets, has_escapes
 from pipeline._json import decode_line, dumps
 from pipeline._paths import ARRAY, PathPattern, format_path, join_path
@@ -438,6 +439,12 @@ class Engine:
         # Percent-encoded values (`email=jane%40example.com`) are detected in a decoded
         # view; the encoded span of the original is what gets replaced.
         scanned, starts = decode_with_offsets(text) if has_escapes(text) else (text, None)
+        # Full-width and other scripts' digits, look-alike signs and invisible characters
+        # are folded for detection; the span of the original is what gets replaced.
+        folded, fold_starts = fold_with_offsets(scanned)
+        if fold_starts is not None:
+            starts = fold_starts if starts is None else [starts[i] for i in fold_starts]
+            scanned = folded
         findings = self.scanner.scan(scanned, name, ner=ner, names=names)
         if counts.deadline is not None:
             counts.check_time()
