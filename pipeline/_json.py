@@ -1,8 +1,10 @@
 """Decoding of one raw log line into a JSON object or text, with the limits that keep it safe.
 
-Every way a line can be malformed maps to a short reason code (``invalid_utf8``,
-``invalid_json``, ``not_an_object``, ``too_deep``); the line is then handled as text, so
-it is still scanned and never passed through raw. Only ``record_too_large`` cannot be
+A line is JSON when it parses as JSON: an object or an array is walked as a record; a
+line that merely starts like JSON (``[2024-05-01 10:00:00] ERROR``, a quoted request
+line) or is a bare JSON string or number is text. Every way a line can be malformed maps
+to a short reason code (``invalid_utf8``, ``invalid_json`` for an object that does not
+parse, ``too_deep``); the line is then still scanned and never passed through raw. Only ``record_too_large`` cannot be
 scanned at all and raises :class:`RecordError`.
 """
 
@@ -10,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import json
+import re
 
 import orjson
 
@@ -19,12 +24,16 @@ from pipeline.exceptions import RecordError
 # logs, logcat) start with a letter or digit and skip the parse attempt entirely.
 _JSON_STARTS = frozenset("{[\"")
 
+# An integer literal of 20 or more digits may not fit 64 bits, and orjson turns such a
+# number into a float (an ICCID `89860318123456789012` became 8.986031812345679e+19):
+# documents holding one are parsed again by the standard library, which keeps every digit.
+_LONG_INTEGER = re.compile(r"(?<![\w.+-])-?\d{20,}(?![\w.])")
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """A decoded line: exactly one of ``obj`` (a JSON object) or ``text`` is set."""
+    """A decoded line: exactly one of ``obj`` (a JSON object or array) or ``text`` is set."""
 
-    obj: dict[str, Any] | None
+    obj: dict[str, Any] | list[Any] | None
     text: str | None
     issue: str | None  # reason code when the line was malformed; None for a clean line
 
@@ -74,16 +83,31 @@ def decode_line(raw: bytes | str, *, max_bytes: int, max_depth: int) -> Decoded:
         return Decoded(None, text, issue)
     try:
         value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        # Includes orjson's own nesting limit (1024): a 10,000-deep document lands here.
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit"):
+            return Decoded(None, text, issue or "too_deep")  # orjson stops at 1,024 levels
+        if stripped[0] != "{":
+            # `[2024-05-01 10:00:00] ERROR ...`, `"GET / HTTP/1.1" 200`: text that only
+            # starts like JSON. A line is JSON when it parses as JSON.
+            return Decoded(None, text, issue)
         return Decoded(None, text, issue or "invalid_json")
-    if not isinstance(value, dict):
-        return Decoded(None, text, issue or "not_an_object")
+    if not isinstance(value, dict | list):
+        # A bare JSON string or number is a line of text that happens to be quoted.
+        return Decoded(None, text, issue)
     if max_depth_exceeded(value, max_depth):
         return Decoded(None, text, issue or "too_deep")
+    if _LONG_INTEGER.search(text) is not None:
+        value = json.loads(text)  # lossless integers; the depth is checked already
     return Decoded(value, None, issue)
 
 
 def dumps(obj: Any) -> bytes:
-    """Serialize a cleaned record: key order kept, non-ASCII kept, compact."""
-    return orjson.dumps(obj)
+    """Serialize a cleaned record: key order kept, non-ASCII kept, compact.
+
+    Integers beyond 64 bits (kept exact by :func:`decode_line`) are written by the
+    standard library, with every digit.
+    """
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -12,7 +12,7 @@ becomes a marked placeholder. Callers decide what goes where (the stream sends e
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -21,7 +21,8 @@ import orjson
 from detectors.base import field_name_tokens
 from pipeline._fold import fold_with_offsets
 from pipeline._percent import decode_with_offsets, has_escapes
-from pipeline._json import decode_line, dumps
+from pipeline._broken_json import read_pieces, unquote
+from pipeline._json import decode_line, dumps, max_depth_exceeded
 from pipeline._paths import ARRAY, PathPattern, format_path, join_path
 from pipeline.exceptions import KeyMissingError, RecordError
 from pipeline.keys import KeyRing
@@ -48,7 +49,7 @@ class Outcome:
 
     ``value`` is the anonymized record (UTF-8 bytes), or None when the policy dropped it
     on purpose. ``issue`` is a reason code when the input was malformed (``invalid_json``,
-    ``invalid_utf8``, ``not_an_object``, ``too_deep``, ``record_too_large``,
+    ``invalid_utf8``, ``too_deep``, ``record_too_large``, ``too_slow``,
     ``engine_error``); the value is then the line scrubbed as text, or, when even that was
     impossible, a placeholder (``placeholder`` is True).
     """
@@ -167,6 +168,8 @@ class Engine:
         self._free_text = policy.free_text
         self._default = policy.model.unknown_fields
         self._decisions: dict[tuple[str, ...], Any] = {}
+        self._plain_keys: set[str] = set()  # object keys and header names with nothing found
+        self._key_memo: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._memo: dict[tuple[str, int, bool, bool, str | None], tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._limits = policy.model.limits
         self._text_action = policy.model.text.action
@@ -243,12 +246,18 @@ class Engine:
         except RecordError as exc:
             return Outcome(placeholder(exc.reason, len(raw)), "placeholder", issue=exc.reason)
         try:
-            if decoded.obj is not None:
+            if isinstance(decoded.obj, dict):
                 if self._drop_record(decoded.obj):
                     return Outcome(None, "json", issue=decoded.issue, dropped=True)
-                cleaned = self._walk_dict(decoded.obj, (), None, counts)
+                cleaned: Any = self._walk_dict(decoded.obj, (), None, counts)
+                return Outcome(dumps(cleaned), "json", issue=decoded.issue)
+            if decoded.obj is not None:  # a JSON array: its items are records or values
+                cleaned = self._node(decoded.obj, (), "", None, counts)
                 return Outcome(dumps(cleaned), "json", issue=decoded.issue)
             assert decoded.text is not None  # noqa: S101 — Decoded sets exactly one
+            if decoded.issue == "invalid_json":
+                text = self._scan_broken_json(decoded.text, counts)
+                return Outcome(text.encode("utf-8"), "text", issue=decoded.issue)
             if self._text_action == _DROP and decoded.issue is None:
                 return Outcome(None, "text", dropped=True)
             text = self._scan_text(decoded.text, None, self._text_ner, counts, names=True)
@@ -311,6 +320,28 @@ class Engine:
         self._decisions[path] = found
         return found
 
+    def _scan_broken_json(self, text: str, counts: _Counts) -> str:
+        """Scrub JSON that does not parse, using the field names that can still be read.
+
+        Each value that sits under a field name gets that field's rule and hint, as in a
+        valid record (a bare ``"id":"u_10293"`` under ``user`` is a user id); keys are
+        cleaned like keys, anything unreadable is scanned as text, punctuation stays.
+        """
+        parts: list[str] = []
+        for piece in read_pieces(text, self._limits.max_depth):
+            chunk = text[piece.start : piece.end]
+            if piece.kind == "punct":
+                parts.append(chunk)
+            elif piece.kind == "key":
+                parts.append(dumps(self._clean_key(unquote(chunk), {}, counts)).decode("utf-8"))
+            elif piece.kind == "text":
+                parts.append(self._scan_text(chunk, None, False, counts, names=True))
+            else:
+                value: Any = unquote(chunk) if chunk.startswith('"') else _scalar(chunk)
+                new = self._node(value, piece.path, piece.name, piece.parent, counts)
+                parts.append("null" if new is DROP else dumps(new).decode("utf-8"))
+        return "".join(parts)
+
     def _walk_dict(
         self, obj: dict[str, Any], path: tuple[str, ...], parent: str | None, counts: _Counts
     ) -> dict[str, Any]:
@@ -318,8 +349,40 @@ class Engine:
         for k, v in obj.items():
             new = self._node(v, (*path, k.lower()), k, parent, counts)
             if new is not DROP:
-                out[k] = new
+                out[self._clean_key(k, out, counts)] = new
         return out
+
+    def _clean_key(self, key: str, siblings: Mapping[str, Any], counts: _Counts) -> str:
+        """An object key, or a header name, with personal data in it replaced.
+
+        Producers key maps by email, phone, IP or device id (``{"alice@example.com": 3}``);
+        the key is scanned like text and replaced, the structure kept. Keys repeat in
+        every record, so the result is remembered per key (bounded).
+        """
+        if key in self._plain_keys:
+            return key
+        found = self._key_memo.get(key)
+        if found is None:
+            local = _Counts(deadline=counts.deadline)
+            found = (self._scan_text(key, None, False, local, names=True), tuple(local.events))
+            if not found[1]:
+                if len(self._plain_keys) >= _MEMO_LIMIT:
+                    self._plain_keys.clear()
+                self._plain_keys.add(key)
+                return key
+            if len(self._key_memo) >= _MEMO_LIMIT:
+                self._key_memo.clear()
+            self._key_memo[key] = found
+        new, events = found
+        for entity, op_name in events:
+            counts.add(entity, op_name)
+        if new in siblings:
+            # Two keys replaced by the same token (redact) must not overwrite each other.
+            n = 2
+            while f"{new}#{n}" in siblings:
+                n += 1
+            new = f"{new}#{n}"
+        return new
 
     def _node(
         self, v: Any, p: tuple[str, ...], name: str, parent: str | None, counts: _Counts
@@ -385,13 +448,22 @@ class Engine:
             return self._scan_text(v, name, ner, counts, hint=hint)
         if v is None or isinstance(v, bool):
             return v
-        if isinstance(v, (int, float)):
+        if isinstance(v, int):
             # Numbers carry phone numbers, IMEIs, uids and coordinates too. Only a field
             # name or a long digit run makes them worth a scan: epoch times and counters
-            # stay numbers.
-            if hint is None and not (isinstance(v, int) and abs(v) >= 1_000_000):
+            # stay numbers. Integers of any size (an ICCID has 20 digits) keep every digit.
+            if hint is None and abs(v) < 1_000_000:
                 return v
             return _same_type(v, self._scan_text(str(v), name, False, counts, hint=hint))
+        if isinstance(v, float):
+            if hint is None and not abs(v) >= 1_000_000:
+                return v
+            if hint is None and v.is_integer():
+                # `13800138000.0`: a phone number written by a producer that had a float.
+                digits = str(int(v))
+                out = self._scan_text(digits, name, False, counts)
+                return v if out == digits else out
+            return _same_type(v, self._scan_text(repr(v), name, False, counts, hint=hint))
         return v
 
     def _scan_text(
@@ -497,8 +569,8 @@ class Engine:
         return self._scan_text(text, "key", False, counts).encode()
 
     def _apply_headers(
-        self, headers: Sequence[tuple[str, bytes]] | None, counts: _Counts
-    ) -> list[tuple[str, bytes]] | None:
+        self, headers: Sequence[tuple[str, bytes | None]] | None, counts: _Counts
+    ) -> list[tuple[str, bytes | None]] | None:
         if headers is None:
             return None
         mode = self.policy.model.headers
@@ -506,12 +578,30 @@ class Engine:
             return []
         if mode == _KEEP:
             return list(headers)
-        out: list[tuple[str, bytes]] = []
+        out: list[tuple[str, bytes | None]] = []
+        names: dict[str, None] = {}
         for name, raw in headers:
-            text = raw.decode("utf-8", "replace") if raw is not None else ""
-            hint = self.scanner.field_entity(name)
-            out.append((name, self._scan_text(text, name, False, counts, hint=hint).encode()))
+            clean_name = self._clean_key(name, names, counts)
+            names[clean_name] = None
+            if raw is None:  # the protocol allows a header without a value: it stays so
+                out.append((clean_name, None))
+                continue
+            out.append((clean_name, self._header_value(name, raw, counts)))
         return out
+
+    def _header_value(self, name: str, raw: bytes, counts: _Counts) -> bytes:
+        """A header value: JSON objects and arrays are cleaned as records, the rest as text."""
+        text = raw.decode("utf-8", "replace")
+        if text[:1] in ("{", "["):
+            try:
+                obj = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                obj = None
+            if isinstance(obj, dict | list) and not max_depth_exceeded(obj, self._limits.max_depth):
+                cleaned = self._node(obj, (name.lower(),), name, None, counts)
+                return b"null" if cleaned is DROP else dumps(cleaned)
+        hint = self.scanner.field_entity(name)
+        return self._scan_text(text, name, False, counts, hint=hint).encode()
 
 
 def _free_text_paths(path: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -529,6 +619,14 @@ def _free_text_paths(path: tuple[str, ...]) -> list[tuple[str, ...]]:
     if not tokens or (len(tokens) == 1 and tokens[0] == path[-1]):
         return [path]
     return [path, (*path[:-1], tokens[-1])]
+
+
+def _scalar(token: str) -> Any:
+    """A JSON number or literal token as its value (the token itself if it is neither)."""
+    try:
+        return orjson.loads(token)
+    except orjson.JSONDecodeError:
+        return token
 
 
 def _same_type(original: Any, out: Any) -> Any:

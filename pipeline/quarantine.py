@@ -36,7 +36,7 @@ _NONCE_BYTES: Final = 12
 _FRAME = struct.Struct(">iI")  # key length (-1: no key), headers-JSON length
 
 #: Reason codes the stream adds to the engine's own (invalid_json, invalid_utf8,
-#: not_an_object, too_deep, record_too_large, engine_error).
+#: too_deep, record_too_large, engine_error, too_slow).
 ENGINE_EXCEPTION: Final = "engine_exception"  # Engine.apply raised
 CLEAN_SEND_FAILED: Final = "clean_send_failed"  # the broker refused the cleaned record
 

@@ -128,7 +128,7 @@ def test_poison_records_are_quarantined_with_nothing_raw_anywhere(
     secret = email(7).encode()
     inputs = {
         "invalid_utf8": b"\xff\xfe login " + secret + b" \xc3\x28",
-        "not_an_object": orjson.dumps([1, 2, {"user": email(7)}]),
+        "invalid_json": orjson.dumps({"user": {"id": "u_10293", "email": email(7)}})[:-2],
         "record_too_large": b'{"user":"' + secret + b'","blob":"' + b"x" * (5 * 1_048_576) + b'"}',
         "too_deep": b'{"a":' * 10_000 + b'"' + secret + b'"' + b"}" * 10_000,
         "clean_send_failed": orjson.dumps({"user": email(7), "pad": "y" * 150_000}),
@@ -159,20 +159,21 @@ def test_poison_records_are_quarantined_with_nothing_raw_anywhere(
     )
     assert len(clean) == 1
     assert set(reasons) == set(inputs) - {"fine"}
-    # The deep nesting is not JSON orjson accepts: it is scanned as text, hence invalid_json.
-    expected = {**{k: k for k in inputs}, "too_deep": "invalid_json"}
+    expected = {k: k for k in inputs}
     for name, entry in reasons.items():
         assert entry["reason"] == expected[name], name
         assert entry["policy"]["name"] == "default" and entry["key_id"] == TEST_KEY_ID
         assert entry["source"]["topic"] == route.raw
     # Scrubbed text where the engine could scan the line; the email is a pseudonym there.
     assert "<EMAIL_ADDRESS:" in reasons["invalid_utf8"]["scrubbed"]
-    assert "<EMAIL_ADDRESS:" in reasons["not_an_object"]["scrubbed"]
+    # Broken JSON keeps its field names' evidence: the user id is a pseudonym too.
+    assert "<EMAIL_ADDRESS:" in reasons["invalid_json"]["scrubbed"]
+    assert "<USER_ID:" in reasons["invalid_json"]["scrubbed"]
     assert reasons["record_too_large"]["scrubbed"] is None
     assert reasons["record_too_large"]["payload_omitted"] == "too_large"
     assert reasons["clean_send_failed"]["error_type"] == "MessageSizeTooLargeError"
     # Raw payloads are only encrypted, and the key holder gets them back byte for byte.
-    for name in ("invalid_utf8", "not_an_object", "clean_send_failed"):
+    for name in ("invalid_utf8", "invalid_json", "clean_send_failed"):
         raw = decrypt_entry(reasons[name], KEYS)
         assert raw.value == inputs[name] and raw.key == secret
     # Nothing raw anywhere: clean topic, quarantine topic (every byte), worker log.

@@ -16,9 +16,8 @@ BAD = [
     ("broken-json", b'{"email": "' + PII.encode() + b'", "phone": ' + PHONE.encode(), "invalid_json"),
     ("invalid-utf8", b'{"email": "' + PII.encode() + b'\xff\xfe"}', "invalid_utf8"),
     ("invalid-utf8-text", b"login \xc3\x28 " + PII.encode(), "invalid_utf8"),
-    ("json-array", b'["' + PII.encode() + b'", ' + PHONE.encode() + b"]", "not_an_object"),
-    ("json-scalar", b'"' + PII.encode() + b'"', "not_an_object"),
-    ("nested-10000", b'{"a":' * 10_000 + b'"' + PII.encode() + b'"' + b"}" * 10_000, "invalid_json"),
+    ("nested-10000", b'{"a":' * 10_000 + b'"' + PII.encode() + b'"' + b"}" * 10_000, "too_deep"),
+    ("array-10000", b"[" * 10_000 + b'"' + PII.encode() + b'"' + b"]" * 10_000, "too_deep"),
     ("nested-200", b'{"a":' * 200 + b'"' + PII.encode() + b'"' + b"}" * 200, "too_deep"),
     ("huge-10mb", b'{"email": "' + PII.encode() + b'", "pad": "' + b"x" * 10_000_000 + b'"}', "record_too_large"),
 ]

@@ -11,11 +11,13 @@ CASES = [
     ("json-object", b'{"a": 1}', True, None),
     ("text-line", b"Jun 14 15:16:01 combo sshd[19939]: ok", False, None),
     ("broken-json", b'{"a": 1', False, "invalid_json"),
-    ("array", b"[1, 2]", False, "not_an_object"),
-    ("string-scalar", b'"just a string"', False, "not_an_object"),
+    ("array", b"[1, 2]", True, None),
+    ("string-scalar", b'"just a string"', False, None),
+    ("bracketed-text", b"[2024-05-01 10:00:00] ERROR db down", False, None),
+    ("quoted-text", b'"GET / HTTP/1.1" 200 512', False, None),
     ("bad-utf8-text", b"user \xff\xfe from 10.0.0.1", False, "invalid_utf8"),
     ("bad-utf8-json", b'{"a": "\xff"}', True, "invalid_utf8"),
-    ("deep-10000", b"[" * 10_000 + b"]" * 10_000, False, "invalid_json"),
+    ("deep-10000", b"[" * 10_000 + b"]" * 10_000, False, "too_deep"),
     ("deep-object-100", b'{"a":' * 100 + b"1" + b"}" * 100, False, "too_deep"),
 ]
 
