@@ -29,10 +29,15 @@ class EmailAddressRecognizer(LogRecognizer):
 
     ENTITY: ClassVar[str] = "EMAIL_ADDRESS"
     PATTERNS: ClassVar[list[Pattern]] = [
-        # Not after `:` or a password-ish symbol (the password of
-        # `scheme://user:pa$s@host`), except `mailto:`;
-        # `email:bob@example.com` is taken by the keyed pattern below.
-        Pattern("email", rf"(?:(?<![\w.+%\-:$*!#^~|])|(?<=mailto:)){_EMAIL}", 0.9),
+        # Not after a password-ish symbol, nor after the `user:` of a URL's userinfo
+        # (`scheme://user:pa$s@host`: the secret detector takes that whole); after any
+        # other colon (`from:bob@example.com`, `联系人：bob@…` once folded) it is an email.
+        Pattern(
+            "email",
+            rf"(?:(?<![\w.+%\-:$*!#^~|])|(?<=[^\w/]:)|(?<=\w:)(?<!//[\w.%\-]{{1,64}}:)|(?<=^:))"
+            rf"{_EMAIL}",
+            0.9,
+        ),
         keyed_pattern("email (keyed)", _KEYS, _EMAIL, 0.9, quoted=False),
     ]
     CONTEXT: ClassVar[list[str]] = ["email", "mail", "e-mail", "邮箱", "邮件"]

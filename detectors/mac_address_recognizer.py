@@ -24,7 +24,10 @@ class MacAddressRecognizer(LogRecognizer):
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "mac (colon or dash)",
-            rf"(?<![\w:\-.]){_HEX2}(?P<sep>[:\-]){_HEX2}(?:(?P=sep){_HEX2}){{4}}(?![\w:\-])",
+            # A colon or dash may end or start a sentence (`mac：00:1A:2B:3C:4D:5E: up`),
+            # not go on with more hex (an IPv6 address or a longer id).
+            rf"(?<![\w\-.])(?<![0-9A-Fa-f:]:){_HEX2}(?P<sep>[:\-]){_HEX2}(?:(?P=sep){_HEX2}){{4}}"
+            r"(?![\w]|[:\-][0-9A-Fa-f])",
             0.6,
         ),
         Pattern(

@@ -255,7 +255,8 @@ class Engine:
                 cleaned = self._node(decoded.obj, (), "", None, counts)
                 return Outcome(dumps(cleaned), "json", issue=decoded.issue)
             assert decoded.text is not None  # noqa: S101 — Decoded sets exactly one
-            if decoded.issue == "invalid_json":
+            if decoded.issue is not None and decoded.text.lstrip().startswith("{"):
+                # An object that does not parse (cut, garbled, too deep, bad UTF-8).
                 text = self._scan_broken_json(decoded.text, counts)
                 return Outcome(text.encode("utf-8"), "text", issue=decoded.issue)
             if self._text_action == _DROP and decoded.issue is None:
