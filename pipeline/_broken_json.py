@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pipeline._paths import ARRAY
 
@@ -36,8 +37,7 @@ _TOKENS = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Piece:
+class Piece(NamedTuple):
     """One stretch of a broken document, in order; the pieces cover the whole text.
 
     ``kind`` is ``value`` (a scalar under a field name: ``path``, ``name`` and ``parent``
@@ -73,7 +73,7 @@ def read_pieces(text: str, max_depth: int = 64) -> list[Piece]:
         # Neighbouring text (and punctuation) is merged: a phone number written with
         # spaces (`138 0013 8000`) must reach the scan as one stretch.
         if pieces and pieces[-1].kind == kind and kind in ("text", "punct"):
-            pieces[-1] = Piece(kind, pieces[-1].start, end)
+            pieces[-1] = pieces[-1]._replace(end=end)
         else:
             pieces.append(Piece(kind, start, end))
 
@@ -88,9 +88,10 @@ def read_pieces(text: str, max_depth: int = 64) -> list[Piece]:
         elif kind == "other":
             add("text", start, end)
         elif kind == "open":
-            path, name, parent = _child(top)
-            if len(stack) >= max_depth and top is not None:
-                path = top.path  # deeper than any policy path: stop growing
+            if top is not None and len(stack) >= max_depth:
+                path, name, parent = top.path, top.name, top.parent  # deeper than any policy path
+            else:
+                path, name, parent = _child(top)
             stack.append(_Frame(match.group() == "{", path, name, parent))
             if top is not None and top.is_object:
                 top.key = None
