@@ -119,6 +119,14 @@ def build_engine(
 @key_id_option
 @ner_option
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Worker processes; 0 (default) = one per core, 1 = this process only. "
+    "Output order and counts do not depend on it.",
+)
 def scrub(
     policy: str | None,
     input_: str,
@@ -127,6 +135,7 @@ def scrub(
     key_id: str | None,
     ner: bool | None,
     quiet: bool,
+    jobs: int,
 ) -> None:
     """Anonymize newline-delimited logs (JSON objects or plain text), one line out per line in.
 
@@ -134,8 +143,8 @@ def scrub(
     (bad JSON or UTF-8, too deep, too large) come out scrubbed as text or as a marked
     placeholder, and are counted as bad lines.
     """
-    from pipeline._lines import Oversize, read_lines
-    from pipeline.engine import Outcome, placeholder
+    from pipeline._lines import read_lines
+    from pipeline.parallel import clean_lines, default_jobs
     from pipeline.stats import RunStats
 
     with _errors():
@@ -155,15 +164,7 @@ def scrub(
 
             lines = tqdm(lines, unit=" lines", file=sys.stderr)  # type: ignore[assignment]
         try:
-            for raw in lines:
-                if isinstance(raw, Oversize):
-                    outcome = Outcome(
-                        placeholder("record_too_large", raw.size),
-                        "placeholder",
-                        issue="record_too_large",
-                    )
-                else:
-                    outcome = engine.apply(raw)
+            for outcome in clean_lines(engine, lines, jobs or default_jobs()):
                 stats.add(outcome)
                 if outcome.value is not None:
                     dst.write(outcome.value)

@@ -155,3 +155,23 @@ def test_explain_refuses_to_write_into_a_pipe():
     assert r.returncode == 2
     assert b"alice@example.com" not in r.stdout + r.stderr
     assert b"terminal only" in r.stderr
+
+
+def test_scrub_on_several_processes_gives_the_same_output_and_counts(tmp_path):
+    from pipeline.corpus import generate_lines
+
+    lines = [line.encode() for line in generate_lines(1_500, seed=5, density=0.3)]
+    # Odd lines among them: bad UTF-8, a cut object, an oversize line, an empty line.
+    lines[100:100] = [b"\xff\xfe login alice@example.com", b'{"user": {"id": "u_1"', b"", b"x" * 1_100_000]
+    src = tmp_path / "in.log"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    outputs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.log"
+        r = run("scrub", "--no-ner", "--jobs", jobs, "-i", str(src), "-o", str(out))
+        assert r.returncode == 0, r.stderr.decode()
+        outputs[jobs] = (out.read_bytes(), r.stderr.decode())
+    assert outputs["1"] == outputs["2"]
+    assert outputs["1"][0].count(b"\n") == len(lines)
+    assert "records: 1504  written: 1504" in outputs["1"][1]
+    assert b"alice@example.com" not in outputs["1"][0]
