@@ -124,7 +124,8 @@ def build_engine(
     "-j",
     type=click.IntRange(min=0),
     default=0,
-    help="Worker processes; 0 (default) = one per core, 1 = this process only. "
+    help="Worker processes; 0 (default) = one per core for an input file, one process "
+    "for stdin (a pipe may be a live stream: lines go out as they come). "
     "Output order and counts do not depend on it.",
 )
 def scrub(
@@ -164,7 +165,9 @@ def scrub(
 
             lines = tqdm(lines, unit=" lines", file=sys.stderr)  # type: ignore[assignment]
         try:
-            for outcome in clean_lines(engine, lines, jobs or default_jobs()):
+            if not jobs:
+                jobs = 1 if input_ == "-" else default_jobs()
+            for outcome in clean_lines(engine, lines, jobs):
                 stats.add(outcome)
                 if outcome.value is not None:
                     dst.write(outcome.value)
