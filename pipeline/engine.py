@@ -97,6 +97,7 @@ class Explanation:
     operator: str
     before: str
     after: str | None
+    span: tuple[int, int] | None = None  # where ``before`` is in the value as written
 
 
 class _Counts:
@@ -437,7 +438,11 @@ class Engine:
         out = op.apply(text, entity)
         counts.add(entity, spec.name)
         if counts.trace is not None:
-            counts.trace.append(Explanation(counts.where, entity, "fields rule", 1.0, spec.name, text, str(out)))
+            counts.trace.append(
+                Explanation(
+                    counts.where, entity, "fields rule", 1.0, spec.name, text, str(out), (0, len(text))
+                )
+            )
         return _same_type(v, out)
 
     def _scan_leaf(
@@ -526,7 +531,7 @@ class Engine:
                 return text
             # The field name says the whole value is personal data and no detector
             # matched its shape (an IMEI with odd separators, a nickname): treat it whole.
-            return self._replace(text, hint, counts, "field name", 1.0)
+            return self._replace(text, hint, counts, "field name", 1.0, (0, len(text)))
         if not findings:
             return text
         parts: list[str] = []
@@ -536,20 +541,34 @@ class Engine:
                 counts.check_time()
             start, end = (f.start, f.end) if starts is None else (starts[f.start], starts[f.end])
             parts.append(text[pos:start])
-            parts.append(self._replace(scanned[f.start : f.end], f.entity, counts, f.recognizer, f.score))
+            parts.append(
+                self._replace(
+                    scanned[f.start : f.end], f.entity, counts, f.recognizer, f.score, (start, end)
+                )
+            )
             pos = end
         parts.append(text[pos:])
         return "".join(parts)
 
     def _replace(
-        self, value: str, entity: str, counts: _Counts, detector: str, score: float
+        self,
+        value: str,
+        entity: str,
+        counts: _Counts,
+        detector: str,
+        score: float,
+        span: tuple[int, int],
     ) -> str:
         op, op_name = self._entity_ops.get(entity, self._default_op)
         out = op.apply(value, entity)
         counts.add(entity, op_name)
         replaced = "" if out is DROP else str(out)
         if counts.trace is not None:
-            counts.trace.append(Explanation(counts.where or "<text>", entity, detector, score, op_name, value, replaced))
+            counts.trace.append(
+                Explanation(
+                    counts.where or "<text>", entity, detector, score, op_name, value, replaced, span
+                )
+            )
         return replaced
 
     # ------------------------------------------------------------------ key and headers
