@@ -183,20 +183,20 @@ def scrub(
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--schema", is_flag=True, help="Print the policy JSON Schema (for editors) and exit.")
 def check(paths: tuple[str, ...], schema: bool) -> None:
-    """Validate policies and configs (default: the shipped configs/). No broker needed.
+    """Validate policies and configs (default: the shipped configs). No broker needed.
 
     Every error in every file is reported in one run, with file, line and path.
     """
     import json
 
     from pipeline.configcheck import check_paths
-    from pipeline.policy import PACKAGE_CONFIGS, PolicyModel
+    from pipeline.policy import PolicyModel
+    from pipeline.shipped import shipped_configs
 
     if schema:
         click.echo(json.dumps(PolicyModel.model_json_schema(), indent=2))
         return
-    targets = list(paths) or [str(PACKAGE_CONFIGS)]
-    checked, issues = check_paths(targets)
+    checked, issues = check_paths(list(paths) or [shipped_configs()])
     for issue in issues:
         click.echo(str(issue), err=True)
     if issues:
@@ -379,15 +379,21 @@ def corpus(output: str, count: int, seed: int, density: float, lines_only: bool)
 
 @main.command("test-policies")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--policies-dir", default=None, help="Where policies live (default: configs/policies).")
+@click.option(
+    "--policies-dir", default=None, help="Where policies live (default: the shipped policies)."
+)
 def test_policies(paths: tuple[str, ...], policies_dir: str | None) -> None:
     """Run golden cases (``<policy>.cases.yaml``) against their policies with a fixed test key.
 
+    Default: the shipped case files against the shipped policies.
+
     Use it in a team's own CI: it exits 1 when any case's output differs.
     """
+    from importlib.resources.abc import Traversable
+
     from pipeline.golden import default_case_files, run_case_file
 
-    files = [Path(p) for p in paths] or default_case_files()
+    files: list[Traversable] = [Path(p) for p in paths] or default_case_files()
     failures = 0
     total = 0
     with _errors():
