@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import click
 import faust
 from mode import Service
 
 from pipeline import agents
+from pipeline.exceptions import WebPortError
 from pipeline.metrics import Health, StreamMetrics, WebServer
 from pipeline.settings import Settings
 from pipeline.worker import RouteProcessor
@@ -115,9 +118,16 @@ def run_faust_worker(
     metrics.set_lag_source(lambda: agents.lag_view(app, processors))
     services: list[Service] = []
     if settings.web_port:
-        services.append(
-            WebService(WebServer(settings.web_host, settings.web_port, metrics, health))
-        )
+        web_server = WebServer(settings.web_host, settings.web_port, metrics, health)
+        try:
+            # Before Faust starts: inside it a bind error ends the worker with a traceback.
+            web_server.bind()
+        except WebPortError as exc:
+            from pipeline.cli import EXIT_CONFIG
+
+            click.echo(f"logscrub: {exc}", err=True)
+            sys.exit(EXIT_CONFIG)
+        services.append(WebService(web_server))
     level = logging.getLevelName(loglevel)
     worker = faust.Worker(app, *services, loglevel=level, quiet=True, redirect_stdouts=False)
     # After the worker set logging up: Faust's DEBUG lines quote keys and values.
