@@ -26,7 +26,7 @@ class Route(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     source: str = Field(pattern=_TOPIC, description="Raw topic consumed.")
     policy: str = Field(
-        description="Policy name (policies/<name>.yaml next to the routes file, else shipped) or a path."
+        description="Policy name (policies/<name>.yaml here, else the shipped one) or a path."
     )
     sink: str = Field(pattern=_TOPIC, description="Clean topic produced.")
     quarantine: str = Field(pattern=_TOPIC, description="Where records that fail go.")

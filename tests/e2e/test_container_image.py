@@ -1,4 +1,4 @@
-"""The container image, built for real with podman from docker/Dockerfile and run on the test broker.
+"""The container image, built for real with podman from docker/Dockerfile, run on the test broker.
 
 ``docker/podman-setup build`` installs podman when it is missing (apt, as root), builds the
 Debian bookworm base image once (cached) and builds the project image with
@@ -58,16 +58,34 @@ class Podman:
     ) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(  # noqa: S603 — podman with fixed arguments
             ["podman", *args],  # noqa: S607 — installed by docker/podman-setup
-            input=stdin, capture_output=True, env=self.env, timeout=timeout, check=False,
+            input=stdin,
+            capture_output=True,
+            env=self.env,
+            timeout=timeout,
+            check=False,
         )
 
-    def logscrub(self, *args: str, stdin: bytes | None = None, **env: str) -> subprocess.CompletedProcess[bytes]:
+    def logscrub(
+        self, *args: str, stdin: bytes | None = None, **env: str
+    ) -> subprocess.CompletedProcess[bytes]:
         """``logscrub ARGS`` in a throwaway container of the image."""
-        envs = [x for k, v in {"LOGSCRUB_KEY": TEST_SECRET, "LOGSCRUB_KEY_ID": TEST_KEY_ID, **env}.items()
-                for x in ("-e", f"{k}={v}")]
+        envs = [
+            x
+            for k, v in {"LOGSCRUB_KEY": TEST_SECRET, "LOGSCRUB_KEY_ID": TEST_KEY_ID, **env}.items()
+            for x in ("-e", f"{k}={v}")
+        ]
         return self.run(
-            "run", "--rm", "-i", "--network", "host", "--no-healthcheck", *envs, IMAGE,
-            "logscrub", *args, stdin=stdin,
+            "run",
+            "--rm",
+            "-i",
+            "--network",
+            "host",
+            "--no-healthcheck",
+            *envs,
+            IMAGE,
+            "logscrub",
+            *args,
+            stdin=stdin,
         )
 
 
@@ -127,10 +145,14 @@ def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
         consumer.close()
 
 
-def _read_from(bootstrap: str, starts: dict[TopicPartition, int], want: set[int], timeout: float) -> list[bytes]:
+def _read_from(
+    bootstrap: str, starts: dict[TopicPartition, int], want: set[int], timeout: float
+) -> list[bytes]:
     """Values written after ``starts`` until every sequence number in ``want`` was seen."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
         isolation_level="read_committed",
     )
     values: list[bytes] = []
@@ -140,7 +162,9 @@ def _read_from(bootstrap: str, starts: dict[TopicPartition, int], want: set[int]
             consumer.seek(tp, offset)
         deadline = time.monotonic() + timeout
         while not want <= {seq_of_clean(v) for v in values}:
-            assert time.monotonic() < deadline, f"{len(values)} of {len(want)} cleaned in {timeout}s"
+            assert time.monotonic() < deadline, (
+                f"{len(values)} of {len(want)} cleaned in {timeout}s"
+            )
             for records in consumer.poll(timeout_ms=500).values():
                 values += [r.value for r in records]
         return values
@@ -182,7 +206,9 @@ def test_worker_cleans_with_the_shipped_routes_and_stops_on_sigterm(
         assert time.monotonic() < deadline, f"not healthy in {HEALTH_TIMEOUT_S}s:\n{logs[-3000:]}"
         time.sleep(1)
 
-    first = 900_000 + uuid.uuid4().int % 90_000  # this run's records among earlier runs' on the topic
+    first = (
+        900_000 + uuid.uuid4().int % 90_000
+    )  # this run's records among earlier runs' on the topic
     seqs = range(first, first + RECORDS)
     pairs = [record(seq) for seq in seqs]
     produce(kafka_bootstrap, SOURCE, [v for _, v in pairs], keys=[k for k, _ in pairs])
@@ -193,7 +219,7 @@ def test_worker_cleans_with_the_shipped_routes_and_stops_on_sigterm(
     stop_s = time.monotonic() - t0
     assert stopped.returncode == 0, stopped.stderr.decode()
     code = podman.run("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip()
-    report(f"container worker: {RECORDS} records cleaned; podman stop took {stop_s:.1f}s, exit {code.decode()}")
+    report(f"container worker: {RECORDS} cleaned; podman stop {stop_s:.1f}s, exit {code.decode()}")
     assert code == b"0", "the worker did not exit on SIGTERM (137: killed after the timeout)"
     assert stop_s < 8, f"podman stop took {stop_s:.1f}s (the kill comes at 10 s)"
 

@@ -104,8 +104,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     _run([python, "-m", "venv", str(venv)], cwd=base, timeout=300)
     _run(
         [
-            str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-            "--constraint", str(ROOT / "constraints.txt"), str(wheels[0]),
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--constraint",
+            str(ROOT / "constraints.txt"),
+            str(wheels[0]),
         ],
         cwd=base,
         timeout=INSTALL_TIMEOUT_S,
@@ -116,10 +122,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 
 def test_the_package_is_the_one_installed_not_the_checkout(installed: Installed):
-    code = "import pipeline, pipeline.shipped as s; print(pipeline.__file__); print(s.shipped_configs())"
+    code = "import pipeline, pipeline.shipped as s; print(pipeline.__file__, s.shipped_configs())"
     done = subprocess.run(  # noqa: S603 — the installed interpreter
         [str(installed.bin / "python"), "-c", code],
-        capture_output=True, text=True, cwd=installed.workdir, env=installed.env(), timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=installed.workdir,
+        env=installed.env(),
+        timeout=60,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -186,7 +196,10 @@ def test_worker_cleans_records_with_a_shipped_policy_named_in_own_routes(
     with worker_log.open("wb") as log:
         proc = subprocess.Popen(  # noqa: S603 — the installed console script
             [str(installed.bin / "logscrub"), "worker"],
-            cwd=installed.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=installed.workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
@@ -201,7 +214,8 @@ def test_worker_cleans_records_with_a_shipped_policy_named_in_own_routes(
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
-        report(f"installed worker: {RECORDS} records cleaned, stopped in {time.monotonic() - started:.1f}s")
+        stop_s = time.monotonic() - started
+        report(f"installed worker: {RECORDS} records cleaned, stopped in {stop_s:.1f}s")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -226,11 +240,17 @@ def test_when_the_web_port_is_taken_then_one_line_and_exit_2(
         taken.listen()
         port = taken.getsockname()[1]
         done = installed.run(
-            "worker", timeout=300,
-            LOGSCRUB_BROKERS=kafka_bootstrap, LOGSCRUB_ROUTES=str(route.routes_file),
-            LOGSCRUB_WEB_PORT=str(port), LOGSCRUB_NER="false",
+            "worker",
+            timeout=300,
+            LOGSCRUB_BROKERS=kafka_bootstrap,
+            LOGSCRUB_ROUTES=str(route.routes_file),
+            LOGSCRUB_WEB_PORT=str(port),
+            LOGSCRUB_NER="false",
         )
     assert done.returncode == 2, done.stderr.decode()
     err = done.stderr.decode()
     assert "Traceback" not in err
-    assert f"logscrub: cannot serve /health and /metrics on 127.0.0.1:{port}: address already in use" in err
+    assert (
+        f"logscrub: cannot serve /health and /metrics on 127.0.0.1:{port}: address already in use"
+        in err
+    )
