@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import click
 import faust
 from mode import Service
 
 from pipeline import agents
-from pipeline.exceptions import WebPortError
 from pipeline.metrics import Health, StreamMetrics, WebServer
 from pipeline.settings import Settings
 from pipeline.worker import RouteProcessor
@@ -93,6 +90,12 @@ def run_faust_worker(
     an event whose output was not yet acknowledged stays uncommitted and is processed
     again by the next owner of its partition.
     """
+    web_server: WebServer | None = None
+    if settings.web_port:
+        web_server = WebServer(settings.web_host, settings.web_port, metrics, health)
+        # First: inside Faust a bind error ends the worker with a traceback. A WebPortError
+        # from here is one line and exit 2 (the `logscrub` command group).
+        web_server.bind()
     owned_dir = settings.data_dir is None
     data_dir = (
         Path(tempfile.mkdtemp(prefix="logscrub-faust-"))
@@ -117,16 +120,7 @@ def run_faust_worker(
 
     metrics.set_lag_source(lambda: agents.lag_view(app, processors))
     services: list[Service] = []
-    if settings.web_port:
-        web_server = WebServer(settings.web_host, settings.web_port, metrics, health)
-        try:
-            # Before Faust starts: inside it a bind error ends the worker with a traceback.
-            web_server.bind()
-        except WebPortError as exc:
-            from pipeline.cli import EXIT_CONFIG
-
-            click.echo(f"logscrub: {exc}", err=True)
-            sys.exit(EXIT_CONFIG)
+    if web_server is not None:
         services.append(WebService(web_server))
     level = logging.getLevelName(loglevel)
     worker = faust.Worker(app, *services, loglevel=level, quiet=True, redirect_stdouts=False)

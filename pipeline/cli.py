@@ -18,7 +18,7 @@ from typing import BinaryIO, NoReturn
 
 import click
 
-from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError
+from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError, WebPortError
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -39,7 +39,7 @@ def _errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         _die(str(exc), EXIT_CONFIG)
-    except KeyMissingError as exc:
+    except (KeyMissingError, WebPortError) as exc:
         _die(str(exc), EXIT_CONFIG)
     except LogscrubError as exc:
         _die(str(exc), EXIT_FAILED)
@@ -86,7 +86,20 @@ ner_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Logscrub(click.Group):
+    """The command group; logscrub's own errors that reach it end as one line, not a traceback.
+
+    Commands turn their errors into exit codes with :func:`_errors`; this catches what a
+    long-running command raises after its start-up (the exactly-once worker binding its
+    web port).
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        with _errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Logscrub, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (never values).")
 @click.version_option(package_name="logscrub")
 def main(verbose: int) -> None:

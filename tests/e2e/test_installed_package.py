@@ -231,8 +231,13 @@ def test_demo_against_the_broker(installed: Installed, kafka_bootstrap: str):
     assert b"group_id is None" not in done.stdout + done.stderr
 
 
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
 def test_when_the_web_port_is_taken_then_one_line_and_exit_2(
-    installed: Installed, kafka_bootstrap: str, topic_factory: Callable[..., str], tmp_path: Path
+    installed: Installed,
+    kafka_bootstrap: str,
+    topic_factory: Callable[..., str],
+    tmp_path: Path,
+    guarantee: str,
 ):
     route = make_route(tmp_path, topic_factory, partitions=1, policy="default")  # type: ignore[arg-type]
     with socket.socket() as taken:
@@ -245,6 +250,7 @@ def test_when_the_web_port_is_taken_then_one_line_and_exit_2(
             LOGSCRUB_BROKERS=kafka_bootstrap,
             LOGSCRUB_ROUTES=str(route.routes_file),
             LOGSCRUB_WEB_PORT=str(port),
+            LOGSCRUB_GUARANTEE=guarantee,
             LOGSCRUB_NER="false",
         )
     assert done.returncode == 2, done.stderr.decode()
