@@ -8,7 +8,7 @@ export PYTHON := $(abspath $(PY))
 KAFKA := docker/kafka-local
 TEST_PORT ?= 19092
 
-.PHONY: setup demo demo-file test test-unit test-nlp test-kafka check bench bench-smoke clean
+.PHONY: setup demo demo-file test test-unit test-nlp test-kafka check image bench bench-smoke clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -36,6 +36,9 @@ test-unit: setup
 check: setup  ## validate shipped configs and run the golden cases
 	$(VENV)/bin/logscrub check configs
 	$(VENV)/bin/logscrub test-policies
+
+image:  ## the container image logscrub:local with podman (no Docker needed; see docker/README.md)
+	docker/podman-setup build logscrub:local
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -90,6 +90,12 @@ def run_faust_worker(
     an event whose output was not yet acknowledged stays uncommitted and is processed
     again by the next owner of its partition.
     """
+    web_server: WebServer | None = None
+    if settings.web_port:
+        web_server = WebServer(settings.web_host, settings.web_port, metrics, health)
+        # First: inside Faust a bind error ends the worker with a traceback. A WebPortError
+        # from here is one line and exit 2 (the `logscrub` command group).
+        web_server.bind()
     owned_dir = settings.data_dir is None
     data_dir = (
         Path(tempfile.mkdtemp(prefix="logscrub-faust-"))
@@ -114,10 +120,8 @@ def run_faust_worker(
 
     metrics.set_lag_source(lambda: agents.lag_view(app, processors))
     services: list[Service] = []
-    if settings.web_port:
-        services.append(
-            WebService(WebServer(settings.web_host, settings.web_port, metrics, health))
-        )
+    if web_server is not None:
+        services.append(WebService(web_server))
     level = logging.getLevelName(loglevel)
     worker = faust.Worker(app, *services, loglevel=level, quiet=True, redirect_stdouts=False)
     # After the worker set logging up: Faust's DEBUG lines quote keys and values.

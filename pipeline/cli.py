@@ -18,7 +18,7 @@ from typing import BinaryIO, NoReturn
 
 import click
 
-from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError
+from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError, WebPortError
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -39,7 +39,7 @@ def _errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         _die(str(exc), EXIT_CONFIG)
-    except KeyMissingError as exc:
+    except (KeyMissingError, WebPortError) as exc:
         _die(str(exc), EXIT_CONFIG)
     except LogscrubError as exc:
         _die(str(exc), EXIT_FAILED)
@@ -86,7 +86,20 @@ ner_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Logscrub(click.Group):
+    """The command group; logscrub's own errors that reach it end as one line, not a traceback.
+
+    Commands turn their errors into exit codes with :func:`_errors`; this catches what a
+    long-running command raises after its start-up (the exactly-once worker binding its
+    web port).
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        with _errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Logscrub, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (never values).")
 @click.version_option(package_name="logscrub")
 def main(verbose: int) -> None:
@@ -187,20 +200,20 @@ def scrub(
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--schema", is_flag=True, help="Print the policy JSON Schema (for editors) and exit.")
 def check(paths: tuple[str, ...], schema: bool) -> None:
-    """Validate policies and configs (default: the shipped configs/). No broker needed.
+    """Validate policies and configs (default: the shipped configs). No broker needed.
 
     Every error in every file is reported in one run, with file, line and path.
     """
     import json
 
     from pipeline.configcheck import check_paths
-    from pipeline.policy import PACKAGE_CONFIGS, PolicyModel
+    from pipeline.policy import PolicyModel
+    from pipeline.shipped import shipped_configs
 
     if schema:
         click.echo(json.dumps(PolicyModel.model_json_schema(), indent=2))
         return
-    targets = list(paths) or [str(PACKAGE_CONFIGS)]
-    checked, issues = check_paths(targets)
+    checked, issues = check_paths(list(paths) or [shipped_configs()])
     for issue in issues:
         click.echo(str(issue), err=True)
     if issues:
@@ -383,15 +396,21 @@ def corpus(output: str, count: int, seed: int, density: float, lines_only: bool)
 
 @main.command("test-policies")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--policies-dir", default=None, help="Where policies live (default: configs/policies).")
+@click.option(
+    "--policies-dir", default=None, help="Where policies live (default: the shipped policies)."
+)
 def test_policies(paths: tuple[str, ...], policies_dir: str | None) -> None:
     """Run golden cases (``<policy>.cases.yaml``) against their policies with a fixed test key.
 
+    Default: the shipped case files against the shipped policies.
+
     Use it in a team's own CI: it exits 1 when any case's output differs.
     """
+    from importlib.resources.abc import Traversable
+
     from pipeline.golden import default_case_files, run_case_file
 
-    files = [Path(p) for p in paths] or default_case_files()
+    files: list[Traversable] = [Path(p) for p in paths] or default_case_files()
     failures = 0
     total = 0
     with _errors():

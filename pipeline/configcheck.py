@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from pipeline.exceptions import ConfigError, ConfigIssue
 from pipeline.policy import load_policy
+from pipeline.shipped import as_config, yaml_files
 
 
-def _kind(path: Path) -> str:
+def _kind(path: Traversable) -> str:
     if path.name in ("routes.yaml", "routes.yml"):
         return "routes"
     if path.name.endswith((".cases.yaml", ".cases.yml")):
@@ -18,29 +20,33 @@ def _kind(path: Path) -> str:
     return "policy"
 
 
-def check_paths(targets: list[str]) -> tuple[int, list[ConfigIssue]]:
-    """Validate files and directories of configs; return (files checked, issues)."""
+def check_paths(targets: list[str | Path | Traversable]) -> tuple[int, list[ConfigIssue]]:
+    """Validate files and directories of configs; return (files checked, issues).
+
+    A target is a user's path or a shipped folder or file (``pipeline.shipped``).
+    """
     from pipeline.routes import load_routes
 
-    files: list[Path] = []
+    # (file, the folder its relative references resolve in)
+    files: list[tuple[Traversable, Traversable | None]] = []
     issues: list[ConfigIssue] = []
     for t in targets:
-        p = Path(t)
+        p = as_config(t)
         if p.is_dir():
-            files += sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml"))
-        elif p.exists():
-            files.append(p)
+            files += yaml_files(p)
+        elif p.is_file():
+            files.append((p, None))
         else:
             issues.append(ConfigIssue(str(p), None, "", "no such file or directory"))
     checked = 0
-    for f in files:
+    for f, base in files:
         kind = _kind(f)
         if kind in ("other", "cases"):
             continue
         checked += 1
         try:
             if kind == "routes":
-                load_routes(f)
+                load_routes(f, base=base)
             else:
                 load_policy(f)
         except ConfigError as exc:

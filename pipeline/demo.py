@@ -1,7 +1,8 @@
 """``logscrub demo``: the main job end to end on this machine, then everything shut down.
 
-1. a Kafka broker: the one ``docker/kafka-local`` already runs, else a fresh one in a
-   temporary state directory (stopped and wiped at the end);
+1. a Kafka broker: ``LOGSCRUB_BROKERS`` when set, else the one ``docker/kafka-local``
+   already runs, else a fresh one in a temporary state directory (stopped and wiped at
+   the end);
 2. the route topics (``logscrub topics create``);
 3. a secret key: ``LOGSCRUB_KEY``/``LOGSCRUB_KEY_FILE``, else a throwaway one for this run
    (said so, never printed);
@@ -153,9 +154,20 @@ def _kafka_local(
 
 
 def ensure_broker(port: int | None) -> Broker:
-    """Reuse the running local broker, or start a fresh one in a temporary state directory."""
+    """The broker named by ``LOGSCRUB_BROKERS``, else the running local broker, else a fresh one.
+
+    A fresh one is started with the checkout's ``docker/kafka-local`` in a temporary state
+    directory; an installed logscrub (no checkout) needs ``LOGSCRUB_BROKERS``.
+    """
+    given = os.environ.get("LOGSCRUB_BROKERS")
+    if given:
+        _step(f"using the broker at {given} (LOGSCRUB_BROKERS)")
+        return Broker(bootstrap=given, started=False)
     if not KAFKA_LOCAL.exists():
-        msg = f"{KAFKA_LOCAL} not found: run the demo from a source checkout, or use --file-only"
+        msg = (
+            "no docker/kafka-local here (logscrub is installed, not run from a checkout): "
+            "set LOGSCRUB_BROKERS=HOST:PORT to a running broker, or use --file-only"
+        )
         raise click.ClickException(msg)
     env = {**os.environ, "PYTHON": os.environ.get("PYTHON", sys.executable)}
     status = _kafka_local(["status"], env, timeout=60)
@@ -353,7 +365,10 @@ def run(port: int | None = None, keep_broker: bool = False) -> int:
         topics = {route.sink: "clean", route.quarantine: "quarantine"}
         from kafka import KafkaConsumer
 
-        probe = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None)
+        # No group, so no auto-commit either (kafka-python warns when asked for both).
+        probe = KafkaConsumer(
+            bootstrap_servers=broker.bootstrap, group_id=None, enable_auto_commit=False
+        )
         try:
             tps = [
                 TopicPartition(t, p)

@@ -5,6 +5,7 @@
     LogscrubError
     ├── ConfigError          one or more invalid settings/policies (all reported at once)
     ├── KeyMissingError      a policy needs a secret key and none is configured
+    ├── WebPortError         the /health and /metrics address cannot be bound (port taken)
     └── RecordError          one record could not be anonymized (reason code only)
 
 Security: no exception raised by logscrub carries a value taken from a record. Messages
@@ -56,6 +57,10 @@ class KeyMissingError(LogscrubError):
             "secret), e.g. `export LOGSCRUB_KEY=$(python3 -c 'import secrets; "
             "print(secrets.token_urlsafe(48))')`."
         )
+
+
+class WebPortError(LogscrubError):
+    """The worker's web address (``/health``, ``/metrics``) cannot be bound; one line."""
 
 
 class RecordError(LogscrubError):

@@ -7,14 +7,15 @@ must never be used for real data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import yaml
 
 from pipeline.exceptions import ConfigError, ConfigIssue
 from pipeline.keys import KeyRing
-from pipeline.policy import PACKAGE_CONFIGS, load_policy
+from pipeline.policy import load_policy
+from pipeline.shipped import shipped
 
 # Public by design: golden files must reproduce anywhere. Never use it on real logs.
 GOLDEN_TEST_SECRET = "logscrub-golden-test-key-public-not-secret"  # noqa: S105
@@ -31,12 +32,15 @@ class CaseResult:
     got: str | None
 
 
-def default_case_files() -> list[Path]:
-    """Case files next to the project's tests (``tests/policies/*.cases.yaml``)."""
-    return sorted((PACKAGE_CONFIGS.parent / "tests" / "policies").glob("*.cases.yaml"))
+def default_case_files() -> list[Traversable]:
+    """The shipped case files (``configs/golden/*.cases.yaml``, installed with the package)."""
+    folder = shipped("golden")
+    return sorted(
+        (f for f in folder.iterdir() if f.name.endswith(".cases.yaml")), key=lambda f: f.name
+    )
 
 
-def load_cases(path: Path) -> tuple[str, list[dict[str, Any]]]:
+def load_cases(path: Traversable) -> tuple[str, list[dict[str, Any]]]:
     """Return (policy name, cases) of a case file."""
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -48,13 +52,13 @@ def load_cases(path: Path) -> tuple[str, list[dict[str, Any]]]:
     return str(policy), doc["cases"]
 
 
-def run_case_file(path: Path, policies_dir: Path | None = None) -> list[CaseResult]:
-    """Run every case of one file against its policy."""
+def run_case_file(path: Traversable, policies_dir: Traversable | None = None) -> list[CaseResult]:
+    """Run every case of one file against its policy (default: the shipped policy of its name)."""
     from pipeline.engine import Engine
 
     policy_name, cases = load_cases(path)
-    pdir = policies_dir or PACKAGE_CONFIGS / "policies"
-    policy = load_policy(pdir / f"{policy_name}.yaml")
+    pdir = policies_dir or shipped("policies")
+    policy = load_policy(pdir.joinpath(f"{policy_name}.yaml"))
     keys = KeyRing.from_secret(GOLDEN_TEST_SECRET, GOLDEN_KEY_ID)
     # NER off: golden outputs must not depend on whether the spaCy model is installed.
     engine = Engine(policy, keys=keys, ner=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,15 +208,47 @@ class WebServer:
         self.metrics = metrics
         self.health = health
         self._runner: web.AppRunner | None = None
+        self._sock: socket.socket | None = None
+
+    def bind(self) -> None:
+        """Bind the address now, before the slow part of start-up, so a taken port is one line.
+
+        Raises:
+            WebPortError: the address cannot be bound (in use, not local, no permission).
+        """
+        from pipeline.exceptions import WebPortError
+
+        sock: socket.socket | None = None
+        try:
+            family, kind, proto, _, addr = socket.getaddrinfo(
+                self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )[0]
+            sock = socket.socket(family, kind, proto)
+            # As aiohttp does: a restarted worker rebinds despite TIME_WAIT connections.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+        except OSError as exc:
+            if sock is not None:
+                sock.close()
+            reason = exc.strerror or type(exc).__name__
+            msg = (
+                f"cannot serve /health and /metrics on {self.host}:{self.port}: {reason.lower()}"
+                " (choose another port with --web-port or LOGSCRUB_WEB_PORT; 0 turns them off)"
+            )
+            raise WebPortError(msg) from None
+        self._sock = sock
 
     async def start(self) -> None:
-        """Bind and serve. Raises OSError when the port is taken (a clear startup failure)."""
+        """Serve (binding first unless :meth:`bind` did). Raises WebPortError when taken."""
+        if self._sock is None:
+            self.bind()
+        assert self._sock is not None  # noqa: S101 — bind() sets it or raises
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.SockSite(self._runner, self._sock)
         await site.start()
         logger.info("serving /health and /metrics on http://%s:%d", self.host, self.port)
 
@@ -224,6 +257,9 @@ class WebServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+        if self._sock is not None:
+            sock, self._sock = self._sock, None
+            sock.close()
 
     async def _health(self, _request: web.Request) -> web.Response:
         ok, state = self.health.status(asyncio.get_running_loop().time())

@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline._paths import PathPattern
 from pipeline.exceptions import ConfigError, ConfigIssue
 from pipeline.operators.registry import OperatorClass, get_operator, operator_names
+from pipeline.shipped import as_config, shipped
 
 DEFAULT_ENTITY = "DEFAULT"
-PACKAGE_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-DEFAULT_POLICY_PATH = PACKAGE_CONFIGS / "policies" / "default.yaml"
+# The shipped default policy, inside the installed package (pipeline/shipped.py).
+DEFAULT_POLICY_PATH = shipped("policies", "default.yaml")
 
 Scalar = str | int | float | bool
 
@@ -367,13 +369,16 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
     )
 
 
-def load_policy(path: str | Path | None = None) -> Policy:
+def load_policy(path: str | Path | Traversable | None = None) -> Policy:
     """Load one policy file (default: the shipped ``configs/policies/default.yaml``).
+
+    Args:
+        path: a user's policy file, or a shipped one (``pipeline.shipped``).
 
     Raises:
         ConfigError: unreadable file or invalid policy, with every issue found.
     """
-    p = Path(path) if path is not None else DEFAULT_POLICY_PATH
+    p = as_config(path) if path is not None else DEFAULT_POLICY_PATH
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.exceptions import ConfigError, ConfigIssue
-from pipeline.policy import PACKAGE_CONFIGS, Policy, load_policy
+from pipeline.policy import Policy, load_policy
+from pipeline.shipped import as_config, shipped, shipped_configs
 
-DEFAULT_ROUTES_PATH = PACKAGE_CONFIGS / "routes.yaml"
+# The shipped routes, inside the installed package (pipeline/shipped.py).
+DEFAULT_ROUTES_PATH = shipped("routes.yaml")
 _TOPIC = r"^[A-Za-z0-9._-]{1,249}$"
 
 
@@ -22,7 +25,9 @@ class Route(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     source: str = Field(pattern=_TOPIC, description="Raw topic consumed.")
-    policy: str = Field(description="Policy name (configs/policies/<name>.yaml) or a path.")
+    policy: str = Field(
+        description="Policy name (policies/<name>.yaml here, else the shipped one) or a path."
+    )
     sink: str = Field(pattern=_TOPIC, description="Clean topic produced.")
     quarantine: str = Field(pattern=_TOPIC, description="Where records that fail go.")
     partitions: int = Field(default=3, ge=1, le=1000)
@@ -37,22 +42,40 @@ class RoutesFile(BaseModel):
     routes: list[Route] = Field(min_length=1)
 
 
-def policy_path(route: Route, base: Path) -> Path:
-    """Resolve a route's policy name to its file."""
+def policy_path(route: Route, base: Traversable) -> Traversable:
+    """Resolve a route's policy to its file.
+
+    A path (``*.yaml``) is taken relative to the routes file's folder ``base``. A name is
+    ``<base>/policies/<name>.yaml`` when that file exists, else the shipped policy of that
+    name when there is one (so a routes file of one's own can use the shipped policies);
+    otherwise the local path, which then fails to load with its name in the error.
+    """
     if route.policy.endswith((".yaml", ".yml")):
         p = Path(route.policy)
-        return p if p.is_absolute() else base / p
-    return base / "policies" / f"{route.policy}.yaml"
+        return p if p.is_absolute() else base.joinpath(route.policy)
+    local = base.joinpath("policies", f"{route.policy}.yaml")
+    if local.is_file():
+        return local
+    packaged = shipped("policies", f"{route.policy}.yaml")
+    return packaged if packaged.is_file() else local
 
 
-def load_routes(path: str | Path | None = None) -> tuple[list[Route], dict[str, Policy]]:
+def load_routes(
+    path: str | Path | Traversable | None = None, *, base: Traversable | None = None
+) -> tuple[list[Route], dict[str, Policy]]:
     """Load and validate routes and every policy they name; all issues at once.
+
+    Args:
+        path: a user's routes file; default: the shipped ``routes.yaml``.
+        base: where policy names and relative paths resolve (default: the routes file's
+            folder; the shipped configs for the shipped routes).
 
     Raises:
         ConfigError: invalid routes file, clashing topics, or invalid policies.
     """
-    p = Path(path) if path else DEFAULT_ROUTES_PATH
-    base = p.parent
+    p = as_config(path) if path else DEFAULT_ROUTES_PATH
+    if base is None:
+        base = p.parent if isinstance(p, Path) else shipped_configs()
     issues: list[ConfigIssue] = []
     try:
         data: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
