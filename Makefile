@@ -10,7 +10,8 @@ TEST_PORT ?= 19092
 
 .PHONY: setup demo demo-file test test-unit test-nlp test-kafka check image bench bench-smoke clean
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt native/Cargo.toml native/Cargo.lock
+	@command -v cargo >/dev/null || { echo "make setup: cargo and rustc (1.74+) are needed to build the native prefilter (native/): Debian 12: apt-get install cargo-web; elsewhere: rustup" >&2; exit 1; }
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[ner,dev]'
