@@ -405,7 +405,9 @@ def quarantine_decrypt(source: str, key_file: str | None, key_id: str | None) ->
                     out[name] = None if data is None else data.decode("utf-8")
                 except UnicodeDecodeError:
                     out[f"{name}_b64"] = base64.b64encode(data or b"").decode()
-            out["headers"] = [[k, base64.b64encode(v).decode()] for k, v in raw.headers]
+            out["headers"] = [
+                [k, None if v is None else base64.b64encode(v).decode()] for k, v in raw.headers
+            ]
             sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
     if failed:
         sys.exit(EXIT_FAILED)

@@ -120,6 +120,15 @@ class Settings(BaseSettings):
             "same budget): 300 kB keeps it under the broker's default 1 MB record limit."
         ),
     )
+    record_time_budget_s: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=3600.0,
+        description=(
+            "Longest the engine works on one record; past it the record is quarantined "
+            "(reason too_slow) instead of holding up its partition. 0: no budget."
+        ),
+    )
     transaction_max_records: int = Field(
         default=500, ge=1, le=100_000, description="exactly_once: records per transaction."
     )
