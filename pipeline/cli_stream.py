@@ -4,7 +4,8 @@
 Exit codes as in :mod:`pipeline.cli`: 0 success, 1 failure, 2 invalid configuration or
 usage (missing key or topics included), 3 unreadable input.
 
-Security: ``tail`` prints records of clean topics and refuses a route's raw topic;
+Security: ``tail`` prints only the clean and quarantine topics the routes file names
+(any other topic, raw or unknown, needs ``--raw-ok``);
 ``quarantine-decrypt`` is the only command that prints raw records, to its own stdout,
 for whoever holds the key.
 """
@@ -122,7 +123,7 @@ def worker(
     Settings come from --options, then LOGSCRUB_* environment variables, then --config.
     SIGTERM stops it gracefully: records in flight are finished and committed.
     """
-    from pipeline.metrics import Health, StreamMetrics
+    from pipeline.metrics import Health, StreamMetrics, web_port_problem
     from pipeline.routes import load_routes
     from pipeline.worker import build_processors
 
@@ -140,6 +141,13 @@ def worker(
         metrics = StreamMetrics()
         health = Health(stall_limit_s=max(60.0, 2 * settings.request_timeout_s))
         processors = build_processors(settings, metrics)
+    problem = web_port_problem(settings.web_host, settings.web_port) if settings.web_port else None
+    if problem:
+        _die(
+            f"/health and /metrics: {problem}; choose another port with --web-port or "
+            "LOGSCRUB_WEB_PORT (0 turns them off)",
+            EXIT_CONFIG,
+        )
     topics = sorted({t for r in route_list for t in (r.source, r.sink, r.quarantine)})
     missing = _wait_for_topics(settings, topics)
     if missing:
@@ -175,7 +183,12 @@ def worker(
             )
         logging.getLogger().setLevel(level)
         settle_for_streaming()
-        run_exactly_once(settings, processors, metrics, health)
+        from pipeline.metrics import WebPortError
+
+        try:
+            run_exactly_once(settings, processors, metrics, health)
+        except WebPortError as exc:  # the port was taken between the check and the bind
+            _die(str(exc), EXIT_CONFIG)
     else:
         from pipeline.app import run_faust_worker
 
@@ -244,7 +257,11 @@ def topics_create(config: str | None, brokers: str | None, routes: str | None) -
     show_default=True,
     help="value: one record value per line; json: partition, offset, key, headers, value.",
 )
-@click.option("--raw-ok", is_flag=True, help="Allow printing a route's raw topic.")
+@click.option(
+    "--raw-ok",
+    is_flag=True,
+    help="Allow printing a topic that is not a clean or quarantine topic of the routes file.",
+)
 def tail(
     topic: str,
     config: str | None,
@@ -263,13 +280,24 @@ def tail(
 
     with _errors():
         settings = _settings(config, brokers=brokers)
+    # Fail closed: only a topic the routes file names as clean (or quarantine: entries
+    # hold no readable personal data) is printed without --raw-ok. A raw topic of another
+    # routes file, or any topic when the routes cannot be read, may hold personal data.
     try:
-        raw_topics = {r.source for r in load_routes(settings.routes)[0]}
+        route_list = load_routes(settings.routes)[0]
     except LogscrubError:
-        raw_topics = set()
-    if topic in raw_topics and not raw_ok:
+        route_list = []
+    safe_topics = {t for r in route_list for t in (r.sink, r.quarantine)}
+    if topic not in safe_topics and not raw_ok:
+        why = (
+            "a route's raw topic"
+            if topic in {r.source for r in route_list}
+            else "not a clean topic of the routes file"
+            if route_list
+            else "not known to be clean (the routes file cannot be read)"
+        )
         _die(
-            f"{topic} is a raw topic (it holds personal data); pass --raw-ok to print it",
+            f"{topic} is {why}: it may hold personal data; pass --raw-ok to print it anyway",
             EXIT_CONFIG,
         )
     try:

@@ -13,7 +13,9 @@ def _kind(path: Path) -> str:
         return "routes"
     if path.name.endswith((".cases.yaml", ".cases.yml")):
         return "cases"
-    if path.name in ("recognizers.yaml", "analyzer.yaml") or path.name.startswith("settings"):
+    if path.name.startswith("settings"):
+        return "settings"
+    if path.name in ("recognizers.yaml", "analyzer.yaml"):
         return "other"
     return "policy"
 
@@ -21,6 +23,7 @@ def _kind(path: Path) -> str:
 def check_paths(targets: list[str]) -> tuple[int, list[ConfigIssue]]:
     """Validate files and directories of configs; return (files checked, issues)."""
     from pipeline.routes import load_routes
+    from pipeline.settings import check_settings_file
 
     files: list[Path] = []
     issues: list[ConfigIssue] = []
@@ -38,6 +41,9 @@ def check_paths(targets: list[str]) -> tuple[int, list[ConfigIssue]]:
         if kind in ("other", "cases"):
             continue
         checked += 1
+        if kind == "settings":
+            issues.extend(check_settings_file(f))
+            continue
         try:
             if kind == "routes":
                 load_routes(f)

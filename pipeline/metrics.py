@@ -28,6 +28,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from pipeline.exceptions import LogscrubError
+
 logger = logging.getLogger(__name__)
 
 # No `*_created` series: a timestamp per counter doubles the exposition and no dashboard
@@ -198,6 +200,34 @@ class Health:
         return True, "ok"
 
 
+class WebPortError(LogscrubError):
+    """/health and /metrics cannot listen where the settings say (a startup failure)."""
+
+
+def web_port_problem(host: str, port: int) -> str | None:
+    """Why /health and /metrics could not listen on ``host:port`` (None: they can).
+
+    Checked before the worker starts anything, so a taken port is a one-line error and
+    exit code 2, not a traceback from inside the event loop (or Faust's supervisor).
+    SO_REUSEADDR like aiohttp's own socket: a port in TIME_WAIT is free for both.
+    """
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot resolve {host} ({exc.strerror or type(exc).__name__})"
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+            sock.listen(1)
+        except OSError as exc:
+            return f"cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__})"
+    return None
+
+
 class WebServer:
     """``GET /health`` (200 when consuming, 503 otherwise) and ``GET /metrics``."""
 
@@ -209,14 +239,21 @@ class WebServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        """Bind and serve. Raises OSError when the port is taken (a clear startup failure)."""
+        """Bind and serve. Raises :class:`WebPortError` when the port is taken."""
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()
+            raise WebPortError(
+                f"/health and /metrics: cannot listen on {self.host}:{self.port} "
+                f"({exc.strerror or type(exc).__name__})"
+            ) from None
         logger.info("serving /health and /metrics on http://%s:%d", self.host, self.port)
 
     async def stop(self) -> None:
