@@ -50,7 +50,7 @@ class KeyRing:
     pseudonym_key: bytes = field(repr=False)
     encryption_key: bytes = field(repr=False)  # 64 bytes: AES-256-SIV
     cryptopan_key: bytes = field(repr=False)  # 32 bytes: AES-128 key + pad, as CryptoPAn
-    quarantine_key: bytes = field(repr=False)  # 64 bytes: AES-256-SIV for quarantine payloads
+    quarantine_key: bytes = field(repr=False)  # 64 bytes; quarantine payloads use [:32], AES-256-GCM
 
     @classmethod
     def from_secret(cls, secret: str, key_id: str = DEFAULT_KEY_ID) -> KeyRing:
