@@ -13,6 +13,15 @@ own event (a callback on the producer's future; a failed send goes to
 acknowledgement before the next record made each record its own produce request. Outputs of one partition leave in input order; only a retried output
 (the broker refused it for a while) can arrive after later ones.
 
+The agent only reads events into a small queue; a drainer takes what has accumulated as
+one batch and hands it to the route's engine thread (:meth:`RouteProcessor.take_off_loop`),
+so the event loop keeps serving /health, heartbeats and acknowledgements while a record
+is anonymized (one with 80,000 findings took the loop for 36 s when the engine ran on it).
+Batches form by themselves under load and cost no waiting when idle; per batch, the
+hand-over to the thread is noise (per record it was ~6% of the CPU time). Every record of
+a batch gets an output or a counted drop (:meth:`RouteProcessor.take` never raises), so no
+event is left unacked while later ones are acked, and no exception restarts the agent.
+
 Why manual acks: with Faust's automatic acks the event is acknowledged in a ``finally``
 around the agent body, i.e. also when the body raised or was cancelled mid-send (faust
 ``streams.py``), which would commit an offset whose output never reached the broker.
