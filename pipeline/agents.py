@@ -56,11 +56,10 @@ logger = logging.getLogger(__name__)
 # How long a stopping agent waits for outputs still awaiting their acknowledgement.
 _SETTLE_S = 5.0
 
-# Longest stretch of anonymizing without handing the event loop to the deliveries.
-# Faust hands over buffered events without suspending, so without this pause the agent
-# would anonymize a whole fetched batch (hundreds of records, ~0.5 s) before the first
-# of their outputs is sent. Measured at half load: p99 1.4 s without it, 0.29 s with it
-# (the rest was garbage collection: pipeline.gc_tuning).
+# Longest stretch of queueing a batch's outputs without handing the event loop to the
+# deliveries. (Before the engine moved to its own thread this bounded anonymizing on the
+# loop: Faust hands over buffered events without suspending; measured at half load, p99
+# 1.4 s without the pause, 0.29 s with it, the rest garbage collection: gc_tuning.)
 _YIELD_EVERY_S = 0.005
 
 
