@@ -278,13 +278,18 @@ class RouteProcessor:
         *,
         timestamp_unit: float,
         cancel: threading.Event | None = None,
+        slice_s: float | None = None,
     ) -> list[Emit | None]:
         """:meth:`take` for each record, in order. Stops early once ``cancel`` is set (the
-        worker is stopping): the result is then shorter, and the records without an
-        output stay unprocessed (not acknowledged, not committed)."""
+        worker is stopping), or once ``slice_s`` seconds are spent (after one record at
+        least): the result is then shorter, and the records without an output are not
+        processed (the caller hands them over again, or leaves them unacknowledged)."""
         out: list[Emit | None] = []
+        until = None if slice_s is None else time.monotonic() + slice_s
         for record in records:
             if cancel is not None and cancel.is_set():
+                break
+            if until is not None and out and time.monotonic() >= until:
                 break
             out.append(self.take(record, timestamp_unit=timestamp_unit))
         return out
@@ -295,6 +300,7 @@ class RouteProcessor:
         *,
         timestamp_unit: float,
         cancel: threading.Event | None = None,
+        slice_s: float | None = None,
     ) -> list[Emit | None]:
         """:meth:`take_batch` in the route's engine thread, so the event loop keeps
         serving /health, heartbeats and acknowledgements while the engine works.
@@ -311,12 +317,18 @@ class RouteProcessor:
             return await loop.run_in_executor(
                 self._engine_thread,
                 functools.partial(
-                    self.take_batch, records, timestamp_unit=timestamp_unit, cancel=cancel
+                    self.take_batch,
+                    records,
+                    timestamp_unit=timestamp_unit,
+                    cancel=cancel,
+                    slice_s=slice_s,
                 ),
             )
         except RuntimeError:
             # The thread pool is shut down (interpreter exit): on the loop, not nothing.
-            return self.take_batch(records, timestamp_unit=timestamp_unit, cancel=cancel)
+            return self.take_batch(
+                records, timestamp_unit=timestamp_unit, cancel=cancel, slice_s=slice_s
+            )
 
     def close(self) -> None:
         """Let the engine thread go once its current batch is done (no new work)."""

@@ -217,3 +217,10 @@ def test_a_send_the_client_refuses_to_serialize_falls_back_instead_of_retrying_f
     asyncio.run(deliver(emit, send, proc, Health(consuming=True)))
     assert [e.kind for e in sent] == ["clean", "quarantine"]
     assert total(proc.metrics, "logscrub_stream_records_quarantined") == 1
+
+
+def test_take_batch_returns_after_its_time_slice_with_one_record_at_least(keys):
+    proc = processor(keys)
+    records = [aiokafka_record(VALUE, offset=i) for i in range(5)]
+    assert len(proc.take_batch(records, timestamp_unit=1, slice_s=0.0)) == 1
+    assert len(proc.take_batch(records, timestamp_unit=1, slice_s=60.0)) == 5
