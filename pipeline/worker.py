@@ -155,7 +155,8 @@ def incoming_from(record: Any, *, timestamp_unit: float) -> Incoming:
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
-        timestamp_ms=round(ts * timestamp_unit) if ts else None,
+        # Kafka's "no timestamp" is -1; Faust turns it into 0 or None.
+        timestamp_ms=round(ts * timestamp_unit) if ts is not None and ts > 0 else None,
         key=None if record.key is None else bytes(record.key),
         value=None if record.value is None else bytes(record.value),
         headers=_header_list(record.headers),
