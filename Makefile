@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 export PYTHON := $(abspath $(PY))
 KAFKA := docker/kafka-local
 TEST_PORT ?= 19092
+# The test broker's own state dir: never the one of a broker the user started (README's
+# `docker/kafka-local start` on 9092), which `make test` would otherwise refuse or stop.
+TEST_KAFKA_STATE ?= $(or $(TMPDIR),/tmp)/logscrub-test-kafka-$(TEST_PORT)
 
 .PHONY: setup demo demo-file test test-unit test-nlp test-kafka check image bench bench-smoke clean
 
@@ -27,9 +30,9 @@ demo-file: setup  ## file mode only: sample logs before and after, no broker
 
 test: setup  ## every tier: unit, policies, NER, and Kafka against a real local broker
 	docker/validate
-	$(KAFKA) start --port $(TEST_PORT)
+	LOGSCRUB_KAFKA_STATE=$(TEST_KAFKA_STATE) $(KAFKA) start --port $(TEST_PORT)
 	LOGSCRUB_TEST_BOOTSTRAP=127.0.0.1:$(TEST_PORT) $(PY) -m pytest -p no:cacheprovider tests; \
-	  rc=$$?; $(KAFKA) stop; exit $$rc
+	  rc=$$?; LOGSCRUB_KAFKA_STATE=$(TEST_KAFKA_STATE) $(KAFKA) stop; exit $$rc
 
 test-unit: setup
 	$(PY) -m pytest -m "not kafka and not nlp" tests

@@ -2,8 +2,9 @@
 
 The public, broker-free API: load a policy, build an engine, apply it to records.
 
+    >>> import secrets
     >>> from pipeline import Engine, KeyRing, load_policy
-    >>> engine = Engine(load_policy(), keys=KeyRing.from_secret("x" * 32))
+    >>> engine = Engine(load_policy(), keys=KeyRing.from_secret(secrets.token_urlsafe(48)))
     >>> engine.apply(b'{"msg": "mail bob@example.com"}').value  # doctest: +SKIP
 
 Names are imported lazily: the engine pulls in Presidio, which `logscrub check` or

@@ -4,7 +4,8 @@
 Exit codes as in :mod:`pipeline.cli`: 0 success, 1 failure, 2 invalid configuration or
 usage (missing key or topics included), 3 unreadable input.
 
-Security: ``tail`` prints records of clean topics and refuses a route's raw topic;
+Security: ``tail`` prints only the clean and quarantine topics the routes file names
+(any other topic, raw or unknown, needs ``--raw-ok``);
 ``quarantine-decrypt`` is the only command that prints raw records, to its own stdout,
 for whoever holds the key.
 """
@@ -23,7 +24,7 @@ from typing import Any, NoReturn
 import click
 import orjson
 
-from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError
+from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError, WebPortError
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -42,7 +43,7 @@ def _errors() -> Iterator[None]:
     """Turn logscrub's own errors into messages and exit codes (no tracebacks)."""
     try:
         yield
-    except (ConfigError, KeyMissingError) as exc:
+    except (ConfigError, KeyMissingError, WebPortError) as exc:
         _die(str(exc), EXIT_CONFIG)
     except LogscrubError as exc:
         _die(str(exc), EXIT_FAILED)
@@ -122,7 +123,7 @@ def worker(
     Settings come from --options, then LOGSCRUB_* environment variables, then --config.
     SIGTERM stops it gracefully: records in flight are finished and committed.
     """
-    from pipeline.metrics import Health, StreamMetrics
+    from pipeline.metrics import Health, StreamMetrics, check_web_port
     from pipeline.routes import load_routes
     from pipeline.worker import build_processors
 
@@ -136,6 +137,8 @@ def worker(
             web_port=web_port,
             concurrency=concurrency,
         )
+        if settings.web_port:
+            check_web_port(settings.web_host, settings.web_port)
         route_list, _ = load_routes(settings.routes)
         metrics = StreamMetrics()
         health = Health(stall_limit_s=max(60.0, 2 * settings.request_timeout_s))
@@ -175,7 +178,10 @@ def worker(
             )
         logging.getLogger().setLevel(level)
         settle_for_streaming()
-        run_exactly_once(settings, processors, metrics, health)
+        try:
+            run_exactly_once(settings, processors, metrics, health)
+        except WebPortError as exc:  # the web port is taken: one line, exit 2
+            _die(str(exc), EXIT_CONFIG)
     else:
         from pipeline.app import run_faust_worker
 
@@ -244,7 +250,11 @@ def topics_create(config: str | None, brokers: str | None, routes: str | None) -
     show_default=True,
     help="value: one record value per line; json: partition, offset, key, headers, value.",
 )
-@click.option("--raw-ok", is_flag=True, help="Allow printing a route's raw topic.")
+@click.option(
+    "--raw-ok",
+    is_flag=True,
+    help="Allow printing a topic that is not a clean or quarantine topic of the routes file.",
+)
 def tail(
     topic: str,
     config: str | None,
@@ -263,13 +273,24 @@ def tail(
 
     with _errors():
         settings = _settings(config, brokers=brokers)
+    # Fail closed: only a topic the routes file names as clean (or quarantine: entries
+    # hold no readable personal data) is printed without --raw-ok. A raw topic of another
+    # routes file, or any topic when the routes cannot be read, may hold personal data.
     try:
-        raw_topics = {r.source for r in load_routes(settings.routes)[0]}
+        route_list = load_routes(settings.routes)[0]
     except LogscrubError:
-        raw_topics = set()
-    if topic in raw_topics and not raw_ok:
+        route_list = []
+    safe_topics = {t for r in route_list for t in (r.sink, r.quarantine)}
+    if topic not in safe_topics and not raw_ok:
+        why = (
+            "a route's raw topic"
+            if topic in {r.source for r in route_list}
+            else "not a clean topic of the routes file"
+            if route_list
+            else "not known to be clean (the routes file cannot be read)"
+        )
         _die(
-            f"{topic} is a raw topic (it holds personal data); pass --raw-ok to print it",
+            f"{topic} is {why}: it may hold personal data; pass --raw-ok to print it anyway",
             EXIT_CONFIG,
         )
     try:
@@ -405,7 +426,9 @@ def quarantine_decrypt(source: str, key_file: str | None, key_id: str | None) ->
                     out[name] = None if data is None else data.decode("utf-8")
                 except UnicodeDecodeError:
                     out[f"{name}_b64"] = base64.b64encode(data or b"").decode()
-            out["headers"] = [[k, base64.b64encode(v).decode()] for k, v in raw.headers]
+            out["headers"] = [
+                [k, None if v is None else base64.b64encode(v).decode()] for k, v in raw.headers
+            ]
             sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
     if failed:
         sys.exit(EXIT_FAILED)

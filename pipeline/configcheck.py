@@ -15,7 +15,9 @@ def _kind(path: Traversable) -> str:
         return "routes"
     if path.name.endswith((".cases.yaml", ".cases.yml")):
         return "cases"
-    if path.name in ("recognizers.yaml", "analyzer.yaml") or path.name.startswith("settings"):
+    if path.name.startswith("settings"):
+        return "settings"
+    if path.name in ("recognizers.yaml", "analyzer.yaml"):
         return "other"
     return "policy"
 
@@ -26,6 +28,7 @@ def check_paths(targets: list[str | Path | Traversable]) -> tuple[int, list[Conf
     A target is a user's path or a shipped folder or file (``pipeline.shipped``).
     """
     from pipeline.routes import load_routes
+    from pipeline.settings import check_settings_file
 
     # (file, the folder its relative references resolve in)
     files: list[tuple[Traversable, Traversable | None]] = []
@@ -44,6 +47,9 @@ def check_paths(targets: list[str | Path | Traversable]) -> tuple[int, list[Conf
         if kind in ("other", "cases"):
             continue
         checked += 1
+        if kind == "settings":
+            issues.extend(check_settings_file(f))
+            continue
         try:
             if kind == "routes":
                 load_routes(f, base=base)

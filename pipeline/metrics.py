@@ -29,6 +29,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from pipeline.exceptions import WebPortError
+
 logger = logging.getLogger(__name__)
 
 # No `*_created` series: a timestamp per counter doubles the exposition and no dashboard
@@ -199,6 +201,39 @@ class Health:
         return True, "ok"
 
 
+def _bound_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``; WebPortError (one clear line) when that fails."""
+    sock: socket.socket | None = None
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        # As aiohttp does: a restarted worker rebinds despite TIME_WAIT connections.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        reason = exc.strerror or type(exc).__name__
+        msg = (
+            f"cannot serve /health and /metrics on {host}:{port}: {reason.lower()}"
+            " (choose another port with --web-port or LOGSCRUB_WEB_PORT; 0 turns them off)"
+        )
+        raise WebPortError(msg) from None
+    return sock
+
+
+def check_web_port(host: str, port: int) -> None:
+    """Fail now (WebPortError) if /health and /metrics could not serve on ``host:port``.
+
+    The worker calls this before it touches Kafka, so a taken port is one line and exit 2
+    at once; the server binds again when it starts (a port taken in between is reported
+    the same way).
+    """
+    _bound_socket(host, port).close()
+
+
 class WebServer:
     """``GET /health`` (200 when consuming, 503 otherwise) and ``GET /metrics``."""
 
@@ -216,27 +251,7 @@ class WebServer:
         Raises:
             WebPortError: the address cannot be bound (in use, not local, no permission).
         """
-        from pipeline.exceptions import WebPortError
-
-        sock: socket.socket | None = None
-        try:
-            family, kind, proto, _, addr = socket.getaddrinfo(
-                self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-            )[0]
-            sock = socket.socket(family, kind, proto)
-            # As aiohttp does: a restarted worker rebinds despite TIME_WAIT connections.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(addr)
-        except OSError as exc:
-            if sock is not None:
-                sock.close()
-            reason = exc.strerror or type(exc).__name__
-            msg = (
-                f"cannot serve /health and /metrics on {self.host}:{self.port}: {reason.lower()}"
-                " (choose another port with --web-port or LOGSCRUB_WEB_PORT; 0 turns them off)"
-            )
-            raise WebPortError(msg) from None
-        self._sock = sock
+        self._sock = _bound_socket(self.host, self.port)
 
     async def start(self) -> None:
         """Serve (binding first unless :meth:`bind` did). Raises WebPortError when taken."""

@@ -61,7 +61,7 @@ class RawRecord:
 
     value: bytes | None
     key: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: list[tuple[str, bytes | None]]
 
 
 def _aad(source: SourceRef) -> bytes:
@@ -72,8 +72,16 @@ def _aad(source: SourceRef) -> bytes:
     )
 
 
-def _frame(value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes]]) -> bytes:
-    hdrs = orjson.dumps([[k, base64.b64encode(v).decode()] for k, v in headers]) if headers else b""
+def _frame(
+    value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes | None]]
+) -> bytes:
+    # A header value may be null (the protocol allows it): kept as JSON null, so the
+    # decrypted record is the record exactly as it arrived.
+    hdrs = (
+        orjson.dumps([[k, None if v is None else base64.b64encode(v).decode()] for k, v in headers])
+        if headers
+        else b""
+    )
     return b"".join(
         (
             _FRAME.pack(-1 if key is None else len(key), len(hdrs)),
@@ -91,15 +99,23 @@ def _unframe(blob: bytes) -> RawRecord:
     pos += max(key_len, 0)
     hdrs_raw = blob[pos : pos + hdr_len]
     pos += hdr_len
-    headers = [(k, base64.b64decode(v)) for k, v in orjson.loads(hdrs_raw)] if hdrs_raw else []
+    headers = (
+        [(k, None if v is None else base64.b64decode(v)) for k, v in orjson.loads(hdrs_raw)]
+        if hdrs_raw
+        else []
+    )
     return RawRecord(value=blob[pos:], key=key, headers=headers)
 
 
 def payload_size(
-    value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes]] | None
+    value: bytes | None, key: bytes | None, headers: Sequence[tuple[str, bytes | None]] | None
 ) -> int:
     """Bytes of the raw record, as counted against the payload budget."""
-    return len(value or b"") + len(key or b"") + sum(len(k) + len(v) for k, v in headers or [])
+    return (
+        len(value or b"")
+        + len(key or b"")
+        + sum(len(k) + len(v or b"") for k, v in headers or [])
+    )
 
 
 def build_entry(
@@ -112,7 +128,7 @@ def build_entry(
     keys: KeyRing | None,
     value: bytes | None,
     key: bytes | None = None,
-    headers: Sequence[tuple[str, bytes]] | None = None,
+    headers: Sequence[tuple[str, bytes | None]] | None = None,
     scrubbed: bytes | None = None,
     error_type: str | None = None,
     max_payload_bytes: int = 300_000,
@@ -188,7 +204,7 @@ def encrypt_payload(
     source: SourceRef,
     value: bytes | None,
     key: bytes | None,
-    headers: Sequence[tuple[str, bytes]],
+    headers: Sequence[tuple[str, bytes | None]],
 ) -> dict[str, Any]:
     """Encrypt a raw record for a quarantine entry (AES-256-GCM, random nonce)."""
     nonce = os.urandom(_NONCE_BYTES)

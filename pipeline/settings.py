@@ -38,6 +38,11 @@ _BROKER_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
 _yaml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "logscrub_settings_yaml", default=None
 )
+# False while `logscrub check` validates a settings file on its own: the environment of
+# whoever runs the check must neither hide the file's errors nor add its own.
+_with_env: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "logscrub_settings_env", default=True
+)
 
 
 class Settings(BaseSettings):
@@ -120,6 +125,15 @@ class Settings(BaseSettings):
             "same budget): 300 kB keeps it under the broker's default 1 MB record limit."
         ),
     )
+    record_time_budget_s: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=3600.0,
+        description=(
+            "Longest the engine works on one record; past it the record is quarantined "
+            "(reason too_slow) instead of holding up its partition. 0: no budget."
+        ),
+    )
     transaction_max_records: int = Field(
         default=500, ge=1, le=100_000, description="exactly_once: records per transaction."
     )
@@ -153,7 +167,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Overrides, then environment, then the YAML file (no dotenv, no secrets dir)."""
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings]
+        if _with_env.get():
+            sources.append(env_settings)
         path = _yaml_file.get()
         if path is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
@@ -200,6 +216,39 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(issues) from None
     finally:
         _yaml_file.reset(token)
+
+
+def check_settings_file(path: str | Path) -> list[ConfigIssue]:
+    """Every problem of a settings file on its own (no environment), with line numbers
+    where the YAML says where a setting is; an empty list when it is valid."""
+    path = Path(path)
+    token = _with_env.set(False)
+    try:
+        load_settings(path)
+    except ConfigError as exc:
+        lines = _setting_lines(path)
+        return [
+            ConfigIssue(i.file, i.line or lines.get(i.path.split(".", 1)[0]), i.path, i.message)
+            for i in exc.issues
+        ]
+    finally:
+        _with_env.reset(token)
+    return []
+
+
+def _setting_lines(path: Path) -> dict[str, int]:
+    """Top-level setting name -> its line in the file (best effort: {} when unreadable)."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        str(k.value).lower(): k.start_mark.line + 1
+        for k, _ in node.value
+        if isinstance(k, yaml.ScalarNode)
+    }
 
 
 def _check_yaml(path: Path) -> None:

@@ -29,11 +29,16 @@ topic, partition, offset, reason code and exception class.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import orjson
 
 # aiokafka ships no type information (no py.typed): its names are Any to mypy.
 from aiokafka import (  # type: ignore[import-untyped]
@@ -59,15 +64,19 @@ from pipeline.manifest import Manifest, with_manifest
 from pipeline.metrics import Health, StreamMetrics
 from pipeline.policy import Policy
 from pipeline.quarantine import CLEAN_SEND_FAILED, ENGINE_EXCEPTION, SourceRef, build_entry
+from pipeline.quarantine import VERSION as QUARANTINE_VERSION
 from pipeline.routes import Route
 from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Header = tuple[str, bytes]
+# A header value may be null: the protocol allows it and real producers send it.
+Header = tuple[str, bytes | None]
 
 # Errors about one record (its size, format) rather than the broker's state: retrying
 # the same bytes cannot succeed, so the output is replaced by a smaller one instead.
+# The client's own refusals to serialize a record (a type or value it cannot encode)
+# are about the record too: retried, they would hold the partition up forever.
 RECORD_ERRORS: tuple[type[BaseException], ...] = (
     MessageSizeTooLargeError,
     RecordTooLargeError,
@@ -75,6 +84,8 @@ RECORD_ERRORS: tuple[type[BaseException], ...] = (
     CorruptRecordException,
     InvalidTimestampError,
     UnsupportedForMessageFormatError,
+    TypeError,
+    ValueError,
 )
 _FENCED = (ProducerFenced, InvalidProducerEpoch)
 _BACKOFF_MAX_S = 5.0
@@ -119,6 +130,59 @@ class Incoming:
         return SourceRef(self.topic, self.partition, self.offset, self.timestamp_ms)
 
 
+def _header_list(raw: Any) -> list[Header]:
+    """Kafka headers as ``(name, bytes | None)`` pairs, whatever the client handed over.
+
+    A null value stays None (``bytes(None)`` raised here once and cost the record);
+    a name that arrives as bytes is decoded rather than shown as ``b'...'``.
+    """
+    if not raw:
+        return []
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    out: list[Header] = []
+    for name, value in pairs:
+        text = name.decode("utf-8", "replace") if isinstance(name, bytes | bytearray) else str(name)
+        out.append((text, None if value is None else bytes(value)))
+    return out
+
+
+def incoming_from(record: Any, *, timestamp_unit: float) -> Incoming:
+    """An :class:`Incoming` from a client's record (aiokafka's ConsumerRecord, Faust's
+    Message): ``timestamp_unit`` is how many milliseconds one unit of its timestamp is
+    (aiokafka: 1, Faust: 1000). Keys and values may be None (null); headers may be null."""
+    ts = record.timestamp
+    return Incoming(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        # Kafka's "no timestamp" is -1; Faust turns it into 0 or None.
+        timestamp_ms=round(ts * timestamp_unit) if ts is not None and ts > 0 else None,
+        key=None if record.key is None else bytes(record.key),
+        value=None if record.value is None else bytes(record.value),
+        headers=_header_list(record.headers),
+    )
+
+
+def _coordinates_only(record: Any) -> Incoming:
+    """What can always be said of a record: where it came from (nothing of its content)."""
+
+    def number(name: str) -> int:
+        try:
+            return int(getattr(record, name))
+        except Exception:  # noqa: BLE001 — a coordinate we cannot read is reported as -1
+            return -1
+
+    return Incoming(
+        topic=str(getattr(record, "topic", "?")),
+        partition=number("partition"),
+        offset=number("offset"),
+        timestamp_ms=None,
+        key=None,
+        value=None,
+        headers=[],
+    )
+
+
 @dataclass(slots=True)
 class Emit:
     """One output to send: a cleaned record or a quarantine entry.
@@ -157,6 +221,7 @@ class RouteProcessor:
         metrics: StreamMetrics,
         *,
         max_payload_bytes: int = 300_000,
+        record_time_budget_s: float | None = None,
     ) -> None:
         self.route = route
         self.policy = policy
@@ -164,6 +229,14 @@ class RouteProcessor:
         self.keys = engine.keys
         self.metrics = metrics
         self.max_payload_bytes = max_payload_bytes
+        # Past this many seconds on one record the engine gives it up (quarantined as
+        # too_slow) rather than holding up its partition; None: no budget.
+        self.record_time_budget_s = record_time_budget_s
+        # The engine runs in this one thread, off the event loop, so /health, heartbeats
+        # and acknowledgements go on while a record is anonymized. One thread per route:
+        # an engine is never used by two threads at once, and a route's records are
+        # anonymized in the order they are handed over (per-partition order holds).
+        self._engine_thread: ThreadPoolExecutor | None = None
         # Next offset to process per partition of the source topic (for the lag gauge).
         self.positions: dict[int, int] = {}
         self._in = metrics.records_in.labels(route=route.name)
@@ -173,6 +246,96 @@ class RouteProcessor:
         self._latency = metrics.delivery_seconds.labels(route=route.name)
 
     # ----------------------------------------------------------------- record -> output
+
+    def take(self, record: Any, *, timestamp_unit: float) -> Emit | None:
+        """The output for one record as the Kafka client handed it over, or None for a
+        counted policy drop. Both transports call this (through :meth:`take_batch`).
+
+        This is the one place that guarantees every fetched record an outcome: building
+        the :class:`Incoming` (null keys, values and header values included), the
+        engine, the quarantine entry: whatever raises, the record still gets an output
+        (at worst a metadata-only entry naming its coordinates), so a transport always
+        has something to send for the offset, and never skips or crash-loops on it.
+        """
+        try:
+            msg = incoming_from(record, timestamp_unit=timestamp_unit)
+        except Exception as exc:  # noqa: BLE001 — a record we cannot even read still gets an entry
+            msg = _coordinates_only(record)
+            logger.error(
+                "route %s: reading %s[%d]@%d failed (%s); quarantined without payload",
+                self.route.name,
+                msg.topic,
+                msg.partition,
+                msg.offset,
+                type(exc).__name__,
+            )
+            self._in.inc()
+            return self._last_resort(msg, "unreadable_record", exc)
+        return self.process(msg)
+
+    def take_batch(
+        self,
+        records: Sequence[Any],
+        *,
+        timestamp_unit: float,
+        cancel: threading.Event | None = None,
+        slice_s: float | None = None,
+    ) -> list[Emit | None]:
+        """:meth:`take` for each record, in order. Stops early once ``cancel`` is set (the
+        worker is stopping), or once ``slice_s`` seconds are spent (after one record at
+        least): the result is then shorter, and the records without an output are not
+        processed (the caller hands them over again, or leaves them unacknowledged)."""
+        out: list[Emit | None] = []
+        until = None if slice_s is None else time.monotonic() + slice_s
+        for record in records:
+            if cancel is not None and cancel.is_set():
+                break
+            if until is not None and out and time.monotonic() >= until:
+                break
+            out.append(self.take(record, timestamp_unit=timestamp_unit))
+        return out
+
+    async def take_off_loop(
+        self,
+        records: Sequence[Any],
+        *,
+        timestamp_unit: float,
+        cancel: threading.Event | None = None,
+        slice_s: float | None = None,
+    ) -> list[Emit | None]:
+        """:meth:`take_batch` in the route's engine thread, so the event loop keeps
+        serving /health, heartbeats and acknowledgements while the engine works.
+
+        A batch per call, not a record: a hand-over to the thread costs ~55 CPU-µs
+        (measured), 6% of a record's ~900 µs; per batch it is noise.
+        """
+        if self._engine_thread is None:
+            self._engine_thread = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"logscrub-engine-{self.route.name}"
+            )
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._engine_thread,
+                functools.partial(
+                    self.take_batch,
+                    records,
+                    timestamp_unit=timestamp_unit,
+                    cancel=cancel,
+                    slice_s=slice_s,
+                ),
+            )
+        except RuntimeError:
+            # The thread pool is shut down (interpreter exit): on the loop, not nothing.
+            return self.take_batch(
+                records, timestamp_unit=timestamp_unit, cancel=cancel, slice_s=slice_s
+            )
+
+    def close(self) -> None:
+        """Let the engine thread go once its current batch is done (no new work)."""
+        if self._engine_thread is not None:
+            self._engine_thread.shutdown(wait=False, cancel_futures=True)
+            self._engine_thread = None
 
     def process(self, msg: Incoming) -> Emit | None:
         """The output for one record, or None when the policy dropped it (counted here).
@@ -192,16 +355,53 @@ class RouteProcessor:
                 msg.offset,
                 type(exc).__name__,
             )
+            return self._last_resort(msg, "processing_error", exc)
+
+    def _last_resort(self, msg: Incoming, reason: str, exc: BaseException) -> Emit:
+        """A metadata-only entry; if even that cannot be built, a hand-made one."""
+        try:
             return self.quarantine(
-                msg, "processing_error", error_type=type(exc).__name__, include_payload=False
+                msg, reason, error_type=type(exc).__name__, include_payload=False
+            )
+        except Exception:  # noqa: BLE001 — nothing of the record goes in: cannot fail
+            entry = orjson.dumps(
+                {
+                    "v": QUARANTINE_VERSION,
+                    "reason": reason,
+                    "error_type": type(exc).__name__,
+                    "route": self.route.name,
+                    "source": {
+                        "topic": msg.topic,
+                        "partition": msg.partition,
+                        "offset": msg.offset,
+                        "timestamp_ms": None,
+                    },
+                    "payload": None,
+                    "payload_omitted": "send_failed",
+                }
+            )
+            return Emit(
+                kind="quarantine",
+                topic=self.route.quarantine,
+                value=entry,
+                key=None,
+                headers=None,
+                timestamp_ms=None,
+                source=msg,
+                reason=reason,
+                stage=2,
             )
 
     def _process(self, msg: Incoming) -> Emit | None:
         self._in.inc()
         started = time.perf_counter()
+        budget = self.record_time_budget_s
         try:
             out = self.engine.apply(
-                msg.value if msg.value is not None else b"", msg.key, msg.headers
+                msg.value if msg.value is not None else b"",
+                msg.key,
+                msg.headers,
+                deadline=None if budget is None else time.monotonic() + budget,
             )
         except Exception as exc:  # noqa: BLE001 — the agent boundary: fail closed, keep going
             logger.warning(
@@ -427,6 +627,9 @@ class ExactlyOnceWorker:
         self._needs_reset: set[TopicPartition] = set()
         self._lock = asyncio.Lock()  # held while transactions run; rebalances wait for it
         self._stop = asyncio.Event()
+        # Set with _stop, read by the engine thread: a stopping worker does not start
+        # another record of a batch (the ones done are committed, the rest left).
+        self._cancel = threading.Event()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -437,6 +640,9 @@ class ExactlyOnceWorker:
         aborted instead of retried: its records stay uncommitted for the next owner.
         """
         self._stop = stop
+        self._cancel.clear()
+        stop_watch = asyncio.ensure_future(stop.wait())
+        stop_watch.add_done_callback(lambda _: self._cancel.set())
         s = self.settings
         consumer = AIOKafkaConsumer(
             bootstrap_servers=s.broker_list,
@@ -466,11 +672,14 @@ class ExactlyOnceWorker:
                     )
         finally:
             self.health.stopping = True
+            stop_watch.cancel()
             # The loop only exits between transactions: nothing is half-done here.
             try:
                 await consumer.stop()
             finally:
                 await self._stop_producers(list(self._producers))
+                for processor in self.processors.values():
+                    processor.close()
 
     def _running_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -609,19 +818,19 @@ class ExactlyOnceWorker:
         if not records:
             return
         processor = self.processors[tp.topic]
-        msgs = [
-            Incoming(
-                topic=r.topic,
-                partition=r.partition,
-                offset=r.offset,
-                timestamp_ms=r.timestamp,
-                key=r.key,
-                value=r.value,
-                headers=list(r.headers or ()),
-            )
-            for r in records
-        ]
-        emits: list[Emit | None] = [processor.process(m) for m in msgs]
+        # Every record gets an output or a counted drop (RouteProcessor.take), in the
+        # route's engine thread: the event loop keeps answering meanwhile.
+        emits = await processor.take_off_loop(records, timestamp_unit=1, cancel=self._cancel)
+        if len(emits) < len(records):
+            # Stopping: the records not processed are left to the next owner; what was
+            # processed is committed with its offsets. Not stopping (cannot happen
+            # today): the partition rereads from its committed offset.
+            if not self._stop.is_set():
+                self._needs_reset.add(tp)
+            records = records[: len(emits)]
+            if not records:
+                return
+        next_offset = records[-1].offset + 1
         attempt = 0
         route = processor.route.name
         while True:
@@ -629,7 +838,7 @@ class ExactlyOnceWorker:
             if producer is None:
                 return
             try:
-                await self._commit_batch(producer, tp, emits, msgs[-1].offset + 1)
+                await self._commit_batch(producer, tp, emits, next_offset)
             except _RejectedError as rej:
                 await self._abort(tp, producer, route)
                 for i, exc in rej.failures:
@@ -662,7 +871,7 @@ class ExactlyOnceWorker:
             break
         self.metrics.transactions.labels(route=route, result="committed").inc()
         self.health.stalled_since = None
-        self._next[tp] = msgs[-1].offset + 1
+        self._next[tp] = next_offset
         for emit in emits:
             if emit is not None:
                 processor.delivered(emit)
@@ -817,6 +1026,7 @@ def build_processors(settings: Settings, metrics: StreamMetrics) -> list[RoutePr
             Engine(policies[route.name], keys=keys, ner=settings.ner),
             metrics,
             max_payload_bytes=settings.quarantine_payload_max_bytes,
+            record_time_budget_s=settings.record_time_budget_s or None,
         )
         for route in routes
     ]

@@ -19,7 +19,7 @@ from pipeline.scanner import Scanner
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(load_policy(None), keys=KeyRing.from_secret("t" * 40, "k1"), ner=False)
+    return Engine(load_policy(None), keys=KeyRing.from_secret("log-context-test-secret-0123456789-abcd", "k1"), ner=False)
 
 
 def test_percent_view_maps_back_to_original_offsets() -> None:

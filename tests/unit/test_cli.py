@@ -175,3 +175,73 @@ def test_scrub_on_several_processes_gives_the_same_output_and_counts(tmp_path):
     assert outputs["1"][0].count(b"\n") == len(lines)
     assert "records: 1504  written: 1504" in outputs["1"][1]
     assert b"alice@example.com" not in outputs["1"][0]
+
+
+# --- stream commands that must refuse before touching a broker ----------------------------
+
+
+@pytest.mark.parametrize("topic", ["logs.raw.service", "some.other.topic"])
+def test_tail_refuses_a_topic_the_routes_do_not_name_as_clean(topic):
+    # Port 1: nothing listens there; the refusal comes before any connection.
+    r = run("tail", topic, "--brokers", "127.0.0.1:1", "-n", "1", "--timeout", "1")
+    assert r.returncode == 2, r.stderr.decode()
+    assert b"--raw-ok" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_tail_refuses_everything_when_the_routes_file_cannot_be_read(tmp_path):
+    r = run(
+        "tail", "logs.clean.service", "--brokers", "127.0.0.1:1",
+        env_extra={"LOGSCRUB_ROUTES": str(tmp_path / "missing.yaml")},
+    )
+    assert r.returncode == 2 and b"--raw-ok" in r.stderr
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_worker_with_its_web_port_taken_says_so_in_one_line_and_exits_2(guarantee):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = run(
+            "worker", "--brokers", "127.0.0.1:1", "--web-port", str(port),
+            "--guarantee", guarantee, env_extra={"LOGSCRUB_NER": "false"},
+        )
+    err = r.stderr.decode()
+    assert r.returncode == 2, err
+    assert "Traceback" not in err and f"127.0.0.1:{port}" in err and "--web-port" in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_web_server_start_on_a_taken_port_raises_a_clear_error():
+    import asyncio
+    import socket
+
+    from pipeline.metrics import Health, StreamMetrics, WebPortError, WebServer
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        server = WebServer("127.0.0.1", port, StreamMetrics(), Health())
+        with pytest.raises(WebPortError, match=f"127.0.0.1:{port}"):
+            asyncio.run(server.start())
+
+
+def test_check_reports_a_broken_settings_file_and_exits_2(tmp_path):
+    f = tmp_path / "settings.yaml"
+    f.write_text("brokers: not a broker\nweb_port: 99999999\nbogus: 1\n", encoding="utf-8")
+    r = run("check", str(f), key=False, env_extra={"LOGSCRUB_WEB_PORT": "6066"})
+    err = r.stderr.decode()
+    assert r.returncode == 2, err
+    assert f"{f}:1: brokers" in err and f"{f}:2: web_port" in err and f"{f}:3: bogus" in err
+    assert "not a broker" not in err  # never a value
+    assert b"ok:" not in r.stdout
+
+
+def test_check_validates_the_shipped_settings_example_whatever_the_environment():
+    r = run("check", str(CONFIGS / "settings.example.yaml"), key=False,
+            env_extra={"LOGSCRUB_WEB_PORT": "not-a-port"})
+    assert r.returncode == 0, r.stderr.decode()
+    assert b"ok: 1 file(s) valid" in r.stdout

@@ -104,7 +104,7 @@ def test_reveal_refuses_without_key_or_with_another_key(keys, other_keys):
         reveal(token, None)
     with pytest.raises(RevealError, match="key id"):
         reveal(token, other_keys)
-    same_id_other_secret = type(other_keys).from_secret("x" * 40, keys.key_id)
+    same_id_other_secret = type(other_keys).from_secret("yet-another-secret-9876543210-zyxwvuts", keys.key_id)
     with pytest.raises(RevealError, match="does not decrypt"):
         reveal(token, same_id_other_secret)
     with pytest.raises(RevealError, match="not an encrypted"):

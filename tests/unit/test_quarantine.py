@@ -200,7 +200,7 @@ class Exploding:
     def __init__(self, keys: KeyRing) -> None:
         self.keys = keys
 
-    def apply(self, value, key=None, headers=None):
+    def apply(self, value, key=None, headers=None, *, deadline=None):
         msg = f"boom on {value!r}"  # an exception that quotes the value: must not leak
         raise ValueError(msg)
 
