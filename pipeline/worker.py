@@ -380,17 +380,7 @@ class RouteProcessor:
                     "payload_omitted": "send_failed",
                 }
             )
-            return Emit(
-                kind="quarantine",
-                topic=self.route.quarantine,
-                value=entry,
-                key=None,
-                headers=None,
-                timestamp_ms=None,
-                source=msg,
-                reason=reason,
-                stage=2,
-            )
+            return self._entry_emit(msg, entry, reason, stage=2)
 
     def _process(self, msg: Incoming) -> Emit | None:
         self._in.inc()
@@ -466,6 +456,10 @@ class RouteProcessor:
             max_payload_bytes=self.max_payload_bytes,
             include_payload=include_payload,
         )
+        return self._entry_emit(msg, entry, reason, stage=stage)
+
+    def _entry_emit(self, msg: Incoming, entry: bytes, reason: str, *, stage: int) -> Emit:
+        """The output that carries a quarantine entry for ``msg``."""
         return Emit(
             kind="quarantine",
             topic=self.route.quarantine,

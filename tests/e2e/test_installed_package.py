@@ -149,7 +149,7 @@ def test_scrub_with_the_default_policy(installed: Installed):
 def test_check_validates_the_shipped_configs(installed: Installed):
     done = installed.run("check")
     assert done.returncode == 0, done.stderr.decode()
-    assert done.stdout.decode().strip() == "ok: 3 file(s) valid"
+    assert done.stdout.decode().strip() == "ok: 4 file(s) valid"  # 2 policies, routes, settings
 
 
 def test_test_policies_runs_the_shipped_golden_cases(installed: Installed):
