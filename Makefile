@@ -13,7 +13,9 @@ TEST_KAFKA_STATE ?= $(or $(TMPDIR),/tmp)/logscrub-test-kafka-$(TEST_PORT)
 
 .PHONY: setup demo demo-file test test-unit test-nlp test-kafka check image bench bench-smoke clean
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# native/: the editable install holds a compiled copy, rebuilt when the Rust source changes.
+$(VENV)/.installed: pyproject.toml constraints.txt native/Cargo.toml native/Cargo.lock $(wildcard native/src/*.rs)
+	@command -v cargo >/dev/null || { echo "make setup: cargo and rustc (1.74+) are needed to build the native prefilter (native/): Debian 12: apt-get install cargo-web; elsewhere: rustup" >&2; exit 1; }
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[ner,dev]'

@@ -61,6 +61,7 @@ from detectors.base import (
     words_before,
 )
 
+from pipeline._prefilter import Prefilter, bit
 from pipeline.names import find_names
 
 if TYPE_CHECKING:
@@ -410,6 +411,10 @@ class Scanner:
                 vocab.setdefault(key, set()).add(index)
         self._key_vocab = {key: tuple(sorted(ids)) for key, ids in vocab.items()}
         self._key_cache: dict[str, tuple[tuple[int, int], ...]] = {}
+        # One native pass per text says which recognizers can match in it at all
+        # (pipeline/_prefilter.py); the plan leaves the others out.
+        self._prefilter = Prefilter.build([item.recognizer for item in self._compiled])
+        self._bits = [bit(index) for index in range(len(self._compiled))]
         self._shape_needed = any(
             item.shape_anchors or item.min_digits for item in self._compiled
         )
@@ -543,19 +548,24 @@ class Scanner:
         shape = text_shape(text)
         if not field_ctx and not self._deny and _BENIGN_SHAPE.fullmatch(shape):
             return []
-        keys = self._find_keys(text) if n > 3 else {}
-        if n <= _PLAN_LENGTH and not keys:
+        # Recognizers with a pattern that can match somewhere in the text (a bit mask); a
+        # recognizer outside it cannot find anything here, so no plan step runs it.
+        hits = self._prefilter.hits(text)
+        keys = self._find_keys(text) if n > 3 and hits else {}
+        if not hits:
+            plan = []
+        elif n <= _PLAN_LENGTH and not keys:
             # Short values repeat their shape (`1730695830082`, `29159us`, host names):
-            # which recognizers run where is decided once per (shape, field).
-            plan_key = (shape, self.field_signature(field))
+            # which recognizers run where is decided once per (shape, field, hits).
+            plan_key = (shape, self.field_signature(field), hits)
             plan = self._plans.get(plan_key)
             if plan is None:
-                plan = self._plan(text, shape, keys, field_ctx, field)
+                plan = self._plan(text, shape, keys, field_ctx, field, hits)
                 if len(self._plans) >= _PLAN_CACHE_LIMIT:
                     self._plans.clear()
                 self._plans[plan_key] = plan
         else:
-            plan = self._plan(text, shape, keys, field_ctx, field)
+            plan = self._plan(text, shape, keys, field_ctx, field, hits)
         candidates: list[Finding] = []
         lowered: str | None = None
         for step in plan:
@@ -595,11 +605,13 @@ class Scanner:
         keys: dict[int, list[tuple[int, int]]],
         field_ctx: frozenset[str],
         field: str | None,
+        hits: int,
     ) -> list[tuple[Any, ...]]:
         """Decide which recognizers run which patterns where in ``text`` (see ``_RUN``).
 
-        Depends on the text only through its shape, its keys and the field: a plan made
-        for a text without keys serves every text of the same shape in the same field.
+        Depends on the text only through its shape, its keys, the field and ``hits`` (the
+        prefilter's mask: recognizers outside it are left out): a plan made for a text
+        without keys serves every text of the same shape and hits in the same field.
         Trigger words are looked for when the plan runs, not here.
         """
         n = len(text)
@@ -618,7 +630,10 @@ class Scanner:
         field_neg = self._field_negative(field) if field else frozenset()
         anchor_cache: dict[Any, list[tuple[int, int]]] = {}
         steps: list[tuple[Any, ...]] = []
+        bits = self._bits
         for index, item in items:
+            if not hits & bits[index]:
+                continue
             if digits < item.min_digits:
                 continue
             if item.entity in field_neg:

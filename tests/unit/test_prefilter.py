@@ -1,0 +1,91 @@
+"""The native prefilter never hides a match: its patterns are supersets of the detectors'."""
+
+import re
+
+import pytest
+import regex
+
+from detectors import RECOGNIZERS
+from pipeline._prefilter import BITS, Prefilter, Untranslatable, bit, superset_pattern
+from pipeline.corpus import generate_lines
+from pipeline.scanner import Scanner
+
+RECOGNIZER_OBJECTS = [cls() for cls in RECOGNIZERS]
+
+
+@pytest.fixture(scope="module")
+def prefilter() -> Prefilter:
+    return Prefilter.build(RECOGNIZER_OBJECTS)
+
+
+def test_every_shipped_pattern_is_translated(prefilter: Prefilter) -> None:
+    assert prefilter.untranslated == []
+    assert prefilter.always == 0
+
+
+def test_translation_drops_assertions_and_inlines_backreferences() -> None:
+    assert superset_pattern(r"(?<![\w.])(?P<sep>[:\-])a(?P=sep)\b$") == (
+        r"(?:[\x{3a}\x{2d}])a(?:[\x{3a}\x{2d}])"
+    )
+    # ASCII classes, as the scanner compiles them with (?a); no nested classes.
+    assert superset_pattern(r"\d\w[\s\S]", re.IGNORECASE) == (
+        r"(?i)[0-9][0-9A-Za-z_](?:[\t\n\x0B\x0C\r ]|[^\t\n\x0B\x0C\r ])"
+    )
+    # Large repeats open up (a smaller DFA); small ones stay.
+    assert superset_pattern(r"x{2,5}y{20,40}z{1,}") == "(?:x){2,5}(?:y){16,}(?:z){1,}"
+
+
+def test_a_construct_it_cannot_translate_makes_its_recognizer_always_hit() -> None:
+    with pytest.raises(Untranslatable):
+        superset_pattern(r"[^a\S]")
+
+    class Odd:
+        global_regex_flags = 0
+        patterns = [type("P", (), {"regex": r"x[^a\S]", "name": "odd"})()]
+
+    built = Prefilter.build([Odd()])
+    assert built.hits("nothing here") == bit(0)
+    assert built.untranslated == [(0, "odd", "negated class with a negated category")]
+
+
+def test_bits_wrap_beyond_the_mask_width() -> None:
+    assert bit(BITS + 3) == bit(3)
+
+
+def test_text_the_extension_cannot_read_hits_everything(prefilter: Prefilter) -> None:
+    everything = 0
+    for index in range(len(RECOGNIZER_OBJECTS)):
+        everything |= bit(index)
+    assert prefilter.hits("lone surrogate \udcff here") == everything
+
+
+def test_every_python_match_on_the_corpus_is_a_prefilter_hit(prefilter: Prefilter) -> None:
+    """Each detector pattern, compiled as the scanner compiles it, is searched at every
+    position of generated lines: wherever it matches, its recognizer's bit is set."""
+    compiled = []
+    for index, recognizer in enumerate(RECOGNIZER_OBJECTS):
+        flags = int(recognizer.global_regex_flags or 0)
+        for pattern in recognizer.patterns:
+            compiled.append((index, regex.compile("(?a)" + pattern.regex, flags)))
+    lines = list(generate_lines(400, seed=3, density=1.0))
+    lines += ["imei=355302046283920 mac 00:1A:2b:3c:4D:5e", "Dear Wei Zhang, 电话13800138000"]
+    matched = 0
+    for line in lines:
+        mask = prefilter.hits(line)
+        for index, pattern in compiled:
+            if pattern.search(line) is not None:
+                matched += 1
+                assert mask & bit(index), (RECOGNIZER_OBJECTS[index].name, index)
+    assert matched > 500
+
+
+def test_scanner_findings_are_the_same_with_and_without_the_prefilter() -> None:
+    class AllHit:
+        def hits(self, _text: str) -> int:
+            return (1 << BITS) - 1
+
+    with_prefilter = Scanner()
+    without = Scanner()
+    without._prefilter = AllHit()  # type: ignore[assignment]
+    for line in generate_lines(300, seed=11, density=0.5):
+        assert with_prefilter.scan(line) == without.scan(line)
