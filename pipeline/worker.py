@@ -88,6 +88,9 @@ RECORD_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
 )
 _FENCED = (ProducerFenced, InvalidProducerEpoch)
+# Failed transactions retried with one producer before it is replaced by a new one (after a
+# broker restart an idempotent producer's sequence state can be unusable for good).
+_ATTEMPTS_PER_PRODUCER = 3
 _BACKOFF_MAX_S = 5.0
 
 
@@ -624,6 +627,11 @@ class ExactlyOnceWorker:
         # Set with _stop, read by the engine thread: a stopping worker does not start
         # another record of a batch (the ones done are committed, the rest left).
         self._cancel = threading.Event()
+        # How long one transaction (sends, offsets, commit) may take before its producer is
+        # replaced: three request timeouts, within the broker's transaction timeout.
+        self._transaction_bound_s = min(
+            3 * settings.request_timeout_s, settings.transaction_timeout_s
+        )
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -788,8 +796,22 @@ class ExactlyOnceWorker:
                 if tp not in consumer.assignment():
                     continue
                 await self._stop_producers([tp])
-                await self._start_producer(tp)
-                await self._seek_committed(tp)
+                try:
+                    await self._start_producer(tp)
+                    await self._seek_committed(tp)
+                except (KafkaError, TimeoutError) as exc:
+                    if self._stop.is_set():
+                        raise
+                    # The broker is still away: try again on the next turn of the loop.
+                    self._needs_reset.add(tp)
+                    logger.warning(
+                        "exactly_once: %s[%d] not restarted yet (%s)",
+                        tp.topic,
+                        tp.partition,
+                        type(exc).__name__,
+                    )
+                    await asyncio.sleep(backoff_s(1))
+                    return
                 logger.info(
                     "exactly_once: %s[%d] restarted from its committed offset",
                     tp.topic,
@@ -832,7 +854,16 @@ class ExactlyOnceWorker:
             if producer is None:
                 return
             try:
-                await self._commit_batch(producer, tp, emits, next_offset)
+                # Bounded: a transactional producer can wait for ever on a broker that came
+                # back without its state (KAFKA-7763 in the Java client). Past the bound the
+                # outcome is unknown, and the partition restarts with a new producer.
+                await asyncio.wait_for(
+                    self._commit_batch(producer, tp, emits, next_offset),
+                    timeout=self._transaction_bound_s,
+                )
+            except TimeoutError:
+                self._give_up_producer(tp, route, "transaction timed out")
+                return
             except _RejectedError as rej:
                 await self._abort(tp, producer, route)
                 for i, exc in rej.failures:
@@ -845,6 +876,9 @@ class ExactlyOnceWorker:
                 if attempt:
                     if self._stop.is_set():
                         return  # shutting down: leave these records to the next owner
+                    if attempt >= _ATTEMPTS_PER_PRODUCER:
+                        self._give_up_producer(tp, route, "outputs kept failing")
+                        return
                     await self._pause(processor, attempt, "output", rej.failures[0][1])
                 continue
             except _FENCED:
@@ -860,6 +894,9 @@ class ExactlyOnceWorker:
                 await self._abort(tp, producer, route)
                 if tp in self._needs_reset or self._stop.is_set():
                     return  # refetched after the reset / left to the next owner
+                if attempt >= _ATTEMPTS_PER_PRODUCER:
+                    self._give_up_producer(tp, route, "transaction kept failing")
+                    return
                 await self._pause(processor, attempt, "transaction", exc)
                 continue
             break
@@ -906,10 +943,19 @@ class ExactlyOnceWorker:
         await producer.send_offsets_to_transaction({tp: next_offset}, self.settings.group_id)
         await producer.commit_transaction()
 
+    def _give_up_producer(self, tp: TopicPartition, route: str, why: str) -> None:
+        """Replace this partition's producer and reread its committed offset (see
+        ``_reset_partitions``): the records of the batch are fetched and cleaned again."""
+        logger.warning(
+            "exactly_once: %s[%d]: %s; restarting the partition", tp.topic, tp.partition, why
+        )
+        self.metrics.transactions.labels(route=route, result="aborted").inc()
+        self._needs_reset.add(tp)
+
     async def _abort(self, tp: TopicPartition, producer: AIOKafkaProducer, route: str) -> None:
         self.metrics.transactions.labels(route=route, result="aborted").inc()
         try:
-            await producer.abort_transaction()
+            await asyncio.wait_for(producer.abort_transaction(), timeout=self._transaction_bound_s)
         except Exception as exc:  # noqa: BLE001 — a producer that cannot abort is replaced
             logger.warning(
                 "exactly_once: abort on %s[%d] failed (%s); restarting the partition",

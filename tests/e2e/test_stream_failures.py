@@ -304,7 +304,7 @@ def test_broker_restart_mid_stream_loses_nothing(
             assert acc.duplicates == 0
         else:
             assert retries > 0, "the outage was meant to outlast the request timeout"
-        assert acc.lost == [], f"lost inputs: {acc.lost[:20]}"
+        assert acc.lost == [], f"lost inputs: {acc.lost[:20]}\n{w.log_tail()}"
         assert acc.unknown == 0 and acc.both == 0
         assert w.proc.poll() is None, "the worker survives a broker restart"
         assert_nothing_raw(
