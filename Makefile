@@ -31,6 +31,7 @@ demo-file: setup  ## file mode only: sample logs before and after, no broker
 
 test: setup  ## every tier: unit, policies, NER, and Kafka against a real local broker
 	docker/validate
+	tests/browser/setup >/dev/null || test $$? -eq 3  # chromium for tests/browser (apt, once)
 	LOGSCRUB_KAFKA_STATE=$(TEST_KAFKA_STATE) $(KAFKA) start --port $(TEST_PORT)
 	LOGSCRUB_TEST_BOOTSTRAP=127.0.0.1:$(TEST_PORT) $(PY) -m pytest -p no:cacheprovider tests; \
 	  rc=$$?; LOGSCRUB_KAFKA_STATE=$(TEST_KAFKA_STATE) $(KAFKA) stop; exit $$rc

@@ -394,6 +394,40 @@ def corpus(output: str, count: int, seed: int, density: float, lines_only: bool)
     write_jsonl("/dev/stdout" if output == "-" else output, generate_labelled(count, seed=seed, density=density))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (no other is accepted).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port (0: any free port).")
+@key_file_option
+@key_id_option
+@ner_option
+def playground(
+    host: str, port: int, key_file: str | None, key_id: str | None, ner: bool | None
+) -> None:
+    """Serve a local page to try policies on log lines: every finding, detector, score,
+    field rule and operator, the record before and after, and golden cases to download.
+
+    It binds to a loopback address only and prints its address with a random token; other
+    local users without the token are refused. Nothing is stored or logged. Without a
+    configured key, pseudonyms use an ephemeral key (the page says so).
+    """
+    from pipeline.keys import KeyRing
+    from pipeline.playground import Playground, check_loopback, serve
+
+    with _errors():
+        check_loopback(host)
+        pg = Playground(KeyRing.load(key_file, key_id), ner=ner)
+
+    def ready(url: str) -> None:
+        click.echo(f"logscrub playground: open {url}", err=True)
+        if pg.ephemeral:
+            click.echo("  (no key configured: pseudonyms use an ephemeral key)", err=True)
+
+    try:
+        serve(pg, host, port, ready)
+    except OSError as exc:
+        _die(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_CONFIG)
+
+
 @main.command("test-policies")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(

@@ -215,10 +215,13 @@ class Engine:
         outcome.operators = counts.operators
         return outcome
 
-    def explain(self, value: bytes | str) -> tuple[Outcome, list[Explanation]]:
-        """Anonymize one record and say, per changed value, what caught it and what it became."""
+    def explain(
+        self, value: bytes | str, *, deadline: float | None = None
+    ) -> tuple[Outcome, list[Explanation]]:
+        """Anonymize one record and say, per changed value, what caught it and what it became
+        (``deadline`` as in :meth:`apply`)."""
         trace: list[Explanation] = []
-        counts = _Counts(trace)
+        counts = _Counts(trace, deadline)
         outcome = self._apply_value(value, counts)
         outcome.entities = counts.entities
         outcome.operators = counts.operators

@@ -165,6 +165,27 @@ def test_demo_file_only(installed: Installed):
     assert done.stdout.count(b"after:") == done.stdout.count(b"before:") > 0
 
 
+def test_playground_serves_its_page_and_assets(installed: Installed):
+    proc = subprocess.Popen(  # noqa: S603 — the installed console script
+        [str(installed.bin / "logscrub"), "playground", "--port", "0", "--no-ner"],
+        stderr=subprocess.PIPE,
+        cwd=installed.workdir,
+        env=installed.env(),
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline().decode()  # blocks until the address is printed
+        url = line.split("open ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), line
+        base = url.split("/?", 1)[0]
+        for address in (url, f"{base}/assets/app.js", f"{base}/assets/style.css"):
+            with urllib.request.urlopen(address, timeout=60) as resp:  # noqa: S310 — loopback
+                assert resp.status == 200 and len(resp.read()) > 500, address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def _health(port: int) -> int | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:  # noqa: S310
