@@ -434,4 +434,200 @@ def quarantine_decrypt(source: str, key_file: str | None, key_id: str | None) ->
         sys.exit(EXIT_FAILED)
 
 
-COMMANDS = (worker, topics, tail, demo, quarantine_decrypt)
+# ------------------------------------------------------------------------------- verify
+
+
+def _parse_since(text: str | None) -> float | None:
+    """``90s``, ``30m``, ``6h``, ``2d`` -> seconds; None stays None."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.replace(".", "", 1).isdigit():
+        _die(f"--since {text!r}: give a number and a unit s, m, h or d (e.g. 6h)", EXIT_CONFIG)
+    return float(number) * units[unit]
+
+
+def _topic_records(
+    settings: Any, topic: str, since_s: float | None, follow: bool, stop_after: int | None
+) -> Iterator[bytes]:
+    """Values of ``topic`` (read_committed): from ``since_s`` ago (default: the oldest) to
+    its end at the start, or on and on with ``follow``."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=settings.broker_list,
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            client_id=f"{settings.client_id}-verify",
+        )
+    except KafkaError as exc:
+        _die(f"cannot connect to {settings.brokers}: {type(exc).__name__}", EXIT_FAILED)
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            _die(f"topic {topic} does not exist on {settings.brokers}", EXIT_CONFIG)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        if since_s is not None:
+            start_ms = int((time.time() - since_s) * 1000)
+            for tp, found in consumer.offsets_for_times({tp: start_ms for tp in tps}).items():
+                if found is not None:
+                    consumer.seek(tp, found.offset)
+                else:
+                    consumer.seek_to_end(tp)
+        end = consumer.end_offsets(tps)
+        done = 0
+        while True:
+            batch = consumer.poll(timeout_ms=500)
+            for records in batch.values():
+                for r in records:
+                    if r.value is not None:
+                        yield r.value
+                        done += 1
+                        if stop_after is not None and done >= stop_after:
+                            return
+            if not follow and all(consumer.position(tp) >= end[tp] for tp in tps):
+                return
+    finally:
+        consumer.close()
+
+
+@click.command()
+@click.option("--input", "-i", "input_", default=None, help="Clean records from a file (- for stdin).")
+@click.option("--topic", default=None, help="Clean records from this topic (read_committed).")
+@config_option
+@brokers_option
+@click.option("--policy", "-p", type=click.Path(dir_okay=False), default=None, help="The policy the records were cleaned with (default: the shipped default).")
+@click.option("--sample", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True, help="Fraction of records checked (chosen by a hash of the record, so reruns agree).")
+@click.option("--since", default=None, help="Topic: only records from this long ago on (e.g. 30m, 6h, 2d); default: all.")
+@click.option("-n", "--max-records", type=click.IntRange(min=1), default=None, help="Stop after reading N records.")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None, help="Score threshold of the strict profile (default: 0.35).")
+@click.option("--ner/--no-ner", default=True, show_default=True, help="Names by NER in prose strings (needs the spaCy model).")
+@click.option("--max-leak-rate", type=click.FloatRange(0.0, 1.0), default=0.001, show_default=True, help="Exit 1 when more than this fraction of checked records holds personal data.")
+@click.option("--follow", is_flag=True, help="Topic: keep reading; export figures on --web-port (Prometheus) until Ctrl-C.")
+@click.option("--web-port", type=click.IntRange(1, 65535), default=None, help="With --follow: serve /metrics on 127.0.0.1:PORT.")
+@click.option("--key-file", type=click.Path(dir_okay=False), default=None, help="Key for fingerprints (default: $LOGSCRUB_KEY_FILE, $LOGSCRUB_KEY; none: no fingerprints).")
+def verify(
+    input_: str | None,
+    topic: str | None,
+    config: str | None,
+    brokers: str | None,
+    policy: str | None,
+    sample: float,
+    since: str | None,
+    max_records: int | None,
+    threshold: float | None,
+    ner: bool,
+    max_leak_rate: float,
+    follow: bool,
+    web_port: int | None,
+    key_file: str | None,
+) -> None:
+    """Look for personal data that survived in clean records (a file or a clean topic).
+
+    A stricter profile than cleaning: every detector, a lower score threshold, names in
+    every string. Reports by entity and field path, never a value (with a key: a short
+    keyed fingerprint). Exit 1 when the share of records with residual personal data is
+    above --max-leak-rate, so it can run in CI or cron.
+    """
+    import hashlib
+
+    from pipeline.keys import KeyRing
+    from pipeline.policy import load_policy
+    from pipeline.verify import DEFAULT_THRESHOLD, Report, Verifier
+
+    if (input_ is None) == (topic is None):
+        _die("give one of --input FILE or --topic TOPIC", EXIT_CONFIG)
+    if follow and topic is None:
+        _die("--follow reads a topic", EXIT_CONFIG)
+    since_s = _parse_since(since)
+    with _errors():
+        verifier = Verifier(
+            load_policy(policy),
+            KeyRing.load(key_file),
+            threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+            ner=ner,
+        )
+    if ner and not verifier.ner_available:
+        click.echo("logscrub: NER model not installed: names only by the gazetteer", err=True)
+
+    def picked(values: Iterator[bytes | None]) -> Iterator[bytes | None]:
+        for value in values:
+            if sample >= 1.0 or value is None:
+                yield value
+            elif hashlib.blake2b(value, digest_size=8).digest()[0] < sample * 256:
+                yield value
+
+    if input_ is not None:
+        from pipeline._lines import Oversize, read_lines
+
+        source = sys.stdin.buffer if input_ == "-" else None
+        try:
+            stream = source or open(input_, "rb")  # noqa: SIM115 — closed below
+        except OSError as exc:
+            _die(f"cannot read input {input_}: {exc.strerror}", EXIT_IO)
+        report = Report()
+        try:
+            lines = read_lines(stream, verifier.max_bytes)
+            raws = (None if isinstance(r, Oversize) else r for r in lines)
+            if max_records is not None:
+                raws = (r for _, r in zip(range(max_records), raws, strict=False))
+            verifier.run(picked(raws), report)
+        finally:
+            if source is None:
+                stream.close()
+    else:
+        with _errors():
+            settings = _settings(config, brokers=brokers)
+        report = Report()
+        gauges = None
+        if follow and web_port is not None:
+            gauges = _verify_metrics(web_port)
+        values = _topic_records(settings, topic or "", since_s, follow, max_records)
+        try:
+            for value in picked(values):
+                verifier.run([value], report)
+                if gauges is not None:
+                    gauges(report)
+        except KeyboardInterrupt:
+            pass
+    for line in report.lines():
+        click.echo(line)
+    if report.leak_rate > max_leak_rate:
+        click.echo(
+            f"logscrub verify: {report.leak_rate:.2%} of records hold personal data "
+            f"(allowed {max_leak_rate:.2%})",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
+
+
+def _verify_metrics(port: int) -> Any:
+    """Prometheus figures of a following verifier on 127.0.0.1:``port``; returns an updater."""
+    from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+    from pipeline.metrics import check_web_port
+
+    with _errors():
+        check_web_port("127.0.0.1", port)
+    registry = CollectorRegistry()
+    checked = Gauge("logscrub_verify_records", "Clean records checked", registry=registry)
+    leaking = Gauge("logscrub_verify_records_with_residual", "Checked records with residual personal data", registry=registry)
+    found = Gauge("logscrub_verify_residual", "Residual findings", ["entity"], registry=registry)
+    start_http_server(port, addr="127.0.0.1", registry=registry)
+
+    def update(report: Any) -> None:
+        checked.set(report.records)
+        leaking.set(report.with_residual)
+        for entity, n in report.by_entity.items():
+            found.labels(entity=entity).set(n)
+
+    return update
+
+
+COMMANDS = (worker, topics, tail, demo, quarantine_decrypt, verify)

@@ -29,6 +29,7 @@ from pipeline.keys import KeyRing
 from pipeline.operators.base import DROP, Operator, OperatorContext
 from pipeline.policy import OperatorSpec, Policy
 from pipeline.scanner import Scanner
+from pipeline.tokens import own_token_re
 
 # Field values that say "no value" and are left alone even in a field named `imei`.
 PLACEHOLDER_VALUES: Final = frozenset(
@@ -178,6 +179,12 @@ class Engine:
         self._key_op = (
             self._op(policy.key_spec) if isinstance(policy.key_spec, OperatorSpec) else None
         )
+        # A value that is already one of our tokens is not personal data: field rules and
+        # field-name hints leave it (scrubbing twice changes nothing).
+        self._own_token = own_token_re(
+            {*self.scanner.entities, *policy.entity_specs, "PII", "FIELD"}
+            | {r.spec.entity for r in policy.field_rules if r.spec.entity}
+        ).fullmatch
 
     def _op(self, spec: OperatorSpec) -> Operator[Any]:
         op = self._ops.get(id(spec))
@@ -226,6 +233,10 @@ class Engine:
         outcome.entities = counts.entities
         outcome.operators = counts.operators
         return outcome, trace
+
+    def operator_for(self, entity: str) -> tuple[Operator[Any], str]:
+        """The operator (and its name) the policy applies to a finding of ``entity``."""
+        return self._entity_ops.get(entity, self._default_op)
 
     def forget_values(self) -> None:
         """Empty the memo of scanned values (benchmarks: each timed pass starts cold)."""
@@ -436,7 +447,7 @@ class Engine:
             return v
         entity = spec.entity or hint or "PII"
         text = v if isinstance(v, str) else str(v)
-        if text.strip().lower() in PLACEHOLDER_VALUES:
+        if text.strip().lower() in PLACEHOLDER_VALUES or self._own_token(text):
             return v
         out = op.apply(text, entity)
         counts.add(entity, spec.name)
@@ -530,7 +541,7 @@ class Engine:
         if counts.deadline is not None:
             counts.check_time()
         if hint is not None and not any(f.entity == hint for f in findings):
-            if text.strip().lower() in PLACEHOLDER_VALUES:
+            if text.strip().lower() in PLACEHOLDER_VALUES or self._own_token(text):
                 return text
             # The field name says the whole value is personal data and no detector
             # matched its shape (an IMEI with odd separators, a nickname): treat it whole.
@@ -562,7 +573,7 @@ class Engine:
         score: float,
         span: tuple[int, int],
     ) -> str:
-        op, op_name = self._entity_ops.get(entity, self._default_op)
+        op, op_name = self.operator_for(entity)
         out = op.apply(value, entity)
         counts.add(entity, op_name)
         replaced = "" if out is DROP else str(out)

@@ -229,13 +229,17 @@ _DATE_FORMS: Final = (
 _NOT_DATE: Final = "not a supported date or datetime"
 
 
+_YEAR_RE: Final = re.compile(r"(?:1[89]|20)\d\d")
+
+
 def date_to(value: str, unit: Literal["month", "year"] = "month") -> str:
     """Truncate a date or datetime to its month or year.
 
     Accepted forms: ISO 8601 dates and datetimes as :meth:`datetime.fromisoformat`
     reads them (``2024-03-15``, ``2024-03-15T10:20:30.5+02:00``, ``...Z``,
     ``2024-03-15 10:20``, ``20240315T102030``), ``YYYY/MM/DD``, ``YYYYMMDD``,
-    ``DD/MM/YYYY`` (day first; ``MM/DD/YYYY`` is not accepted) and ``YYYY-MM``.
+    ``DD/MM/YYYY`` (day first; ``MM/DD/YYYY`` is not accepted) and ``YYYY-MM``; for
+    ``unit="year"`` also a bare year (``1990``), its own output.
     The calendar date must exist.
 
     The month is the one written in the value: no time-zone conversion is done, so
@@ -255,6 +259,8 @@ def date_to(value: str, unit: Literal["month", "year"] = "month") -> str:
     if unit not in ("month", "year"):
         msg = "unit must be 'month' or 'year'"
         raise ValueError(msg)
+    if unit == "year" and _YEAR_RE.fullmatch(value):
+        return value  # already a year: generalizing again changes nothing
     parsed = _parse_date(value)
     if parsed is None:
         raise ValueError(_NOT_DATE)
@@ -336,12 +342,33 @@ def user_agent(ua: str) -> str:
     if not ua.strip():
         msg = "empty user agent"
         raise ValueError(msg)
+    if _is_generalized_ua(ua):
+        return ua  # already this function's output: generalizing again changes nothing
     result = _ua_resolver()(ua, _UA_DOMAINS)
     browser = result.user_agent
     system = result.os
     browser_text = _family_major(browser.family, browser.major) if browser else "Other"
     os_text = _family_major(system.family, system.major) if system else "Other"
     return f"{browser_text} / {os_text}"
+
+
+# This module's own output: "<family>[ <major>] / <family>[ <major>]", families of letters,
+# digits, spaces and `._-/` (`Mobile Safari UI/WKWebView`), never `/<digit>` (a product
+# version: `Mozilla/5.0`), `@`, `;` or brackets, which real User-Agent strings have.
+_GENERALIZED_UA: Final = re.compile(
+    r"(?P<b>[A-Za-z](?:[A-Za-z0-9 ._-]|/(?!\d)){0,40}?)(?P<bv> \d{1,4})? / "
+    r"(?P<o>[A-Za-z](?:[A-Za-z0-9 ._-]|/(?!\d)){0,40}?)(?P<ov> \d{1,4})?"
+)
+
+
+def _is_generalized_ua(ua: str) -> bool:
+    """Whether ``ua`` is already in :func:`user_agent`'s output form, with a major version
+    on at least one side or ``Other / Other`` (``John Smith / London`` is not one: it
+    becomes ``Other / Other``)."""
+    m = _GENERALIZED_UA.fullmatch(ua)
+    if m is None:
+        return False
+    return m["bv"] is not None or m["ov"] is not None or ua == "Other / Other"
 
 
 def _family_major(family: str, major: str | None) -> str:

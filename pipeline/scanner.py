@@ -1098,12 +1098,17 @@ def _overlaps(spans: list[tuple[int, int]], starts: list[int], start: int, end: 
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
-    """Replace ``spans`` of ``text`` with spaces (same length, so offsets stay valid)."""
+    """Replace ``spans`` of ``text`` with underscores (same length, so offsets stay valid).
+
+    Not spaces: a token is a word where a value was, so ``user <USERNAME:k1:..> failed``
+    keeps ``failed`` in the place of a verb, not of the user name (a pattern that takes
+    the word after ``user`` takes the underscores, and findings on a token are dropped).
+    """
     parts = []
     last = 0
     for start, end in spans:
         parts.append(text[last:start])
-        parts.append(" " * (end - start))
+        parts.append("_" * (end - start))
         last = end
     parts.append(text[last:])
     return "".join(parts)

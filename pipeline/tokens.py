@@ -5,18 +5,33 @@
 * ciphertext: ``<EMAIL_ADDRESS:k1:enc:AbC...>``         (AES-SIV, URL-safe base64)
 
 Tokens carry the entity type (analysts see what was there) and the key id (keys rotate).
-The scanner skips anything shaped like a token, so scrubbing twice is a no-op.
+The scanner skips anything shaped like a token, and a field rule leaves a value that is
+one of logscrub's own tokens as it is (:func:`own_token_re`), so scrubbing twice is a no-op:
+a second pipeline stage, or ``logscrub verify`` on a clean topic, sees tokens, not values.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 TOKEN_RE = re.compile(r"<[A-Z][A-Z0-9_]*(?::[A-Za-z0-9_\-]+){0,3}>")
 _ENC_RE = re.compile(
     r"^<(?P<entity>[A-Z][A-Z0-9_]*):(?P<kid>[A-Za-z0-9_-]{1,16}):enc:(?P<data>[A-Za-z0-9_-]+)>$"
 )
+
+
+def own_token_re(entities: Iterable[str]) -> re.Pattern[str]:
+    """A pattern for a whole value that is a token logscrub makes for one of ``entities``:
+    ``<ENTITY>``, ``<ENTITY:kid:hex>`` or ``<ENTITY:kid:enc:data>``.
+
+    Only known entity names: ``<ALICE>`` in a name field is not a token, it is kept out.
+    """
+    names = "|".join(sorted((re.escape(e) for e in set(entities)), key=len, reverse=True))
+    return re.compile(
+        rf"<(?:{names})(?::[A-Za-z0-9_-]{{1,16}}:(?:[0-9a-f]{{8,64}}|enc:[A-Za-z0-9_-]+))?>"
+    )
 
 
 def pseudonym_token(entity: str, key_id: str, digest_hex: str) -> str:
