@@ -221,23 +221,115 @@ def check(paths: tuple[str, ...], schema: bool) -> None:
     click.echo(f"ok: {checked} file(s) valid")
 
 
+reason_option = click.option(
+    "--reason",
+    required=True,
+    help="Why (the case or ticket): written to the audit log before anything is revealed.",
+)
+audit_log_option = click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Audit log (default: $LOGSCRUB_AUDIT_LOG, else ~/.local/state/logscrub/audit.log).",
+)
+
+
 @main.command()
-@click.argument("token")
+@click.argument("token", nargs=-1, required=True)
 @key_file_option
 @key_id_option
-def reveal(token: str, key_file: str | None, key_id: str | None) -> None:
-    """Decrypt a token made by the `encrypt` operator (needs the key it was made with).
+@reason_option
+@audit_log_option
+def reveal(
+    token: tuple[str, ...],
+    key_file: str | None,
+    key_id: str | None,
+    reason: str,
+    audit_log: str | None,
+) -> None:
+    """Decrypt tokens made by the `encrypt` operator (needs the key ring they were made with).
 
     Re-identification is an investigation step: run it where the key lives, never in the
-    analytics environment.
+    analytics environment. Each call appends one record to the audit log (who, when, why,
+    keyed digests of the tokens; never a value) before it prints anything.
     """
+    from pipeline import audit
     from pipeline.keys import KeyRing
     from pipeline.operators.encrypt import reveal as do_reveal
+    from pipeline.tokens import parse_encrypted
 
     with _errors():
         keys = KeyRing.load(key_file, key_id)
-        entity, value = do_reveal(token, keys)
-    click.echo(f"{entity}\t{value}")
+        revealed = [do_reveal(t, keys) for t in token]  # all or nothing: errors come first
+        assert keys is not None  # noqa: S101 — do_reveal raised otherwise
+        audit.append(
+            Path(audit_log) if audit_log else audit.default_path(),
+            command="reveal",
+            key_ids=[p.key_id for t in token if (p := parse_encrypted(t)) is not None],
+            items=[audit.digest(keys, t) for t in token],
+            reason=reason,
+        )
+    for entity, value in revealed:
+        click.echo(f"{entity}\t{value}")
+
+
+@main.group()
+def audit() -> None:
+    """The re-identification audit log."""
+
+
+@audit.command("verify")
+@audit_log_option
+def audit_verify(audit_log: str | None) -> None:
+    """Check the audit log's hash chain: exit 1 at the first edited, removed or reordered
+    record. Prints the head hash: keep it elsewhere to detect a cut-off tail later."""
+    from pipeline import audit as audit_mod
+
+    path = Path(audit_log) if audit_log else audit_mod.default_path()
+    with _errors():
+        verified = audit_mod.verify_log(path)
+    click.echo(f"ok: {path}: {verified.records} record(s); head {verified.head}")
+
+
+@main.group()
+def keys() -> None:
+    """Make and list keys: a key ring file holds several by id, one active (rotation)."""
+
+
+@keys.command("generate")
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="The ring file to add a key to (created, or converted from a one-secret file).",
+)
+@click.option("--id", "key_id", default=None, help="Id of the new key (default: the next kN).")
+def keys_generate(key_file: str, key_id: str | None) -> None:
+    """Add a new random key to a ring file and make it the active one (mode 0600).
+
+    Older keys stay in the ring: tokens made under them still reveal and decrypt. New
+    pseudonyms differ from the old ones from the moment workers load the ring.
+    """
+    from pipeline.keys import add_to_ring
+
+    with _errors():
+        new_id, ids = add_to_ring(Path(key_file), key_id)
+    click.echo(f"{key_file}: added key {new_id} (active); keys: {', '.join(ids)}")
+
+
+@keys.command("list")
+@key_file_option
+@key_id_option
+def keys_list(key_file: str | None, key_id: str | None) -> None:
+    """List the key ids of the configured key or ring (never a secret); the active one first."""
+    from pipeline.keys import KeyRing
+
+    with _errors():
+        ring = KeyRing.load(key_file, key_id)
+    if ring is None:
+        _die("no key configured (--key-file, $LOGSCRUB_KEY_FILE or $LOGSCRUB_KEY)", EXIT_CONFIG)
+    for n, kid in enumerate(ring.ids):
+        click.echo(f"{kid}\t{'active' if n == 0 else 'older: reveal and decrypt only'}")
 
 
 @main.command()

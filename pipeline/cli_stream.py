@@ -384,12 +384,27 @@ def demo(file_only: bool, port: int | None, keep_broker: bool) -> None:
 @click.argument("source", default="-", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--key-file", type=click.Path(dir_okay=False), default=None, help="Secret key file.")
 @click.option("--key-id", default=None, help="Key id (default: $LOGSCRUB_KEY_ID or k1).")
-def quarantine_decrypt(source: str, key_file: str | None, key_id: str | None) -> None:
+@click.option(
+    "--reason",
+    required=True,
+    help="Why (the case or ticket): written to the audit log before anything is decrypted.",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Audit log (default: $LOGSCRUB_AUDIT_LOG, else ~/.local/state/logscrub/audit.log).",
+)
+def quarantine_decrypt(
+    source: str, key_file: str | None, key_id: str | None, reason: str, audit_log: str | None
+) -> None:
     """Decrypt quarantine entries (JSON lines, e.g. from `logscrub tail --format value`).
 
     Prints one JSON line per entry: its source coordinates, reason and the raw record
     (``value``/``key`` as text, or ``*_b64`` when not UTF-8). The output holds the raw
-    personal data: run it only where that is allowed, and only for a replay.
+    personal data: run it only where that is allowed, and only for a replay. One record
+    goes to the audit log first (who, when, why, keyed digests of the entries' source
+    coordinates; never a value); without it nothing is decrypted.
     """
     from pipeline.keys import KeyRing
     from pipeline.quarantine import QuarantineDecryptError, decrypt_entry
@@ -402,34 +417,56 @@ def quarantine_decrypt(source: str, key_file: str | None, key_id: str | None) ->
         stream = sys.stdin.buffer if source == "-" else Path(source).open("rb")  # noqa: SIM115
     except OSError as exc:
         _die(f"cannot read {source}: {exc.strerror}", EXIT_IO)
+    with stream:
+        lines = list(enumerate(stream, 1))
+    # The audit record names every entry asked for (by its coordinates), before any output.
+    from pipeline import audit
+
+    coordinates: list[str] = []
+    key_ids: set[str] = set()
+    for _number, line in lines:
+        try:
+            doc = orjson.loads(line)
+            src = doc["source"]
+            coordinates.append(f"{src['topic']}/{src['partition']}/{src['offset']}")
+            key_ids.add(str(doc["payload"]["key_id"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            continue
+    with _errors():
+        audit.append(
+            Path(audit_log) if audit_log else audit.default_path(),
+            command="quarantine-decrypt",
+            key_ids=key_ids,
+            items=[audit.digest(keys, c) for c in coordinates],
+            reason=reason,
+        )
     failed = 0
     click.echo("logscrub: the output holds raw records (personal data)", err=True)
-    with stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            entry = orjson.loads(line)
+            raw = decrypt_entry(entry, keys)
+        except (orjson.JSONDecodeError, QuarantineDecryptError, KeyError, TypeError) as exc:
+            why = (
+                str(exc)
+                if isinstance(exc, QuarantineDecryptError)
+                else "not a quarantine entry"
+            )
+            click.echo(f"logscrub: line {number}: {why}", err=True)
+            failed += 1
+            continue
+        out: dict[str, Any] = {"source": entry["source"], "reason": entry.get("reason")}
+        for name, data in (("value", raw.value), ("key", raw.key)):
             try:
-                entry = orjson.loads(line)
-                raw = decrypt_entry(entry, keys)
-            except (orjson.JSONDecodeError, QuarantineDecryptError, KeyError, TypeError) as exc:
-                reason = (
-                    str(exc)
-                    if isinstance(exc, QuarantineDecryptError)
-                    else "not a quarantine entry"
-                )
-                click.echo(f"logscrub: line {number}: {reason}", err=True)
-                failed += 1
-                continue
-            out: dict[str, Any] = {"source": entry["source"], "reason": entry.get("reason")}
-            for name, data in (("value", raw.value), ("key", raw.key)):
-                try:
-                    out[name] = None if data is None else data.decode("utf-8")
-                except UnicodeDecodeError:
-                    out[f"{name}_b64"] = base64.b64encode(data or b"").decode()
-            out["headers"] = [
-                [k, None if v is None else base64.b64encode(v).decode()] for k, v in raw.headers
-            ]
-            sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
+                out[name] = None if data is None else data.decode("utf-8")
+            except UnicodeDecodeError:
+                out[f"{name}_b64"] = base64.b64encode(data or b"").decode()
+        out["headers"] = [
+            [k, None if v is None else base64.b64encode(v).decode()] for k, v in raw.headers
+        ]
+        sys.stdout.buffer.write(orjson.dumps(out) + b"\n")
     if failed:
         sys.exit(EXIT_FAILED)
 

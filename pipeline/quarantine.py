@@ -246,7 +246,7 @@ def decrypt_entry(
         msg = "unknown payload algorithm"
         raise QuarantineDecryptError(msg)
     key_id = payload.get("key_id")
-    ring = keys if isinstance(keys, KeyRing) else keys.get(str(key_id))
+    ring = keys.for_id(str(key_id)) if isinstance(keys, KeyRing) else keys.get(str(key_id))
     if ring is None or ring.key_id != key_id:
         msg = f"the payload is sealed under key id {key_id!r}, which is not loaded"
         raise QuarantineDecryptError(msg)

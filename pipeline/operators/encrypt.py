@@ -52,14 +52,15 @@ def reveal(token: str, keys: KeyRing | None) -> tuple[str, str]:
     parsed = parse_encrypted(token)
     if parsed is None:
         raise RevealError("not an encrypted logscrub token (expected <ENTITY:keyid:enc:...>)")
-    if parsed.key_id != keys.key_id:
+    ring = keys.for_id(parsed.key_id)
+    if ring is None:
         raise RevealError(
-            f"the token was made under key id {parsed.key_id!r}, the configured key is "
-            f"{keys.key_id!r}"
+            f"the token was made under key id {parsed.key_id!r}, which is not loaded "
+            f"(keys: {', '.join(keys.ids)})"
         )
     data = base64.urlsafe_b64decode(parsed.data_b64 + "=" * (-len(parsed.data_b64) % 4))
     try:
-        plain = AESSIV(keys.encryption_key).decrypt(data, [parsed.entity.encode()])
+        plain = AESSIV(ring.encryption_key).decrypt(data, [parsed.entity.encode()])
     except InvalidTag:
         raise RevealError("the token does not decrypt under the configured key") from None
     return parsed.entity, plain.decode("utf-8", "surrogatepass")

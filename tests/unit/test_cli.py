@@ -88,10 +88,12 @@ def test_reveal_round_trip_and_refusal(tmp_path):
     r = run("scrub", "--policy", str(policy), input_bytes=b'{"uid": "u-778899"}\n')
     token = json.loads(r.stdout)["uid"]
     assert "u-778899" not in token
-    ok = run("reveal", token)
+    log = tmp_path / "audit.log"
+    ok = run("reveal", token, "--reason", "INC-1", "--audit-log", str(log))
     assert ok.returncode == 0
     assert ok.stdout.decode().strip() == "USER_ID\tu-778899"
-    refused = run("reveal", token, key=False)
+    assert b"u-778899" not in log.read_bytes()
+    refused = run("reveal", token, "--reason", "INC-1", "--audit-log", str(log), key=False)
     assert refused.returncode == 2
     assert b"u-778899" not in refused.stdout + refused.stderr
 

@@ -346,11 +346,36 @@ def test_quarantine_decrypt_command_gives_the_key_holder_the_raw_record(keys, tm
     sealed = orjson.dumps(entry(keys, value=b'{"user":"li.wei@example.com"}')).decode()
     entries.write_text(sealed + "\n", encoding="utf-8")
     env = {"LOGSCRUB_KEY": TEST_SECRET, "LOGSCRUB_KEY_ID": keys.key_id, "LOGSCRUB_KEY_FILE": ""}
-    result = CliRunner().invoke(quarantine_decrypt, [str(entries)], env=env)
+    log = tmp_path / "audit.log"
+    args = [str(entries), "--reason", "replay INC-7", "--audit-log", str(log)]
+    result = CliRunner().invoke(quarantine_decrypt, args, env=env)
     assert result.exit_code == 0, result.output
     out = orjson.loads(result.stdout.strip().splitlines()[-1])
     assert out["value"] == '{"user":"li.wei@example.com"}' and out["key"] == EMAIL.decode()
     assert out["source"]["offset"] == 41 and out["reason"] == "invalid_utf8"
+    # One audit record, written first: the entry by a keyed digest, never its content.
+    record = orjson.loads(log.read_bytes())
+    assert record["command"] == "quarantine-decrypt" and record["reason"] == "replay INC-7"
+    assert len(record["items"]) == 1 and record["key_ids"] == [keys.key_id]
+    assert b"li.wei" not in log.read_bytes()
+
+
+def test_quarantine_decrypt_needs_a_reason_and_a_writable_audit_log(keys, tmp_path):
+    from click.testing import CliRunner
+
+    from pipeline.cli_stream import quarantine_decrypt
+    from tests.conftest import TEST_SECRET
+
+    entries = tmp_path / "entries.jsonl"
+    entries.write_text(orjson.dumps(entry(keys)).decode() + "\n", encoding="utf-8")
+    env = {"LOGSCRUB_KEY": TEST_SECRET, "LOGSCRUB_KEY_ID": keys.key_id, "LOGSCRUB_KEY_FILE": ""}
+    assert CliRunner().invoke(quarantine_decrypt, [str(entries)], env=env).exit_code == 2
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("x")
+    args = [str(entries), "--reason", "r", "--audit-log", str(blocked / "audit.log")]
+    result = CliRunner().invoke(quarantine_decrypt, args, env=env)
+    assert result.exit_code != 0
+    assert EMAIL.decode() not in result.stdout
 
 
 def test_quarantine_decrypt_without_the_key_exits_2(tmp_path, keys):
@@ -361,6 +386,7 @@ def test_quarantine_decrypt_without_the_key_exits_2(tmp_path, keys):
     entries = tmp_path / "entries.jsonl"
     entries.write_text(orjson.dumps(entry(keys)).decode() + "\n", encoding="utf-8")
     env = {"LOGSCRUB_KEY": "", "LOGSCRUB_KEY_FILE": ""}
-    result = CliRunner().invoke(quarantine_decrypt, [str(entries)], env=env)
+    args = [str(entries), "--reason", "r", "--audit-log", str(tmp_path / "audit.log")]
+    result = CliRunner().invoke(quarantine_decrypt, args, env=env)
     assert result.exit_code == 2
     assert EMAIL.decode() not in result.output
