@@ -151,6 +151,12 @@ def worker(
             "(create them with `logscrub topics create`)",
             EXIT_CONFIG,
         )
+    if settings.reload:
+        from pipeline.reload import ConfigWatcher
+
+        # Routes and policies reload on SIGHUP and when their files change (between
+        # batches; an invalid change is refused and logged, the running config stays).
+        ConfigWatcher(settings, processors, metrics).start()
     from pipeline.gc_tuning import settle_for_streaming
     from pipeline.worker import quiet_client_logs
 

@@ -133,6 +133,18 @@ class StreamMetrics:
             ["route"],
             registry=r,
         )
+        self.config_reloads = Counter(
+            "logscrub_config_reloads",
+            "Config reloads by result (applied, unchanged, invalid, restart_needed, error).",
+            ["result"],
+            registry=r,
+        )
+        self.policy_active = Gauge(
+            "logscrub_policy_active",
+            "1 for the policy (name, digest) each route cleans with now, 0 for replaced ones.",
+            ["route", "policy", "digest"],
+            registry=r,
+        )
         self._lag_source: Callable[[], Mapping[str, tuple[int, int]]] | None = None
 
     def declare_routes(self, routes: list[str]) -> None:

@@ -134,6 +134,16 @@ class Settings(BaseSettings):
             "(reason too_slow) instead of holding up its partition. 0: no budget."
         ),
     )
+    reload: bool = Field(
+        default=True,
+        description=(
+            "Reload routes and policies when their files change and on SIGHUP (a new "
+            "config is validated first; an invalid one is refused and the running one stays)."
+        ),
+    )
+    reload_interval_s: float = Field(
+        default=2.0, ge=0.2, le=3600.0, description="How often the config files are checked."
+    )
     transaction_max_records: int = Field(
         default=500, ge=1, le=100_000, description="exactly_once: records per transaction."
     )

@@ -247,6 +247,33 @@ class RouteProcessor:
         self._dropped = metrics.records_dropped.labels(route=route.name)
         self._engine_time = metrics.processing_seconds.labels(route=route.name)
         self._latency = metrics.delivery_seconds.labels(route=route.name)
+        # A reloaded (policy, engine), taken up at the start of the next batch (swap()).
+        self._pending: tuple[Policy, Engine] | None = None
+        self._pending_lock = threading.Lock()
+
+    # ----------------------------------------------------------------- hot reload
+
+    def swap(self, policy: Policy, engine: Engine) -> None:
+        """Clean with ``policy`` and ``engine`` from the next batch on (pipeline.reload).
+
+        Between batches, in the engine's own thread: a batch is cleaned under one policy,
+        and each clean record's manifest names the digest of the one that cleaned it.
+        """
+        with self._pending_lock:
+            self._pending = (policy, engine)
+
+    @property
+    def pending_or_active_digest(self) -> str:
+        """The digest of the policy the next batch will be cleaned with."""
+        with self._pending_lock:
+            return (self._pending[0] if self._pending is not None else self.policy).digest
+
+    def _take_up_swap(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            self.policy, self.engine = pending
+            self.keys = self.engine.keys
 
     # ----------------------------------------------------------------- record -> output
 
@@ -288,6 +315,7 @@ class RouteProcessor:
         worker is stopping), or once ``slice_s`` seconds are spent (after one record at
         least): the result is then shorter, and the records without an output are not
         processed (the caller hands them over again, or leaves them unacknowledged)."""
+        self._take_up_swap()
         out: list[Emit | None] = []
         until = None if slice_s is None else time.monotonic() + slice_s
         for record in records:
