@@ -477,6 +477,51 @@ def quarantine_decrypt(
         sys.exit(EXIT_FAILED)
 
 
+# ------------------------------------------------------------------------------- drift
+
+
+@click.command()
+@config_option
+@click.option("--url", default=None, help="The worker's web address (default: http://web_host:web_port from settings).")
+@click.option("--all", "show_all", is_flag=True, help="Every path seen, not only the new ones.")
+@click.option("--json", "as_json", is_flag=True, help="The worker's answer as JSON.")
+def drift(config: str | None, url: str | None, show_all: bool, as_json: bool) -> None:
+    """List field paths a running worker saw first after its warm-up (schema drift).
+
+    Paths only, never values: keys that may hold personal data show as <key>. Asks the
+    worker's /drift endpoint; each worker of a group answers for its own partitions.
+    """
+    import datetime
+    import urllib.error
+    import urllib.request
+
+    if url is None:
+        with _errors():
+            settings = _settings(config)
+        if not settings.web_port:
+            _die("the worker's web port is off (web_port 0): give --url", EXIT_CONFIG)
+        url = f"http://{settings.web_host}:{settings.web_port}"
+    address = url.rstrip("/") + "/drift" + ("" if show_all else "?new=1")
+    try:
+        with urllib.request.urlopen(address, timeout=10) as resp:  # noqa: S310 — the operator's worker
+            body = resp.read()
+    except (urllib.error.URLError, OSError) as exc:
+        _die(f"no worker answers at {url} ({type(exc).__name__})", EXIT_FAILED)
+    if as_json:
+        click.echo(body.decode())
+        return
+    for route in orjson.loads(body)["routes"]:
+        click.echo(
+            f"route {route['route']}: {route['paths']} path(s) seen over {route['records']} "
+            f"record(s) (baseline: the first {route['warmup_records']})"
+            + (f"; {route['overflow']} not kept (limit)" if route["overflow"] else "")
+        )
+        for item in route["items"]:
+            first = datetime.datetime.fromtimestamp(item["first_seen"], datetime.UTC)
+            flag = "new " if item["new"] else "    "
+            click.echo(f"  {flag}{item['path']:<48} first {first:%Y-%m-%d %H:%M:%S}Z  x{item['count']}")
+
+
 # ------------------------------------------------------------------------------- verify
 
 
@@ -673,4 +718,4 @@ def _verify_metrics(port: int) -> Any:
     return update
 
 
-COMMANDS = (worker, topics, tail, demo, quarantine_decrypt, verify)
+COMMANDS = (worker, topics, tail, demo, quarantine_decrypt, verify, drift)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -31,6 +31,9 @@ from pipeline.policy import OperatorSpec, Policy
 from pipeline.scanner import Scanner
 from pipeline.tokens import own_token_re
 
+if TYPE_CHECKING:
+    from pipeline.drift import PathLog
+
 # Field values that say "no value" and are left alone even in a field named `imei`.
 PLACEHOLDER_VALUES: Final = frozenset(
     {"", "-", "--", "null", "none", "nil", "n/a", "na", "unknown", "undefined", "0", "false", "true"}
@@ -40,6 +43,8 @@ _MEMO_LIMIT = 65_536
 _KEEP: Final = "keep"
 _DROP: Final = "drop"
 _SCAN: Final = "scan"
+UNKNOWN_QUARANTINE: Final = "quarantine"
+UNKNOWN_FIELD: Final = "unknown_field"  # the issue of a record with a field no rule lists
 _SCAN_NER: Final = "scan+ner"
 TOO_SLOW: Final = "too_slow"  # reason code: the record's time budget ran out
 
@@ -81,6 +86,7 @@ class _Decision:
 
     action: int | str
     hint: str | None
+    unknown: bool = False  # no rule and no free-text entry lists it
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,7 @@ class Explanation:
 class _Counts:
     """Per-record counters, cheap to create (one per record in the hot path)."""
 
-    __slots__ = ("entities", "operators", "trace", "where", "events", "deadline")
+    __slots__ = ("entities", "operators", "trace", "where", "events", "deadline", "unknown")
 
     def __init__(
         self, trace: list[Explanation] | None = None, deadline: float | None = None
@@ -115,6 +121,7 @@ class _Counts:
         self.events: list[tuple[str, str]] = []  # (entity, operator) in order, for the memo
         self.trace = trace  # only `explain` sets it
         self.where = ""
+        self.unknown = False  # a leaf no rule lists, under `unknown_fields: quarantine`
 
     def check_time(self) -> None:
         """Give the record up (``too_slow``) once its time budget is spent."""
@@ -144,6 +151,7 @@ class Engine:
         keys: KeyRing | None = None,
         scanner: Scanner | None = None,
         ner: bool | None = None,
+        paths: PathLog | None = None,
     ) -> None:
         if policy.needs_key and keys is None:
             raise KeyMissingError(f"policy {policy.name!r} pseudonymizes or encrypts")
@@ -169,6 +177,13 @@ class Engine:
         ]
         self._free_text = policy.free_text
         self._default = policy.model.unknown_fields
+        # `quarantine`: a field no rule lists is scanned (the output is clean either way)
+        # and the record is marked (issue unknown_field): the stream quarantines it.
+        self._quarantine_unknown = self._default == UNKNOWN_QUARANTINE
+        if self._quarantine_unknown:
+            self._default = _SCAN
+        # The field paths walked, for the schema drift guard (pipeline.drift); None: off.
+        self.paths = paths
         self._decisions: dict[tuple[str, ...], Any] = {}
         self._plain_keys: set[str] = set()  # object keys and header names with nothing found
         self._key_memo: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
@@ -211,6 +226,8 @@ class Engine:
         """
         counts = _Counts(deadline=deadline)
         outcome = self._apply_value(value, counts)
+        if self.paths is not None:
+            self.paths.record_done()
         if not outcome.dropped:
             try:
                 outcome.key = self._apply_key(key, counts)
@@ -233,6 +250,14 @@ class Engine:
         outcome.entities = counts.entities
         outcome.operators = counts.operators
         return outcome, trace
+
+    def key_is_plain(self, key: str) -> bool:
+        """Whether the scanner finds no personal data in an object key (remembered)."""
+        if key in self._plain_keys:
+            return True
+        local = _Counts()
+        self._scan_text(key, None, False, local, names=True)
+        return not local.events
 
     def operator_for(self, entity: str) -> tuple[Operator[Any], str]:
         """The operator (and its name) the policy applies to a finding of ``entity``."""
@@ -265,10 +290,10 @@ class Engine:
                 if self._drop_record(decoded.obj):
                     return Outcome(None, "json", issue=decoded.issue, dropped=True)
                 cleaned: Any = self._walk_dict(decoded.obj, (), None, counts)
-                return Outcome(dumps(cleaned), "json", issue=decoded.issue)
+                return Outcome(dumps(cleaned), "json", issue=decoded.issue or _unknown(counts))
             if decoded.obj is not None:  # a JSON array: its items are records or values
                 cleaned = self._node(decoded.obj, (), "", None, counts)
-                return Outcome(dumps(cleaned), "json", issue=decoded.issue)
+                return Outcome(dumps(cleaned), "json", issue=decoded.issue or _unknown(counts))
             assert decoded.text is not None  # noqa: S101 — Decoded sets exactly one
             if decoded.issue is not None and decoded.text.lstrip().startswith("{"):
                 # An object that does not parse (cut, garbled, too deep, bad UTF-8).
@@ -315,6 +340,7 @@ class Engine:
         if found is not None:
             return found
         action: int | str = self._default
+        unknown = False
         joined = join_path(path)
         for i, (pattern, _op, _spec) in enumerate(self._rules):
             if pattern.matches_joined(path, joined):
@@ -326,11 +352,13 @@ class Engine:
                 if any(p.matches_joined(q, joined_q) for p in self._free_text):
                     action = _SCAN_NER
                     break
+            else:
+                unknown = True
         hint = self.scanner.field_entity(name)
         if hint is None and parent:
             # `user.id`, `device.sn`: a generic name is qualified by its parent's name.
             hint = self.scanner.field_entity(f"{parent}_{name}")
-        found = _Decision(action, hint)
+        found = _Decision(action, hint, unknown)
         if len(self._decisions) >= _DECISION_CACHE_LIMIT:
             self._decisions.clear()
         self._decisions[path] = found
@@ -404,6 +432,8 @@ class Engine:
         self, v: Any, p: tuple[str, ...], name: str, parent: str | None, counts: _Counts
     ) -> Any:
         decision = self._decide(p, name, parent)
+        if self.paths is not None:
+            self.paths.saw(p)
         if counts.deadline is not None:
             counts.check_time()
         if counts.trace is not None:
@@ -424,6 +454,8 @@ class Engine:
         if action == _DROP:
             counts.add("FIELD", "drop")
             return DROP
+        if decision.unknown and self._quarantine_unknown:
+            counts.unknown = True
         return self._scan_leaf(v, name, decision.hint, action == _SCAN_NER, counts)
 
     def _apply_rule(
@@ -636,6 +668,10 @@ class Engine:
                 return b"null" if cleaned is DROP else dumps(cleaned)
         hint = self.scanner.field_entity(name)
         return self._scan_text(text, name, False, counts, hint=hint).encode()
+
+
+def _unknown(counts: _Counts) -> str | None:
+    return UNKNOWN_FIELD if counts.unknown else None
 
 
 def _free_text_paths(path: tuple[str, ...]) -> list[tuple[str, ...]]:

@@ -145,7 +145,14 @@ class StreamMetrics:
             ["route", "policy", "digest"],
             registry=r,
         )
+        self.new_field_paths = Counter(
+            "logscrub_stream_new_field_paths",
+            "JSON field paths first seen after a route's warm-up (schema drift; see /drift).",
+            ["route"],
+            registry=r,
+        )
         self._lag_source: Callable[[], Mapping[str, tuple[int, int]]] | None = None
+        self._drift_source: Callable[[bool], list[dict[str, Any]]] | None = None
 
     def declare_routes(self, routes: list[str]) -> None:
         """Create the per-route series at zero, so dashboards see them before any traffic."""
@@ -158,6 +165,14 @@ class StreamMetrics:
     def set_lag_source(self, source: Callable[[], Mapping[str, tuple[int, int]]]) -> None:
         """Register the transport's view: route -> (lag, assigned partitions), read per scrape."""
         self._lag_source = source
+
+    def set_drift_source(self, source: Callable[[bool], list[dict[str, Any]]]) -> None:
+        """Register the routes' field path listings (``/drift``; argument: new paths only)."""
+        self._drift_source = source
+
+    def drift(self, new_only: bool = False) -> list[dict[str, Any]]:
+        """What ``/drift`` answers: per route, its field paths (no values)."""
+        return [] if self._drift_source is None else self._drift_source(new_only)
 
     def refresh(self) -> None:
         """Update the gauges from the transport (called before each exposition)."""
@@ -273,6 +288,7 @@ class WebServer:
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/drift", self._drift)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.SockSite(self._runner, self._sock)
@@ -292,6 +308,11 @@ class WebServer:
         ok, state = self.health.status(asyncio.get_running_loop().time())
         body = orjson.dumps({"status": state, **self.health.detail})
         return web.Response(body=body, status=200 if ok else 503, content_type="application/json")
+
+    async def _drift(self, request: web.Request) -> web.Response:
+        new_only = request.query.get("new", "") in ("1", "true", "yes")
+        body = orjson.dumps({"routes": self.metrics.drift(new_only)})
+        return web.Response(body=body, content_type="application/json")
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         body = self.metrics.exposition()

@@ -108,8 +108,12 @@ class PolicyModel(_Model):
     version: Literal[1]
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     description: str = ""
-    unknown_fields: Literal["keep", "drop", "scan"] = Field(
-        description="What happens to fields no rule lists. Required: `scan` is the safe choice."
+    unknown_fields: Literal["keep", "drop", "scan", "quarantine"] = Field(
+        description=(
+            "What happens to fields no rule lists. Required: `scan` is the safe choice; "
+            "`quarantine` scans them and sends the record to quarantine (a new field never "
+            "passes silently where a policy lists every field it expects)."
+        )
     )
     fields: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Path pattern -> operator; the value IS personal data."

@@ -134,6 +134,15 @@ class Settings(BaseSettings):
             "(reason too_slow) instead of holding up its partition. 0: no budget."
         ),
     )
+    drift_warmup_records: int = Field(
+        default=1000,
+        ge=0,
+        description="Records of a route that set its baseline of field paths; paths first "
+        "seen later are new (schema drift: logged, counted, listed by `logscrub drift`).",
+    )
+    drift_max_paths: int = Field(
+        default=10_000, ge=1, description="Distinct field paths remembered per route."
+    )
     reload: bool = Field(
         default=True,
         description=(

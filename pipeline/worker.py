@@ -59,6 +59,7 @@ from aiokafka.errors import (  # type: ignore[import-untyped]
     UnsupportedForMessageFormatError,
 )
 
+from pipeline.drift import PathLog
 from pipeline.engine import Engine
 from pipeline.manifest import Manifest, with_manifest
 from pipeline.metrics import Health, StreamMetrics
@@ -225,6 +226,8 @@ class RouteProcessor:
         *,
         max_payload_bytes: int = 300_000,
         record_time_budget_s: float | None = None,
+        drift_warmup_records: int = 1000,
+        drift_max_paths: int = 10_000,
     ) -> None:
         self.route = route
         self.policy = policy
@@ -250,6 +253,17 @@ class RouteProcessor:
         # A reloaded (policy, engine), taken up at the start of the next batch (swap()).
         self._pending: tuple[Policy, Engine] | None = None
         self._pending_lock = threading.Lock()
+        # The route's field paths and which are new (schema drift; /drift). Kept across
+        # reloads: the new engine reports into the same log.
+        new_paths = metrics.new_field_paths.labels(route=route.name)
+        self.drift = PathLog(
+            route.name,
+            lambda key: self.engine.key_is_plain(key),
+            warmup_records=drift_warmup_records,
+            limit=drift_max_paths,
+            on_new=lambda _path: new_paths.inc(),
+        )
+        engine.paths = self.drift
 
     # ----------------------------------------------------------------- hot reload
 
@@ -274,6 +288,7 @@ class RouteProcessor:
         if pending is not None:
             self.policy, self.engine = pending
             self.keys = self.engine.keys
+            self.engine.paths = self.drift
 
     # ----------------------------------------------------------------- record -> output
 
@@ -1095,10 +1110,13 @@ def build_processors(settings: Settings, metrics: StreamMetrics) -> list[RoutePr
             metrics,
             max_payload_bytes=settings.quarantine_payload_max_bytes,
             record_time_budget_s=settings.record_time_budget_s or None,
+            drift_warmup_records=settings.drift_warmup_records,
+            drift_max_paths=settings.drift_max_paths,
         )
         for route in routes
     ]
     metrics.declare_routes([r.name for r in routes])
+    metrics.set_drift_source(lambda new_only: [p.drift.listing(new_only=new_only) for p in processors])
     return processors
 
 
