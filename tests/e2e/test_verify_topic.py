@@ -55,3 +55,41 @@ def test_verify_names_a_missing_topic(kafka_bootstrap):
     done = _logscrub("verify", "--brokers", kafka_bootstrap, "--topic", "no.such.topic.here")
     assert done.returncode == 2
     assert b"does not exist" in done.stderr
+
+
+def test_verify_follows_a_topic_and_exports_its_figures(kafka_bootstrap, topic_factory, produce):
+    import os
+    import socket
+    import time
+    import urllib.request
+
+    topic = topic_factory(partitions=1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(  # noqa: S603 — this package's own command
+        [sys.executable, "-m", "pipeline", "verify", "--no-ner", "--brokers", kafka_bootstrap,
+         "--topic", topic, "--follow", "--web-port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"LOGSCRUB_KEY": SECRET, "PATH": os.environ["PATH"]},
+    )
+    try:
+        produce(kafka_bootstrap, topic, SAMPLE.read_bytes().splitlines())
+        deadline = time.monotonic() + 120
+        text = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:  # noqa: S310
+                    text = r.read().decode()
+            except OSError:
+                text = ""
+            if "logscrub_verify_records 10.0" in text:
+                break
+            time.sleep(0.2)
+        assert "logscrub_verify_records 10.0" in text, text[-2000:]
+        assert "logscrub_verify_records_with_residual 10.0" in text
+        assert 'logscrub_verify_residual{entity="EMAIL_ADDRESS"}' in text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
