@@ -126,12 +126,14 @@ class StreamMetrics:
             "Records in the raw topic not yet processed by this worker (assigned partitions).",
             ["route"],
             registry=r,
+            multiprocess_mode="livesum",
         )
         self.assigned_partitions = Gauge(
             "logscrub_stream_assigned_partitions",
             "Raw-topic partitions assigned to this worker.",
             ["route"],
             registry=r,
+            multiprocess_mode="livesum",
         )
         self.config_reloads = Counter(
             "logscrub_config_reloads",
@@ -144,6 +146,7 @@ class StreamMetrics:
             "1 for the policy (name, digest) each route cleans with now, 0 for replaced ones.",
             ["route", "policy", "digest"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.new_field_paths = Counter(
             "logscrub_stream_new_field_paths",

@@ -42,6 +42,11 @@ KEYS = KeyRing.from_secret(TEST_SECRET, TEST_KEY_ID)
 WORKER_CODE = "from pipeline.cli_stream import worker; worker(prog_name='logscrub worker')"
 
 
+def worker_code(args: list[str]) -> str:
+    """WORKER_CODE with command-line arguments (settings still come from the environment)."""
+    return f"from pipeline.cli_stream import worker; worker({args!r}, prog_name='logscrub worker')"
+
+
 # --- records -----------------------------------------------------------------------------
 
 
@@ -169,6 +174,7 @@ class WorkerProc:
         name: str = "worker",
         guarantee: str = "at_least_once",
         extra_env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.name = name
         self.web_port = free_port()
@@ -193,7 +199,7 @@ class WorkerProc:
         )
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(  # noqa: S603 — this interpreter, fixed code
-            [sys.executable, "-c", WORKER_CODE],
+            [sys.executable, "-c", WORKER_CODE if not args else worker_code(args)],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
