@@ -315,9 +315,6 @@ def tail(
     raw_ok: bool,
 ) -> None:
     """Print the records of a (clean) TOPIC as they arrive (read_committed)."""
-    from kafka import KafkaConsumer, TopicPartition  # type: ignore[import-untyped]
-    from kafka.errors import KafkaError
-
     from pipeline.routes import load_routes
 
     with _errors():
@@ -342,23 +339,9 @@ def tail(
             f"{topic} is {why}: it may hold personal data; pass --raw-ok to print it anyway",
             EXIT_CONFIG,
         )
-    try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=settings.broker_list,
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            client_id=f"{settings.client_id}-tail",
-        )
-    except KafkaError as exc:
-        _die(f"cannot connect to {settings.brokers}: {type(exc).__name__}", EXIT_FAILED)
+    consumer, tps = _topic_reader(settings, topic, "tail")
     printed = 0
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            _die(f"topic {topic} does not exist on {settings.brokers}", EXIT_CONFIG)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
         if from_beginning:
             consumer.seek_to_beginning(*tps)
         else:
@@ -383,6 +366,33 @@ def tail(
         pass
     finally:
         consumer.close()
+
+
+def _topic_reader(settings: Any, topic: str, purpose: str) -> tuple[Any, list[Any]]:
+    """A read_committed consumer without a group, assigned every partition of ``topic``.
+
+    Exits 1 when no cluster answers, 2 when the topic does not exist.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=settings.broker_list,
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            client_id=f"{settings.client_id}-{purpose}",
+        )
+    except KafkaError as exc:
+        _die(f"cannot connect to {settings.brokers}: {type(exc).__name__}", EXIT_FAILED)
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        consumer.close()
+        _die(f"topic {topic} does not exist on {settings.brokers}", EXIT_CONFIG)
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    return consumer, tps
 
 
 def _text(data: bytes | None) -> str | None:
@@ -584,25 +594,8 @@ def _topic_records(
 ) -> Iterator[bytes]:
     """Values of ``topic`` (read_committed): from ``since_s`` ago (default: the oldest) to
     its end at the start, or on and on with ``follow``."""
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.errors import KafkaError
-
+    consumer, tps = _topic_reader(settings, topic, "verify")
     try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=settings.broker_list,
-            group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            client_id=f"{settings.client_id}-verify",
-        )
-    except KafkaError as exc:
-        _die(f"cannot connect to {settings.brokers}: {type(exc).__name__}", EXIT_FAILED)
-    try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            _die(f"topic {topic} does not exist on {settings.brokers}", EXIT_CONFIG)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         if since_s is not None:
             start_ms = int((time.time() - since_s) * 1000)

@@ -12,15 +12,15 @@ Skipped, with the reason, only where chromium cannot be installed; in CI that fa
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.playground_support import served_playground
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -50,27 +50,8 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def playground_url() -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGSCRUB_KEY")}
-    proc = subprocess.Popen(  # noqa: S603 — this package's own command
-        [sys.executable, "-m", "pipeline", "playground", "--port", "0", "--no-ner"],
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        assert proc.stderr is not None
-        url = ""
-        deadline = time.monotonic() + 120
-        while not url and time.monotonic() < deadline:
-            line = proc.stderr.readline().decode()
-            if not line and proc.poll() is not None:
-                break
-            found = re.search(r"open (http://\S+)", line)
-            url = found.group(1) if found else ""
-        assert url, "logscrub playground did not print its address"
+    with served_playground() as (_proc, url):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ playground`` as a subprocess (the command: its address, its socket, its refusals
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from pipeline.golden import run_case_file
 from pipeline.keys import KeyRing
 from pipeline.playground import MAX_BODY_BYTES, MAX_LINES, Playground, check_loopback, make_app
 from pipeline.shipped import shipped
+from tests.playground_support import served_playground
 
 DEFAULT_POLICY = shipped("policies").joinpath("default.yaml").read_text(encoding="utf-8")
 EMAIL = "li.wei@example.com"
@@ -190,27 +189,8 @@ def test_only_loopback_addresses_are_accepted(host):
 
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGSCRUB_KEY")}
-    proc = subprocess.Popen(  # noqa: S603 — this package's own command
-        [sys.executable, "-m", "pipeline", "playground", "--port", "0", "--no-ner"],
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        assert proc.stderr is not None
-        deadline = time.monotonic() + 120
-        url = ""
-        while time.monotonic() < deadline and not url:
-            line = proc.stderr.readline().decode()
-            if not line and proc.poll() is not None:
-                break
-            found = re.search(r"open (http://\S+)", line)
-            url = found.group(1) if found else ""
-        assert url, "logscrub playground did not print its address"
-        yield proc, url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with served_playground() as running:
+        yield running
 
 
 def test_the_command_listens_on_loopback_only_and_refuses_without_the_token(served):
