@@ -61,6 +61,7 @@ from detectors.base import (
     words_before,
 )
 
+from pipeline._calibration import Calibrations
 from pipeline._prefilter import Prefilter, bit
 from pipeline.names import find_names
 
@@ -207,7 +208,9 @@ def _compile(pattern: str, flags: int) -> tuple[Any, Any]:
     per-call overhead, so the engine is chosen per pattern and per use by timing both on a
     typical log line. ``re`` is kept unless ``regex`` is clearly (1.5x) faster, so the
     choice does not flip on timing noise. Presidio itself uses ``regex``; patterns that
-    need its extensions (variable-width lookbehind) always get it.
+    need its extensions (variable-width lookbehind) always get it. The choice is
+    remembered between runs (:mod:`pipeline._calibration`): then only the chosen engine
+    compiles the pattern.
 
     Returns:
         ``(window_pattern, full_text_pattern)``.
@@ -216,22 +219,50 @@ def _compile(pattern: str, flags: int) -> tuple[Any, Any]:
     # identifier written right after Han text (`电话13800138000`) still has a boundary.
     # The engine folds other scripts' digits to ASCII before scanning (pipeline._fold).
     pattern = "(?a)" + pattern
-    try:
-        fast = re.compile(pattern, flags)
-    except re.error:
-        only = regex.compile(pattern, flags)
-        return only, only
-    other = regex.compile(pattern, flags)
-    use_regex_in_windows, use_regex_in_full = _engine_choice(pattern, flags)
+    known = _remembered_choice(pattern, flags)
+    if known is None:
+        try:
+            re.compile(pattern, flags)
+        except re.error:
+            only = regex.compile(pattern, flags)
+            return only, only
+        known = _engine_choice(pattern, flags)
+    use_regex_in_windows, use_regex_in_full = known
+    fast = None if use_regex_in_windows and use_regex_in_full else re.compile(pattern, flags)
+    other = regex.compile(pattern, flags) if use_regex_in_windows or use_regex_in_full else None
     return (other if use_regex_in_windows else fast), (other if use_regex_in_full else fast)
+
+
+_CALIBRATIONS: Calibrations | None = None
+
+
+def _calibrations() -> Calibrations:
+    global _CALIBRATIONS  # noqa: PLW0603 — one per process, read once
+    if _CALIBRATIONS is None:
+        _CALIBRATIONS = Calibrations()
+    return _CALIBRATIONS
+
+
+def _choice_keys(pattern: str, flags: int) -> tuple[str, str]:
+    key = Calibrations.key("engine", pattern, flags, _CALIBRATION_TEXT)
+    return key + ":w", key + ":f"
+
+
+def _remembered_choice(pattern: str, flags: int) -> tuple[bool, bool] | None:
+    """The engine choice of an earlier run (only patterns :mod:`re` compiles have one)."""
+    cal = _calibrations()
+    w_key, f_key = _choice_keys(pattern, flags)
+    windows, full = cal.get(w_key), cal.get(f_key)
+    return None if windows is None or full is None else (windows, full)
 
 
 @functools.lru_cache(maxsize=1024)
 def _engine_choice(pattern: str, flags: int) -> tuple[bool, bool]:
     """Return whether :mod:`regex` beats :mod:`re` (for windows, for whole lines).
 
-    Measured once per process and pattern, interleaving the two engines and keeping each
-    one's best round, so load from other processes does not flip the choice.
+    Measured once per pattern (then remembered between runs), interleaving the two engines
+    and keeping each one's best round, so load from other processes does not flip the
+    choice.
     """
     fast = re.compile(pattern, flags)
     other = regex.compile(pattern, flags)
@@ -242,6 +273,9 @@ def _engine_choice(pattern: str, flags: int) -> tuple[bool, bool]:
             best_re = min(best_re, _search_cost(fast, window))
             best_regex = min(best_regex, _search_cost(other, window))
         choice.append(best_regex * 1.5 < best_re)
+    w_key, f_key = _choice_keys(pattern, flags)
+    _calibrations().put(w_key, choice[0])
+    _calibrations().put(f_key, choice[1])
     return choice[0], choice[1]
 
 
@@ -274,8 +308,19 @@ def _join(
 def _join_pays(regexes: tuple[str, ...], flags: int) -> bool:
     """Return whether one alternation of ``regexes`` searches windows faster than each alone.
 
-    Measured once per process, best of 5 interleaved rounds (see :func:`_engine_choice`).
+    Measured once, best of 5 interleaved rounds (see :func:`_engine_choice`), then
+    remembered between runs.
     """
+    key = Calibrations.key("join", regexes, flags, _CALIBRATION_TEXT)
+    known = _calibrations().get(key)
+    if known is not None:
+        return known
+    answer = _measure_join(regexes, flags)
+    _calibrations().put(key, answer)
+    return answer
+
+
+def _measure_join(regexes: tuple[str, ...], flags: int) -> bool:
     separate = [_join([_RawPattern(r)], flags, keyed=False).compiled for r in regexes]
     joined = _join([_RawPattern(r) for r in regexes], flags, keyed=False).compiled
     best_separate = best_joined = float("inf")
@@ -414,6 +459,7 @@ class Scanner:
         # One native pass per text says which recognizers can match in it at all
         # (pipeline/_prefilter.py); the plan leaves the others out.
         self._prefilter = Prefilter.build([item.recognizer for item in self._compiled])
+        _calibrations().save()  # new timing answers, for the next start
         self._bits = [bit(index) for index in range(len(self._compiled))]
         self._shape_needed = any(
             item.shape_anchors or item.min_digits for item in self._compiled
