@@ -105,6 +105,7 @@ def test_a_change_of_topics_needs_a_restart_and_is_refused(setup):
 def test_the_watcher_notices_a_file_change_and_sighup(setup):
     settings, metrics, (processor,), policy, _ = setup
     watcher = ConfigWatcher(settings, [processor], metrics)
+    previous = signal.getsignal(signal.SIGHUP)
     watcher.start(sighup=True)
     try:
         policy.write_text(policy.read_text().replace("name: app", "name: app\n# edited", 1))
@@ -119,4 +120,4 @@ def test_the_watcher_notices_a_file_change_and_sighup(setup):
         assert _reloads(metrics, "unchanged") >= 1
     finally:
         watcher.stop()
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, previous)
