@@ -63,6 +63,7 @@ from detectors.base import (
 
 from pipeline._prefilter import Prefilter, bit
 from pipeline.names import find_names
+from pipeline.names_zh import find_names_zh
 
 if TYPE_CHECKING:
     from pipeline.ner import NerDetector
@@ -77,6 +78,9 @@ CONTEXT_BOOST = 0.35
 # logscrub's own output: pseudonyms `<EMAIL_ADDRESS:k1:9f86d081884c7d65>` and redactions
 # `<EMAIL_ADDRESS>`. They are masked before scanning so nothing inside is re-detected.
 _TOKEN = re.compile(r"<[A-Z_]+(?::[^<>\s]*)?>")
+
+# Two Han characters in a row: the cheap test before the Chinese name pass.
+_TWO_HAN = re.compile(r"[\u4e00-\u9fff]{2}")
 
 # A match whose end comes this close to a window's end was decided with the artificial
 # end of text in sight (a lookahead, `$`); it is re-matched against the full text.
@@ -591,6 +595,9 @@ class Scanner:
             candidates.extend(self._ner.find(text))
         elif names or ner:
             candidates.extend(find_names(text))
+        if ner and _TWO_HAN.search(text) is not None:
+            # Names inside Chinese sentences (pipeline.names_zh): free text only.
+            candidates.extend(find_names_zh(text))
 
         if not candidates:
             return []
