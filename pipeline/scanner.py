@@ -62,6 +62,7 @@ from detectors.base import (
 )
 
 from pipeline._prefilter import Prefilter, bit
+from pipeline.addresses import find_addresses
 from pipeline.names import find_names
 from pipeline.names_zh import find_names_zh
 
@@ -598,6 +599,9 @@ class Scanner:
         if ner and _TWO_HAN.search(text) is not None:
             # Names inside Chinese sentences (pipeline.names_zh): free text only.
             candidates.extend(find_names_zh(text))
+        if ner:
+            # Street addresses in prose and address blocks (pipeline.addresses).
+            candidates.extend(find_addresses(text))
 
         if not candidates:
             return []
