@@ -102,7 +102,8 @@ _PROSE = frozenset(
 
 
 def find_addresses(text: str) -> list[Finding]:
-    """Return the street addresses in ``text`` (entity ``ADDRESS``, score 0.85)."""
+    """Return the street addresses in ``text`` (entity ``ADDRESS``, score 0.95: above
+    the name passes, whose `Rue Joseph Vernet` is part of an address)."""
     from pipeline.scanner import Finding
 
     if not any(ch.isdigit() for ch in text):
@@ -134,7 +135,7 @@ def find_addresses(text: str) -> list[Finding]:
             pos = end_parts
         else:
             pos = start + 1 if m.end() == start else max(start + 1, _next_token(text, start))
-    return [Finding(s, e, "ADDRESS", 0.85, "addresses") for s, e in found]
+    return [Finding(s, e, "ADDRESS", 0.95, "addresses") for s, e in found]
 
 
 # `Dr. Fields is a 50`, `St. Mary 3`: a title, not a street word, at the start.
@@ -177,7 +178,8 @@ def _extend(text: str, end: int, *, lowercase: bool) -> tuple[int, bool]:
             break
         value = part.group()
         words = value.replace(",", " ").split()
-        if words and words[0].lower() in _PROSE:
+        if words and words[0] in _PROSE:
+            # (As written: `OR` before a ZIP code is Oregon, `or` is prose.)
             break
         is_strong = _STRONG_PART.match(value) is not None
         if not is_strong and not lowercase and value.lstrip(", \t")[:1].islower():
@@ -201,9 +203,7 @@ def _prose_cut(value: str) -> int:
     """Length of ``value`` before its first prose word (all of it when none)."""
     offset = 0
     for word in value.split(" "):
-        if word.lower().strip(",.") in _PROSE and offset:
-            return offset - 1
-        if word.lower().strip(",.") in _PROSE:
-            return 0
+        if word.strip(",.") in _PROSE:
+            return offset - 1 if offset else 0
         offset += len(word) + 1
     return len(value)

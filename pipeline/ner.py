@@ -59,7 +59,33 @@ def _looks_like_name(text: str, start: int, end: int) -> bool:
         return True
     before = text[max(0, start - 24) : start].split()
     cue = before[-1].strip(".,:;").lower() if before else ""
-    return cue in _NAME_CUES or is_given_name(span)
+    if cue in _NAME_CUES or is_given_name(span):
+        return True
+    # Inside a sentence of prose (lower-case words around it, not the first word), a
+    # single capitalized word the model calls a person is one (`Unlike the Maslow novel`,
+    # `says Rintanen.`); log messages are rarely prose.
+    return _in_prose(text, start, end)
+
+
+_PROSE_WORD = regex.compile(r"(?<![\w])\p{Ll}{2,}(?![\w])")
+
+
+def _in_prose(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands inside prose: at least two lower-case words on
+    the same line before it, one after it or the line ends in a period, and not after
+    a sentence start or code punctuation."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    before = text[line_start:start]
+    after = text[end:line_end]
+    if not before.strip() or before.rstrip()[-1:] in ".!?:=/[{(<>|\\\"'_-":
+        return False
+    if any(ch in text[line_start:line_end] for ch in "={}[]<>|\\/_"):
+        return False
+    return len(_PROSE_WORD.findall(before)) >= 2 and (
+        _PROSE_WORD.search(after) is not None or after.strip() in (".", "?", "!")
+    )
 
 
 # What a name that `_looks_like_name` accepts needs somewhere in the text: two capitalized
@@ -82,7 +108,7 @@ def _may_hold_a_name(text: str) -> bool:
     if _TWO_CAPITALIZED.search(text):
         return True
     for match in _CAPITALIZED.finditer(text):
-        if is_given_name(match.group()):
+        if is_given_name(match.group()) or _in_prose(text, match.start(), match.end()):
             return True
         before = text[max(0, match.start() - 24) : match.start()].split()
         if before and before[-1].strip(".,:;").lower() in _NAME_CUES:
@@ -182,5 +208,5 @@ class NerDetector:
         if "PERSON" in self.entities:
             # Names the small model misses in log prose (see pipeline.names); overlaps
             # with NER's own findings are resolved by the scanner.
-            findings.extend(find_names(text))
+            findings.extend(find_names(text, extended=True))
         return findings

@@ -63,7 +63,12 @@ from detectors.base import (
 
 from pipeline._prefilter import Prefilter, bit
 from pipeline.addresses import find_addresses
-from pipeline.names import find_names
+from pipeline.names import (
+    coordinated_names,
+    find_cued_names,
+    find_lowercase_names,
+    find_names,
+)
 from pipeline.names_zh import find_names_zh
 
 if TYPE_CHECKING:
@@ -595,17 +600,26 @@ class Scanner:
         if ner and self._ner is not None:
             candidates.extend(self._ner.find(text))
         elif names or ner:
-            candidates.extend(find_names(text))
+            candidates.extend(find_names(text, extended=ner))
         if ner and _TWO_HAN.search(text) is not None:
             # Names inside Chinese sentences (pipeline.names_zh): free text only.
             candidates.extend(find_names_zh(text))
         if ner:
-            # Street addresses in prose and address blocks (pipeline.addresses).
+            # Street addresses in prose and address blocks (pipeline.addresses), and
+            # names that a cue, a title or a list of given names announces.
             candidates.extend(find_addresses(text))
+            candidates.extend(find_cued_names(text))
+            candidates.extend(find_lowercase_names(text))
 
         if not candidates:
             return []
-        return self._resolve(candidates, text, tokens)
+        found = self._resolve(candidates, text, tokens)
+        if ner and any(f.entity == "PERSON" for f in found):
+            # Names listed with a found name (`Schiavone and Livingston`).
+            extra = coordinated_names(text, found)
+            if extra:
+                found = self._resolve(found + extra, text, tokens)
+        return found
 
     # ------------------------------------------------------------------ internals
 
