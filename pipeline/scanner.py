@@ -939,7 +939,11 @@ class Scanner:
             validation = None
         if validation:
             score = 1.0
-        if item.negative_context and self._negative(text, start, item):
+        if (
+            item.negative_context
+            and self._negative(text, start, item)
+            and not recognizer.in_positive_position(text, start)
+        ):
             return
         if self_context or in_field:
             score = min(1.0, score + CONTEXT_BOOST)

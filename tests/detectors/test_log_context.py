@@ -195,6 +195,17 @@ def test_people_and_accounts_in_messages(engine: Engine, text: str, raw: str, en
 
 
 @pytest.mark.parametrize(
+    "header",
+    ["From <a@b.co>", "Reply-To <a@b.co>", "Mail From <a@b.co>", "RCPT To <a@b.co>"],
+)
+def test_when_a_mail_header_word_stands_before_an_address_then_it_is_no_person(
+    engine: Engine, header: str
+) -> None:
+    out = engine.scrub_text(header)
+    assert "<PERSON" not in out and header.split(" <")[0] in out
+
+
+@pytest.mark.parametrize(
     "text",
     ["shipped from 武汉 to 杭州", "arrived in 苏州 and 郑州", "任务 成功 in 3 ms", "User agent is Mozilla/5.0", "user id 5 logged"],
 )
