@@ -25,6 +25,7 @@ a digit.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import regex
@@ -110,11 +111,13 @@ def find_addresses(text: str) -> list[Finding]:
         return []
     found: list[tuple[int, int]] = []
     pos = 0
-    while True:
-        m = _STREET_LINE.search(text, pos)
+    for start in _candidate_starts(text):
+        if start < pos:
+            continue
+        m = _STREET_LINE.match(text, start)
         if m is None:
-            break
-        start, end = m.span()
+            continue
+        end = m.end()
         line = m.group()
         end_parts, strong = _extend(text, end, lowercase=line == line.lower())
         words_first = not line[:1].isdigit()
@@ -133,18 +136,43 @@ def find_addresses(text: str) -> list[Finding]:
         if evidence and not _looks_like_log(line):
             found.append((start, end_parts))
             pos = end_parts
-        else:
-            pos = start + 1 if m.end() == start else max(start + 1, _next_token(text, start))
     return [Finding(s, e, "ADDRESS", 0.95, "addresses") for s, e in found]
+
+
+# Where a street line may start, found with C-level `re` searches so that the
+# backtracking street-line pattern runs only there (a log message has digits but rarely
+# `<number> <word>`): a house number before a word, a PO box or ship, and the capitalized
+# words up to five before a street word (`Obere Bahnhofstrasse 9`).
+_NUMBER_START = re.compile(
+    r"(?<![\w.,\-/:#])\d{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+(?:\d{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+)?[^\W\d_]"
+)
+_BOX_START = re.compile(r"(?<![\w.,\-/:#])(?:P\.?[ \t]?O\.?[ \t]?Box|PSC[ \t]|Unit[ \t]+\d|US(?:NS|NV|S|CGC)[ \t])")
+# A word (maybe with a period) right before a number: where a words-first street line
+# (`Via Roma 12`, `Obere Bahnhofstrasse 9`) ends.
+_WORD_NUMBER = re.compile(r"([^\W\d_]{2,})\.?[ \t]+\d")
+_STREET_SET = frozenset(_STREET_WORDS.replace("(?:", "").replace(")", "").split("|"))
+_GLUED_ENDINGS = tuple(_STREET_GLUED.replace("(?:", "").replace(")", "").split("|"))
+_CAPITAL_START = re.compile(r"(?<![\w'’\-.])[^\W\d_a-z]")
+_TOKEN = re.compile(r"[^\W\d_]+")
+
+
+def _candidate_starts(text: str) -> list[int]:
+    starts = {m.start() for m in _NUMBER_START.finditer(text)}
+    if "Box" in text or "US" in text or "PSC" in text or "Unit" in text:
+        starts.update(m.start() for m in _BOX_START.finditer(text))
+    for m in _WORD_NUMBER.finditer(text):
+        lo = max(0, m.start() - 60)
+        words = _TOKEN.findall(text, lo, m.end(1))[-5:]
+        if any(
+            w.lower() in _STREET_SET or (len(w) > 6 and w.lower().endswith(_GLUED_ENDINGS))
+            for w in words
+        ):
+            starts.update(c.start() for c in _CAPITAL_START.finditer(text, lo, m.end(1)))
+    return sorted(starts)
 
 
 # `Dr. Fields is a 50`, `St. Mary 3`: a title, not a street word, at the start.
 _TITLE_FIRST = regex.compile(r"(?i)(?:dr|st|mr|mrs|ms)\b\.?")
-
-
-def _next_token(text: str, start: int) -> int:
-    space = text.find(" ", start)
-    return len(text) if space < 0 else space + 1
 
 
 def _has_number_and_name(line: str) -> bool:

@@ -297,9 +297,11 @@ def find_cued_names(text: str) -> list[Finding]:
     from pipeline.scanner import Finding
 
     spans: list[tuple[int, int]] = []
+    has_upper = any(ch.isupper() for ch in text)
     for m in _TITLED.finditer(text):
         spans.append(m.span())
-    for m in _CUED.finditer(text):
+    cued = list(_CUED.finditer(text)) if has_upper else []
+    for m in cued:
         start, end = m.span("name")
         words = text[start:end].split()
         while words and words[-1].lower() in _NOT_NAME_WORDS:
@@ -314,7 +316,7 @@ def find_cued_names(text: str) -> list[Finding]:
     for m in _NAME_IS.finditer(text):
         if m.group("name").split()[0].lower() not in _NOT_NAME_WORDS:
             spans.append(m.span("name"))
-    for m in _CUED.finditer(text):
+    for m in cued:
         if m.group("strong") is None:
             continue
         # A list after a strong cue: `founders: Novosel, Robinson and Holmes`.
@@ -322,6 +324,8 @@ def find_cued_names(text: str) -> list[Finding]:
         if tail is not None:
             for item in regex.finditer(rf"{_CAP}(?:[ \t]+{_CAP})?", tail.group()):
                 spans.append((tail.start() + item.start(), tail.start() + item.end()))
+    if not has_upper:
+        return [Finding(s, e, "PERSON", 0.9, "names") for s, e in spans]
     for m in _LIST.finditer(text):
         items = [w for w in regex.split(r",[ \t]*|[ \t]+(?:and|&)[ \t]+", m.group()) if w]
         firsts = [w.split()[0].lower() for w in items]
