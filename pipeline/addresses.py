@@ -107,7 +107,7 @@ def find_addresses(text: str) -> list[Finding]:
     the name passes, whose `Rue Joseph Vernet` is part of an address)."""
     from pipeline.scanner import Finding
 
-    if not any(ch.isdigit() for ch in text):
+    if _DIGIT.search(text) is None:
         return []
     found: list[tuple[int, int]] = []
     pos = 0
@@ -147,9 +147,10 @@ _NUMBER_START = re.compile(
     r"(?<![\w.,\-/:#])\d{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+(?:\d{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+)?[^\W\d_]"
 )
 _BOX_START = re.compile(r"(?<![\w.,\-/:#])(?:P\.?[ \t]?O\.?[ \t]?Box|PSC[ \t]|Unit[ \t]+\d|US(?:NS|NV|S|CGC)[ \t])")
-# A word (maybe with a period) right before a number: where a words-first street line
-# (`Via Roma 12`, `Obere Bahnhofstrasse 9`) ends.
-_WORD_NUMBER = re.compile(r"([^\W\d_]{2,})\.?[ \t]+\d")
+# A letter (maybe with a period) and a space right before a number: where a words-first
+# street line (`Via Roma 12`, `Obere Bahnhofstrasse 9`) ends. (No repeat in the pattern:
+# it is searched in every free-text value.)
+_WORD_NUMBER = re.compile(r"[^\W\d_]\.?[ \t]+\d")
 _STREET_SET = frozenset(_STREET_WORDS.replace("(?:", "").replace(")", "").split("|"))
 _GLUED_ENDINGS = tuple(_STREET_GLUED.replace("(?:", "").replace(")", "").split("|"))
 _CAPITAL_START = re.compile(r"(?<![\w'’\-.])[^\W\d_a-z]")
@@ -162,12 +163,12 @@ def _candidate_starts(text: str) -> list[int]:
         starts.update(m.start() for m in _BOX_START.finditer(text))
     for m in _WORD_NUMBER.finditer(text):
         lo = max(0, m.start() - 60)
-        words = _TOKEN.findall(text, lo, m.end(1))[-5:]
+        words = _TOKEN.findall(text, lo, m.start() + 1)[-5:]
         if any(
             w.lower() in _STREET_SET or (len(w) > 6 and w.lower().endswith(_GLUED_ENDINGS))
             for w in words
         ):
-            starts.update(c.start() for c in _CAPITAL_START.finditer(text, lo, m.end(1)))
+            starts.update(c.start() for c in _CAPITAL_START.finditer(text, lo, m.start() + 1))
     return sorted(starts)
 
 
@@ -175,9 +176,13 @@ def _candidate_starts(text: str) -> list[int]:
 _TITLE_FIRST = regex.compile(r"(?i)(?:dr|st|mr|mrs|ms)\b\.?")
 
 
+_DIGIT = re.compile(r"\d")
+_THREE_LETTERS = regex.compile(rf"{_L}{{3}}")
+
+
 def _has_number_and_name(line: str) -> bool:
     """A street line has a house number and a name word of 3+ letters."""
-    return any(ch.isdigit() for ch in line) and regex.search(rf"{_L}{{3}}", line) is not None
+    return _DIGIT.search(line) is not None and _THREE_LETTERS.search(line) is not None
 
 
 # Log prose that has the shape of `number words number`: units and counters.
