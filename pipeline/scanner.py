@@ -85,6 +85,9 @@ CONTEXT_BOOST = 0.35
 # `<EMAIL_ADDRESS>`. They are masked before scanning so nothing inside is re-detected.
 _TOKEN = re.compile(r"<[A-Z_]+(?::[^<>\s]*)?>")
 
+# How much of a free-text value the name and address passes read.
+_FREE_TEXT_CHARS = 20_000
+
 # Two Han characters in a row: the cheap test before the Chinese name pass.
 _TWO_HAN = re.compile(r"[\u4e00-\u9fff]{2}")
 
@@ -601,15 +604,19 @@ class Scanner:
             candidates.extend(self._ner.find(text))
         elif names or ner:
             candidates.extend(find_names(text, extended=ner))
-        if ner and _TWO_HAN.search(text) is not None:
-            # Names inside Chinese sentences (pipeline.names_zh): free text only.
-            candidates.extend(find_names_zh(text))
         if ner:
+            # The free-text passes read at most the first _FREE_TEXT_CHARS characters
+            # (like NER's max_chars; the pattern recognizers above see everything), so a
+            # megabyte message costs a bounded time.
+            prose = text if n <= _FREE_TEXT_CHARS else text[:_FREE_TEXT_CHARS]
+            if _TWO_HAN.search(prose) is not None:
+                # Names inside Chinese sentences (pipeline.names_zh).
+                candidates.extend(find_names_zh(prose))
             # Street addresses in prose and address blocks (pipeline.addresses), and
             # names that a cue, a title or a list of given names announces.
-            candidates.extend(find_addresses(text))
-            candidates.extend(find_cued_names(text))
-            candidates.extend(find_lowercase_names(text))
+            candidates.extend(find_addresses(prose))
+            candidates.extend(find_cued_names(prose))
+            candidates.extend(find_lowercase_names(prose))
 
         if not candidates:
             return []
