@@ -25,6 +25,9 @@ _NETWORK = re.compile(
 )
 
 
+_URL = re.compile(r"(?:https?|ftp)://|www\.", re.IGNORECASE)
+
+
 # A Chinese street address: [province] city [district] street + number 号 [building,
 # unit, room]. The house number makes it an address, not a place name.
 _HAN = "\u4e00-\u9fff"
@@ -77,8 +80,11 @@ class AddressRecognizer(LogRecognizer):
     WINDOW: ClassVar[tuple[int, int]] = (120, 200)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        """Return True for network addresses, single words and placeholders."""
+        """Return True for network addresses, URLs, single words and placeholders."""
         value = pattern_text.strip()
+        if _URL.match(value):
+            # `地址：http://t.cn/8kNf4qV`: a web address after the word for address.
+            return True
         if any("\u4e00" <= ch <= "\u9fff" for ch in value):
             return len(value) < 4
         return bool(_NETWORK.match(value)) or value.lower() in {"null", "none", "unknown"}

@@ -386,8 +386,9 @@ def eval_spans(path: str, limit: int, fmt: str, ner: bool | None, as_json: bool)
     def detect(text: str) -> list[tuple[int, int, str]]:
         found = cache.get(text)
         if found is None:
-            # Free text (ner=True): the name passes run, spaCy only when installed and on.
-            found = [(f.start, f.end, f.entity) for f in scanner.scan(text, None, ner=ner is not False)]
+            # Free text (ner=True), as the engine scans free-text fields: the name and
+            # address passes always run, spaCy only when installed and not --no-ner.
+            found = [(f.start, f.end, f.entity) for f in scanner.scan(text, None, ner=True)]
             cache[text] = found
         return found
 
