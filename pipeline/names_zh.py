@@ -46,11 +46,12 @@ SURNAMES = frozenset(
 # Two-character surnames.
 _DOUBLE_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "慕容", "令狐", "夏侯", "尉迟")
 
-# Titles and kinship words right after a name (`张先生`, `宋茜姐姐`).
+# Titles and kinship words right after a name (`张先生`, `宋茜姐姐`). Not the one-character
+# titles (`王总`, `李工`): `总是`, `提高工作` begin with them as often.
 _HONORIFICS = (
     "先生", "女士", "小姐", "老师", "同学", "师傅", "经理", "总监", "主任", "医生", "大夫",
     "护士", "律师", "教授", "博士", "阿姨", "叔叔", "大爷", "大妈", "大哥", "大姐", "姐姐",
-    "哥哥", "老板", "总", "工", "董", "局长", "处长", "科长", "部长", "书记", "校长", "院长",
+    "哥哥", "老板", "总监", "局长", "处长", "科长", "部长", "书记", "校长", "院长",
     "警官", "师兄", "师姐", "学长", "学姐", "女儿", "儿子", "太太", "夫人", "先森",
 )
 _HONORIFIC_RE = "|".join(sorted(_HONORIFICS, key=len, reverse=True))
@@ -127,6 +128,16 @@ def _has_surname(word: str) -> bool:
     return word[0] in SURNAMES or word.startswith(_DOUBLE_SURNAMES)
 
 
+# Surnames that are also everyday characters (`连着`, `成后`, `时`, `向前`, `米汤`, `牛腩`,
+# `熊孩子`): a word jieba tags as a name with one of them first needs a cue or an
+# honorific as well.
+_COMMON_CHAR_SURNAMES = frozenset("连成时司于和万向全应车项米牛熊蓝古甘麦童欧明商师季单常康温易乔齐关包宁")
+
+
+def _plain_surname(word: str) -> bool:
+    return _has_surname(word) and word[0] not in _COMMON_CHAR_SURNAMES
+
+
 def _cue_before(text: str, start: int) -> bool:
     return _CUE_RE.search(text, max(0, start - 6), start) is not None
 
@@ -177,7 +188,7 @@ def find_names_zh(text: str) -> list[Finding]:
         if pos_tag == "nrt":
             ok = len(word) >= 3 or evidence
         else:
-            ok = _has_surname(word) and len(word) <= 3 or evidence
+            ok = _plain_surname(word) and len(word) <= 3 or evidence
         if ok:
             spans.append((start, cand_end))
     # A mention (`//@杨壮:`, `@宋茜 `) names an account, mostly a person's, by its

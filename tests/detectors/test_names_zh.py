@@ -50,6 +50,11 @@ def test_when_a_name_stands_in_chinese_text_then_it_is_found(text: str, name: st
         "江苏南京节点延迟升高",
         "黄金会员到期提醒",
         "数据同步完成，共计1200条",
+        # One-character titles and everyday characters that are also surnames.
+        "可以提高工作效率",
+        "年轻时总爱熬夜",
+        "两只手紧紧连着",
+        "完成后总有种成就感",
         "",
         "plain ascii text without han",
     ],
