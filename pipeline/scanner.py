@@ -193,6 +193,10 @@ class _Compiled:
     field_suffixes: tuple[str, ...]
     context_words: frozenset[str]
     field_names: frozenset[str]
+    # context_words | field_names, and its non-ASCII words (matched as substrings: `手机号`
+    # in `用户手机号`), computed once: _word_context runs for every new word.
+    vocabulary: frozenset[str]
+    non_ascii_vocabulary: tuple[str, ...]
     keys: frozenset[str]  # normalized keys that trigger this recognizer in the key pass
     full_text: bool  # no hints: always run over the whole text
     has_keyed: bool
@@ -787,6 +791,10 @@ class Scanner:
             field_suffixes=tuple(getattr(cls, "FIELD_SUFFIXES", ())),
             context_words=frozenset(context),
             field_names=field_names,
+            vocabulary=frozenset(context) | field_names,
+            non_ascii_vocabulary=tuple(
+                sorted(w for w in frozenset(context) | field_names if not w.isascii())
+            ),
             keys=frozenset(keys),
             # Without hints a recognizer runs everywhere, unless it needs context anyway
             # (then the key pass and field names are where it can match).
@@ -1002,12 +1010,12 @@ class Scanner:
         for item in self._compiled:
             if item.field_excludes and not item.field_excludes.isdisjoint(tokens):
                 continue
-            vocabulary = item.context_words | item.field_names
+            vocabulary = item.vocabulary
             if (
                 lowered in vocabulary
                 or key in vocabulary
                 or any(token in vocabulary for token in tokens)
-                or any(w in lowered for w in vocabulary if not w.isascii())
+                or any(w in lowered for w in item.non_ascii_vocabulary)
                 or any(
                     key.endswith(s) and key[: -len(s)] and key[: -len(s)] not in item.field_excludes
                     for s in item.field_suffixes
