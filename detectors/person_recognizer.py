@@ -57,6 +57,12 @@ _NOT_A_PERSON = frozenset({
 })
 
 
+# Who a salutation greets when it is not a person (`Dear Customer,`, `Hi Team,`).
+_GROUPS = frozenset(
+    "customer customers team all everyone everybody there sir madam user users member "
+    "members friend friends colleague colleagues admin admins support staff guys folks "
+    "partner partners valued customer".split()
+)
 # Words of mail headers and SMTP commands that stand before an address in angle brackets.
 _HEADER_WORDS = frozenset(
     "from to cc bcc reply sender return path delivered envelope mail rcpt resent by for "
@@ -132,6 +138,6 @@ class PersonRecognizer(LogRecognizer):
         """Return True for placeholders and mail header words (`From <a@b.co>`,
         `Reply To <...>`, `Mail From <...>` name a header, not a person)."""
         value = pattern_text.strip().lower()
-        if value in {"null", "none", "-", "", "unknown", "undefined"}:
+        if value in {"null", "none", "-", "", "unknown", "undefined"} or value in _GROUPS:
             return True
         return all(word in _HEADER_WORDS for word in value.replace("-", " ").split())

@@ -330,7 +330,8 @@ error warning info debug failed success done null none true false unknown user a
 root system service server client api app order account payment request response
 monday tuesday wednesday thursday friday saturday sunday january february march april may
 june july august september october november december today tomorrow yesterday team
-support customer sir madam everyone all guys folks
+support customer sir madam everyone all guys folks hello hi hey in out up down on off
+into over via per welcome goodbye bye dear team staff admins users members client
 """.split())
 
 

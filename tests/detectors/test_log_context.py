@@ -194,6 +194,11 @@ def test_people_and_accounts_in_messages(engine: Engine, text: str, raw: str, en
     assert raw not in out and f"<{entity}:" in out
 
 
+@pytest.mark.parametrize("text", ["Dear Customer, your order shipped", "Hi Team, the build failed"])
+def test_when_a_salutation_greets_a_group_then_it_is_no_person(engine: Engine, text: str) -> None:
+    assert engine.scrub_text(text) == text
+
+
 @pytest.mark.parametrize(
     "header",
     ["From <a@b.co>", "Reply-To <a@b.co>", "Mail From <a@b.co>", "RCPT To <a@b.co>"],

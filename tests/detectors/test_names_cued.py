@@ -50,6 +50,8 @@ def test_when_a_strong_cue_opens_a_list_then_the_list_is_names() -> None:
         "Thanks, Support Team",
         "They had 3: Redis, Kafka and Postgres.",
         "Order Service started on node 7",
+        "System says Hello to the world",
+        "user signed In at 10:00",
     ],
 )
 def test_when_no_name_follows_the_cue_then_nothing_is_found(text: str) -> None:
