@@ -20,7 +20,9 @@ precision; a name needs a surname or a cue, and a short list of such words is re
 Place names (``ns``) are never names here; addresses are the address recognizer's.
 
 It runs only on free-text fields (``Scanner.scan(..., ner=True)``) and only on texts with
-at least two Han characters.
+at least two Han characters; with NER on and the Chinese model installed
+(:mod:`pipeline.ner_zh`), the model runs instead (measured on the Weibo train split: the
+rules beside the model added as many false names as true ones).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from pipeline.names import find_names, is_given_name, looks_like_identifier
+from pipeline.ner_zh import ChineseNerDetector
 
 if TYPE_CHECKING:
     from pipeline.scanner import Finding
@@ -96,6 +97,7 @@ _TWO_CAPITALIZED = regex.compile(
     r"\p{Lu}[\p{Ll}'\u2019\-]*[ \t]+(?:\p{Ll}{1,3}[ \t]+){0,2}\p{Lu}\p{Ll}|[\u4e00-\u9fff]"
 )
 _CAPITALIZED = regex.compile(r"(?<!\w)\p{Lu}\p{Ll}+")
+_TWO_HAN = regex.compile(r"[\u4e00-\u9fff]{2}")
 
 
 def _may_hold_a_name(text: str) -> bool:
@@ -148,6 +150,8 @@ class NerDetector:
         self._nlp: Any = None
         self._failed = False
         self._lock = threading.Lock()
+        # Names in Chinese text: LAC, when the `ner` extra installed it (pipeline/ner_zh.py).
+        self.chinese = ChineseNerDetector(max_chars=max_chars)
 
     def available(self) -> bool:
         """Return whether the model package is installed (without loading it)."""
@@ -190,6 +194,8 @@ class NerDetector:
         if nlp is None or not text or not any(ch.isalpha() for ch in text):
             return []
         findings: list[Finding] = []
+        if "PERSON" in self.entities and _TWO_HAN.search(text) is not None:
+            findings.extend(self.chinese.find(text))
         ents = nlp(text[: self._max_chars]).ents if _may_hold_a_name(text) else ()
         for ent in ents:
             entity = self._labels.get(ent.label_)

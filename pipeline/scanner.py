@@ -614,8 +614,11 @@ class Scanner:
             # megabyte message costs a bounded time.
             prose = text if n <= _FREE_TEXT_CHARS else text[:_FREE_TEXT_CHARS]
             if _TWO_HAN.search(prose) is not None:
-                # Names inside Chinese sentences (pipeline.names_zh).
-                candidates.extend(find_names_zh(prose))
+                # Names inside Chinese sentences (pipeline.names_zh). With the Chinese model
+                # (NER on, pipeline.ner_zh) the model replaces jieba's name tags and only
+                # the honorific, cue and mention rules run beside it.
+                if self._ner is None or not self._ner.chinese.available():
+                    candidates.extend(find_names_zh(prose))
             # Street addresses in prose and address blocks (pipeline.addresses), and
             # names that a cue, a title or a list of given names announces.
             candidates.extend(find_addresses(prose))
