@@ -194,7 +194,11 @@ class NerDetector:
         if nlp is None or not text or not any(ch.isalpha() for ch in text):
             return []
         findings: list[Finding] = []
-        if "PERSON" in self.entities and _TWO_HAN.search(text) is not None:
+        if (
+            "PERSON" in self.entities
+            and _TWO_HAN.search(text) is not None
+            and self.chinese.available()
+        ):
             findings.extend(self.chinese.find(text))
         ents = nlp(text[: self._max_chars]).ents if _may_hold_a_name(text) else ()
         for ent in ents:
