@@ -262,14 +262,14 @@ _NAME_IS = regex.compile(
 _STRONG_CUES = (
     r"my name is|his name is|her name is|name is|name:|call(?:s|ed)? me|named (?:him|her)|"
     r"maiden name is|dear|signed|sincerely|regards|guardian|starring|directed by|"
-    r"produced by|written by|brainchild of our \d founders:|says|said|replied|wrote"
+    r"produced by|written by|founders?:|(?:co-)?founded by|says|said|replied|wrote"
 )
 _WEAK_CUES = (
     r"named|call(?:ed)? (?:him|her)|i am|i'm|this is|speak to|speak with|talk to|ask for|"
     r"ask|tell|told|shouted at|given|hi|hello|hey|thanks|thank you|cheers|add|user:|"
     r"customer:|agent:|contact:|recipient:|from:|to:|cc:|attn:?|approved by|assigned to|"
     r"reported by|requested by|handled by|escalated to|forwarded to|transferred to|"
-    r"reviewed by|created by|updated by|owner:|why is|what is|than early|and|with"
+    r"reviewed by|created by|updated by|owner:|why is|what is|and|with"
 )
 # Found from the name backwards: each capitalized word after a space (few per text) is
 # checked for a cue in the 40 characters before it, lower-cased, with C-level `re`; then
