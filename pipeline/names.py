@@ -192,53 +192,50 @@ def _is_pinyin_name(first: str, second: str) -> bool:
 _MORE_GIVEN = frozenset("""
 alex alexandra alena alessandro alice alicia allen amelia andre andrea andreas andrei
 angelo anja anke anna annika antonio april ariana arne arturo astrid axel barry beatriz
-ben berta bjorn bogdan boris brodie bruno camila carla carlos carmen carolina caroline
-cecilia cesar chiara christoph claudia clara colin connor cristina curtis dagmar damian
-dariusz darius dean derek diego dmitri dmitry dominik eduardo elena elias elif elin elisa
-eliska emil emilia enrico enzo erik erika ernesto esther eva evan fabian fatima federico
-felix fernando filip finn florian francesca francesco franz frederik frederikke freya
-gabriela georg gerhard gianluca giorgio giovanni giulia greta gustavo hana hanan hanna
-hans harald hector heidi heinz helena helga henrik hugo igor ilse ines ingrid irina isaac
-isabel ivan izaak jacqueline jakob jan jana janne jaroslav javier jens jesper jiri joao
-joaquin johan johanna jonas jorge jose josef juan julian julius jurgen kai karin karl
-karolina kasper katarina katrin kenji klaus kristian kristina lars lasse laszlo leah leon
-leonardo lena lina linnea lisa lorenzo lotte luca lucia ludwig luis lukas magnus maja
-malik manuel marco marcus marek margit maria mariana marie marina mario marko marta martin
-mateo matteo mattias max maximilian mehmet mikael mikal mikkel milan miguel mika mira
-miriam mohamed mohammed monika nadia natalia nikolai nikolaj nils nina nora oskar otto
-pablo paolo pascal pavel pedro petra philipp pia piotr rafael ramon rasmus raul renata
-ricardo rikke roberto rodrigo rolf roman rosa ruben sabine sandro sanna sebastian sergei
-sergio silvia simon simone sofia sofie sonja soren stefan stefano sven svetlana tanya
-tatiana teresa thea theo thiago thomas tobias tomas tomasz troy ulla ulrich valentina
-vera veronika victor viktor viliam vittore vladimir walter wojciech xavier yusuf yuki
-zoltan zuzana jill lindsey sepi iwao jesenko monika gréta andré bożena
-kimberly damon kristin pauline oscar rafaela shelley erika crystal brandy rachael seth
-nicolas aimee robin joanna harry layla michele natalina omar zachary colleen irma inger
-tomas tómas klaudia rebecca angela carol lindsay luis marilena arquímedes oona jonathan
-albert jesus valentine hannah cindy emily janice catherine gregory freeman kristen kristina
-tracy stacy stacey wendy tammy tina tonya holly kristy krista marcia marsha monica sonia
-sylvia vanessa yvonne allison alison alyssa brianna caitlin cassandra courtney destiny
-erin gabriella gabrielle haley hailey jasmine jenna jordan kaitlyn kara kate kathy katie
-kelsey kendra krystal lacey leslie lindsay mackenzie mallory marissa melanie meghan
-miranda molly morgan natasha paige priscilla rachelle regina renee riley sabrina savannah
-shannon shawna sierra stella summer sydney tara taylor tiffany toni tracey valerie
-whitney yolanda adrian alec alfred alvin andy angel antonio arnold barry bernard bill
-brad brent brett calvin cameron chad clarence clayton clifford clinton cody cole corey
-craig curtis dale dallas dalton damian danny darren darryl dean derrick devin dominic
-don duane dustin dwayne edgar edwin elliot eddie erik ernest evan felix fernando floyd
-francis francisco fred frederick garrett gene glen glenn gordon grant greg guy harvey
-herbert howard ian isaac ivan jake jamal jared jay jeff jerome jim jimmy joel jon
-jonathon jorge julian julio karl keith ken kurt lance lee leo leon leonard leroy lewis
-lloyd lonnie luke malcolm manuel marc marcus mario marshall martin marvin maurice max
-melvin micheal miguel mike milton mitchell nathaniel neil nelson norman omar oscar pedro
-perry phillip preston rafael ramon randall raymond reginald ricardo ricky rodney roger
-ron ronnie ross ruben rudy sam sammy shane shannon shaun shawn sidney stanley stuart
-ted terrence theodore tim todd tom tommy tony travis trevor troy vernon victor wade
-wallace warren wayne wesley wilbur willard wilson marianne kacper mimount petr jouko
-oceane océane gayane aki kalman maha jane timothy raimond jaylee fredrik keiko einar
-kian clotilde orville xenophon sheila latoya cynthia bozena stacy heidi carla jerry
-amanda tyler jennifer jordan kristy tonya margaret nathaniel justin kornelia krisztian
-krisztián
+ben berta bjorn bogdan boris bruno camila carla carlos carmen carolina caroline cecilia
+cesar chiara christoph claudia clara colin connor cristina curtis dagmar damian dariusz
+darius dean derek diego dmitri dmitry dominik eduardo elena elias elif elin elisa eliska
+emil emilia enrico enzo erik erika ernesto esther eva evan fabian fatima federico felix
+fernando filip finn florian francesca francesco franz frederik freya gabriela georg
+gerhard gianluca giorgio giovanni giulia greta gustavo hana hanna hans harald hector
+heidi heinz helena helga henrik hugo igor ilse ines ingrid irina isaac isabel ivan
+jacqueline jakob jan jana janne jaroslav javier jens jesper jiri joao joaquin johan
+johanna jonas jorge jose josef juan julian julius jurgen kai karin karl karolina kasper
+katarina katrin kenji klaus kristian kristina lars lasse laszlo leah leon leonardo lena
+lina linnea lisa lorenzo lotte luca lucia ludwig luis lukas magnus maja malik manuel
+marco marcus marek margit maria mariana marie marina mario marko marta martin mateo
+matteo mattias max maximilian mehmet mikael mikkel milan miguel mika mira miriam mohamed
+mohammed monika nadia natalia nikolai nikolaj nils nina nora oskar otto pablo paolo
+pascal pavel pedro petra philipp pia piotr rafael ramon rasmus raul renata ricardo rikke
+roberto rodrigo rolf roman rosa ruben sabine sandro sanna sebastian sergei sergio silvia
+simon simone sofia sofie sonja soren stefan stefano sven svetlana tanya tatiana teresa
+thea theo thiago thomas tobias tomas tomasz troy ulla ulrich valentina vera veronika
+victor viktor vladimir walter wojciech xavier yusuf yuki zoltan zuzana jill lindsey
+monika andré kimberly damon kristin pauline oscar shelley erika crystal brandy rachael
+seth nicolas aimee robin joanna harry layla michele omar zachary colleen irma tomas
+rebecca angela carol lindsay luis jonathan albert jesus valentine hannah cindy emily
+janice catherine gregory freeman kristen kristina tracy stacy stacey wendy tammy tina
+tonya holly kristy krista marcia marsha monica sonia sylvia vanessa yvonne allison
+alison alyssa brianna caitlin cassandra courtney destiny erin gabriella gabrielle haley
+hailey jasmine jenna jordan kaitlyn kara kate kathy katie kelsey kendra krystal lacey
+leslie lindsay mackenzie mallory marissa melanie meghan miranda molly morgan natasha
+paige priscilla rachelle regina renee riley sabrina savannah shannon shawna sierra
+stella summer sydney tara taylor tiffany toni tracey valerie whitney yolanda adrian alec
+alfred alvin andy angel antonio arnold barry bernard bill brad brent brett calvin
+cameron chad clarence clayton clifford clinton cody cole corey craig curtis dale dallas
+dalton damian danny darren darryl dean derrick devin dominic don duane dustin dwayne
+edgar edwin elliot eddie erik ernest evan felix fernando floyd francis francisco fred
+frederick garrett gene glen glenn gordon grant greg guy harvey herbert howard ian isaac
+ivan jake jamal jared jay jeff jerome jim jimmy joel jon jonathon jorge julian julio
+karl keith ken kurt lance lee leo leon leonard leroy lewis lloyd lonnie luke malcolm
+manuel marc marcus mario marshall martin marvin maurice max melvin micheal miguel mike
+milton mitchell nathaniel neil nelson norman omar oscar pedro perry phillip preston
+rafael ramon randall raymond reginald ricardo ricky rodney roger ron ronnie ross ruben
+rudy sam sammy shane shannon shaun shawn sidney stanley stuart ted terrence theodore tim
+todd tom tommy tony travis trevor troy vernon victor wade wallace warren wayne wesley
+wilbur willard wilson marianne petr aki jane timothy fredrik keiko sheila latoya cynthia
+stacy heidi carla jerry amanda tyler jennifer jordan kristy tonya margaret nathaniel
+justin
 """.split()) - frozenset("bill grant don guy max summer crystal destiny angel sage jay ken ted tim tom lee art chase".split())
 _ANY_GIVEN = _GIVEN_NAMES | _MORE_GIVEN
 

@@ -62,7 +62,7 @@ def test_when_no_name_follows_the_cue_then_nothing_is_found(text: str) -> None:
     ("text", "name"),
     [
         ("bot: what's the name on the account? user: tina roelink", "tina roelink"),
-        ("you can tell hanan was a huge fan", "hanan"),
+        ("you can tell sara was a huge fan", "sara"),
     ],
 )
 def test_when_prose_is_all_lower_case_then_given_names_are_found(text: str, name: str) -> None:
