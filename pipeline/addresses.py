@@ -73,7 +73,7 @@ _STREET_LINE = regex.compile(
 _PO_BOX = regex.compile(r"(?i)^(?:P\.?[ \t]?O\.?[ \t]?Box|PSC|Unit[ \t]+\d+,?[ \t]+Box|USNS|USNV|USS|USCGC)")
 _CUE = regex.compile(
     r"(?i)(?:address|addresses|addr|live[sd]? at|living at|moved to|move to|sent to|send (?:it |this |them )?to"
-    r"|send a new one to|ship(?:ped)? to|deliver(?:ed|y)? to|located at|meet (?:me |us )?at|based at|"
+    r"|ship(?:ped)? to|deliver(?:ed|y)? to|located at|meet (?:me |us )?at|based at|"
     r"reside[sd]? at|residence|stay(?:ing)? at|office at|is at|at the|arrived at|mail to|post to)"
     r"[^\n.!?]{0,40}$"
 )
