@@ -52,3 +52,25 @@ def test_when_scanning_free_text_then_addresses_need_ner_mode() -> None:
     text = "please ship to 994 Pine Lane, Fairview, TX 80773"
     found = {f.entity for f in scanner.scan(text, "note", ner=True)}
     assert "ADDRESS" in found
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("要求改收货地址为上海市浦东新区世纪大道100号，联系人张先生", "上海市浦东新区世纪大道100号"),
+        ("订单备注：请送到北京市海淀区中关村大街27号，谢谢", "北京市海淀区中关村大街27号"),
+        ("住在江苏省南京市鼓楼区建国路812号6栋3101室", "江苏省南京市鼓楼区建国路812号6栋3101室"),
+        ("shipped to 江苏省南京市鼓楼区建国路812号", "江苏省南京市鼓楼区建国路812号"),
+    ],
+)
+def test_when_a_chinese_address_stands_inside_a_sentence_then_only_the_address_is_found(
+    text: str, address: str
+) -> None:
+    scanner = Scanner()
+    found = [text[f.start : f.end] for f in scanner.scan(text, "remark") if f.entity == "ADDRESS"]
+    assert found == [address]
+
+
+@pytest.mark.parametrize("text", ["服务已部署到北京市数据中心", "地铁7号线故障", "已转到3号窗口办理"])
+def test_when_a_place_has_no_street_and_number_then_it_is_no_chinese_address(text: str) -> None:
+    assert all(f.entity != "ADDRESS" for f in Scanner().scan(text, "remark", ner=True))
