@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pipeline.scanner import Finding
 
-__all__ = ["available", "find_names_zh"]
+__all__ = ["available", "find_names_zh", "jieba_word_tag"]
 
 # The ~150 most frequent Chinese surnames (one character), covering about 90% of people.
 SURNAMES = frozenset(
@@ -124,6 +124,20 @@ def _tagger():  # type: ignore[no-untyped-def]
         except ImportError:
             _jieba_failed = True
     return _jieba_tag
+
+
+def jieba_word_tag(word: str) -> str | None:
+    """jieba's tag of ``word`` when its dictionary holds it as one word, else None
+    (also None without ``rjieba``)."""
+    tag = _tagger()
+    if tag is None:
+        return None
+    import rjieba
+
+    tagged = tag(word)
+    if len(tagged) != 1 or not rjieba.has_word(word):
+        return None
+    return str(tagged[0][1])
 
 
 def _has_surname(word: str) -> bool:

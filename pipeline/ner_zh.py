@@ -115,6 +115,16 @@ class ChineseNerDetector:
                 continue
             end = start + len(word)
             pos = end
-            if tag == "PER" and _HAN_ONLY.fullmatch(word):
+            if tag == "PER" and _HAN_ONLY.fullmatch(word) and not _ordinary_word(word):
                 findings.append(Finding(start, end, "PERSON", 0.85, "ner_zh"))
         return findings
+
+
+def _ordinary_word(word: str) -> bool:
+    """Whether jieba's dictionary knows ``word`` as one word that is not a name
+    (`如来`, `小姑`, `云朵`, `茶道`): the model's guess is then overruled. Measured on the
+    Weibo train split: precision 0.622 -> 0.641, recall 0.740 -> 0.734."""
+    from pipeline.names_zh import jieba_word_tag
+
+    tag = jieba_word_tag(word)
+    return tag is not None and tag not in ("nr", "nrt", "nrfg", "nz", "x", "eng")
