@@ -160,7 +160,13 @@ class NerDetector:
         return self._nlp is not None or importlib.util.find_spec(self.model) is not None
 
     def load(self) -> bool:
-        """Load the model now (e.g. at worker start); return whether it is usable."""
+        """Load the models now (e.g. at worker start): spaCy, and the Chinese model and
+        jieba's dictionary when installed; return whether the spaCy model is usable."""
+        if self.chinese.available():
+            from pipeline.names_zh import jieba_word_tag
+
+            self.chinese.find("张三")
+            jieba_word_tag("张三")
         return self._pipeline() is not None
 
     def _pipeline(self) -> Any:
