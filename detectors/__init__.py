@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from detectors.address_recognizer import AddressRecognizer
 from detectors.base import LogRecognizer
+from detectors.biometric_recognizer import BiometricRecognizer
 from detectors.birthday_recognizer import BirthdayRecognizer
 from detectors.card_expiry_recognizer import CardExpiryRecognizer
 from detectors.cn_resident_id_recognizer import CnResidentIdRecognizer
@@ -28,6 +29,7 @@ from detectors.nickname_recognizer import NicknameRecognizer
 from detectors.payment_account_recognizer import PaymentAccountRecognizer
 from detectors.person_recognizer import PersonRecognizer
 from detectors.phone_number_recognizer import PhoneNumberRecognizer
+from detectors.photo_recognizer import PhotoRecognizer
 from detectors.secret_recognizer import SecretRecognizer
 from detectors.serial_number_recognizer import SerialNumberRecognizer
 from detectors.user_agent_recognizer import UserAgentRecognizer
@@ -61,11 +63,14 @@ RECOGNIZERS: tuple[type[LogRecognizer], ...] = (
     GenderRecognizer,
     AddressRecognizer,
     UserIdRecognizer,
+    BiometricRecognizer,
+    PhotoRecognizer,
 )
 
 __all__ = [
     "RECOGNIZERS",
     "AddressRecognizer",
+    "BiometricRecognizer",
     "BirthdayRecognizer",
     "CardExpiryRecognizer",
     "CnResidentIdRecognizer",
@@ -85,6 +90,7 @@ __all__ = [
     "PaymentAccountRecognizer",
     "PersonRecognizer",
     "PhoneNumberRecognizer",
+    "PhotoRecognizer",
     "SecretRecognizer",
     "SerialNumberRecognizer",
     "UserAgentRecognizer",

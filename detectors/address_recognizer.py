@@ -25,13 +25,22 @@ _NETWORK = re.compile(
 )
 
 
+_URL = re.compile(r"(?:https?|ftp)://|www\.", re.IGNORECASE)
+
+
 # A Chinese street address: [province] city [district] street + number 号 [building,
 # unit, room]. The house number makes it an address, not a place name.
 _HAN = "\u4e00-\u9fff"
+# It starts after a non-Han character or, inside a Chinese sentence, after a word that
+# introduces a place (`地址为上海市...`, `寄到北京市...`, `住在江苏省...`); a clause before
+# the place in the same run of Han characters (`请送到北京市...`, `包裹已寄到...`) is
+# matched but not reported (the `value` group is the address).
+_INTRO = "为至到在往于址送寄住"
 _CN_ADDRESS = (
-    rf"(?<![{_HAN}])(?:[{_HAN}]{{2,7}}?(?:省|自治区))?[{_HAN}]{{2,7}}?(?:市|州|盟)"
+    rf"(?:(?<![{_HAN}])|(?<=[{_INTRO}]))(?:[{_HAN}]{{0,6}}?[{_INTRO}])?(?![{_INTRO}])"
+    rf"(?P<value>(?:[{_HAN}]{{2,7}}?(?:省|自治区))?[{_HAN}]{{2,7}}?(?:市|州|盟)"
     rf"(?:[{_HAN}]{{1,7}}?(?:区|县|旗))?[{_HAN}]{{1,12}}?(?:路|街|道|巷|弄|胡同)"
-    r"\d{1,5}号(?:\d{1,4}(?:栋|幢|号楼|座))?(?:\d{1,3}单元)?(?:\d{1,5}室)?"
+    r"\d{1,5}号(?:\d{1,4}(?:栋|幢|号楼|座))?(?:\d{1,3}单元)?(?:\d{1,5}室)?)"
 )
 # A US-style street address with city, state and ZIP: `994 Pine Lane, Fairview, TX 80773`.
 _STREET = (
@@ -77,8 +86,11 @@ class AddressRecognizer(LogRecognizer):
     WINDOW: ClassVar[tuple[int, int]] = (120, 200)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        """Return True for network addresses, single words and placeholders."""
+        """Return True for network addresses, URLs, single words and placeholders."""
         value = pattern_text.strip()
+        if _URL.match(value):
+            # `地址：http://t.cn/8kNf4qV`: a web address after the word for address.
+            return True
         if any("\u4e00" <= ch <= "\u9fff" for ch in value):
             return len(value) < 4
         return bool(_NETWORK.match(value)) or value.lower() in {"null", "none", "unknown"}

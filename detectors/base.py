@@ -108,6 +108,13 @@ class LogRecognizer(PatternRecognizer):
     #: before the ending is in ``FIELD_EXCLUDES`` (``hostname``).
     FIELD_SUFFIXES: ClassVar[tuple[str, ...]] = ()
 
+    def in_positive_position(self, text: str, start: int) -> bool:
+        """Whether the text right before ``start`` says "this is the entity" so strongly
+        that :attr:`NEGATIVE_CONTEXT` does not apply (an IP address in brackets after a
+        host name, after ``from`` or ``client``). Default: never."""
+        del text, start
+        return False
+
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
             supported_entity=self.ENTITY,
@@ -154,8 +161,10 @@ class LogRecognizer(PatternRecognizer):
                 value = text[start:end]
                 if self.invalidate_result(value):
                     continue
-                if self.NEGATIVE_CONTEXT and has_negative_context(
-                    text, start, self.NEGATIVE_CONTEXT
+                if (
+                    self.NEGATIVE_CONTEXT
+                    and has_negative_context(text, start, self.NEGATIVE_CONTEXT)
+                    and not self.in_positive_position(text, start)
                 ):
                     continue
                 validation = self.validate_result(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from typing import ClassVar
 
 from presidio_analyzer import Pattern
@@ -12,6 +13,20 @@ from detectors.base import LogRecognizer
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+# The same address written with dashes, as cloud and reverse-DNS host names carry it.
+_DASHED = rf"{_OCTET}(?:-{_OCTET}){{3}}"
+# A port that cannot be an octet (256-65535): `203.0.113.7.51234` (BSD netstat, SOCKS
+# logs) is an address and its port, not a five-part version.
+_HIGH_PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{3}|[3-9]\d\d|2[6-9]\d|25[6-9])"
+# Network positions: in brackets right after a host name (`mail.example.com[203.0.113.7]`,
+# Postfix and sendmail), or after `from`, `client`, `host=`, `relay=`, `peer`... A version
+# word in the host name (`build-01.example.com`, `rev.example.net`) or before it does not
+# make the address a version there.
+_NETWORK_POSITION = re.compile(
+    r"(?:[\w\-]+(?:\.[\w\-]+)*\[|(?<![\w])(?:from|client|host|relay|peer|remote|src|dst|to|by|"
+    r"connect(?:ion)? from|connect to|addr|ip)(?:[ \t]*[=:][ \t]*|[ \t]+)\[?)$",
+    re.IGNORECASE,
+)
 
 
 class IpAddressRecognizer(LogRecognizer):
@@ -33,6 +48,27 @@ class IpAddressRecognizer(LogRecognizer):
             # versions after `/` (`Chrome/120.0.0.0`, `Edg/120.0.2210.91`) end in `.0` or
             # have an octet above 255.
             rf"(?<![\w.~\\]){_IPV4}(?:/(?:3[0-2]|[12]?\d)(?!\d))?(?![\w]|\.\d)",
+            0.6,
+        ),
+        Pattern(
+            "ipv4 dot port",
+            rf"(?<![\w.~\\])(?P<value>{_IPV4})\.{_HIGH_PORT}(?![\w]|\.\d)",
+            0.6,
+        ),
+        # `ip-203-0-113-7.ec2.internal`, `ec2-203-0-113-7.compute-1.amazonaws.com`,
+        # `203-0-113-7.rev.example.net`: a prefix word and a dash, or a domain after it.
+        Pattern(
+            "ipv4 in host name",
+            # (The prefix is a lookbehind so that the native prefilter's superset of this
+            # pattern is the dashed address alone: a cheap DFA.)
+            rf"(?:(?<=(?<![\w\-.])[a-z][a-z0-9]{{0,15}}-){_DASHED}(?![\w]|-\d)"
+            rf"|(?<![\w\-.]){_DASHED}(?=\.[a-z][a-z0-9\-]*\.[a-z]))",
+            0.6,
+        ),
+        # A full IPv6 address (eight groups) and a port: only the port can be the ninth.
+        Pattern(
+            "ipv6 full with port",
+            r"(?<![\w.:])(?P<value>(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}):\d{1,5}(?![\w:])",
             0.6,
         ),
         # Loose IPv6 candidate: 2-7 colon groups, optional embedded IPv4 tail and zone id;
@@ -64,9 +100,12 @@ class IpAddressRecognizer(LogRecognizer):
     # IPv6 needs `::` or four colons in a row of groups; clock times (`12:00:00`,
     # `22:15:29:606`) have fewer and open no window.
     _IPV6_ANCHORS = (rb"::", rb":[0a]{1,4}:[0a]{1,4}:[0a]{1,4}:")
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.0", *_IPV6_ANCHORS)
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.0", rb"0-0{1,2}-0{1,3}-0", *_IPV6_ANCHORS)
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
         "ipv4": (rb"0\.0",),
+        "ipv4 dot port": (rb"0\.0",),
+        "ipv4 in host name": (rb"0-0{1,2}-0{1,3}-0",),
+        "ipv6 full with port": _IPV6_ANCHORS,
         "ipv6": _IPV6_ANCHORS,
     }
     WINDOW: ClassVar[tuple[int, int]] = (40, 24)
@@ -78,15 +117,30 @@ class IpAddressRecognizer(LogRecognizer):
     })
 
     def validate_result(self, pattern_text: str) -> bool | None:
-        """Return whether ``pattern_text`` parses as an IP address (CIDR and zone allowed)."""
-        return _is_host_address(pattern_text)
+        """Return whether ``pattern_text`` parses as an IP address (CIDR and zone allowed;
+        the dashed form of a host name, ``203-0-113-7``, too)."""
+        return _is_host_address(_undash(pattern_text))
+
+    def in_positive_position(self, text: str, start: int) -> bool:
+        """An address in brackets after a host name, or after ``from``/``client``/
+        ``host=``/``relay=``..., is an address whatever version word is near (fail
+        closed)."""
+        return _NETWORK_POSITION.search(text, max(0, start - 80), start) is not None
 
     def normalize(self, value: str) -> str:
-        """Return the compressed lowercase form (``::FFFF:1.2.3.4`` -> ``::ffff:102:304``)."""
+        """Return the compressed lowercase form (``::FFFF:1.2.3.4`` -> ``::ffff:102:304``;
+        ``203-0-113-7`` -> ``203.0.113.7``)."""
         try:
-            return str(ipaddress.ip_address(value.strip().split("/", 1)[0]))
+            return str(ipaddress.ip_address(_undash(value.strip()).split("/", 1)[0]))
         except ValueError:
             return value.strip().lower()
+
+
+def _undash(value: str) -> str:
+    """``203-0-113-7`` -> ``203.0.113.7``; any other value unchanged."""
+    if "-" in value and value.count("-") == 3 and value.replace("-", "").isdigit():
+        return value.replace("-", ".")
+    return value
 
 
 @functools.lru_cache(maxsize=8192)

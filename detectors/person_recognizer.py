@@ -57,6 +57,19 @@ _NOT_A_PERSON = frozenset({
 })
 
 
+# Who a salutation greets when it is not a person (`Dear Customer,`, `Hi Team,`).
+_GROUPS = frozenset(
+    "customer customers team all everyone everybody there sir madam user users member "
+    "members friend friends colleague colleagues admin admins support staff guys folks "
+    "partner partners valued customer".split()
+)
+# Words of mail headers and SMTP commands that stand before an address in angle brackets.
+_HEADER_WORDS = frozenset(
+    "from to cc bcc reply sender return path delivered envelope mail rcpt resent by for "
+    "via and or the original recipient errors x".split()
+)
+
+
 class PersonRecognizer(LogRecognizer):
     """Detect a person's name after a name key: ``"real_name": "Zhang San"``.
 
@@ -122,5 +135,9 @@ class PersonRecognizer(LogRecognizer):
     WINDOW: ClassVar[tuple[int, int]] = (24, 150)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        """Return True for placeholders."""
-        return pattern_text.strip().lower() in {"null", "none", "-", "", "unknown", "undefined"}
+        """Return True for placeholders and mail header words (`From <a@b.co>`,
+        `Reply To <...>`, `Mail From <...>` name a header, not a person)."""
+        value = pattern_text.strip().lower()
+        if value in {"null", "none", "-", "", "unknown", "undefined"} or value in _GROUPS:
+            return True
+        return all(word in _HEADER_WORDS for word in value.replace("-", " ").split())

@@ -60,13 +60,21 @@ class PhoneNumberRecognizer(LogRecognizer):
         Pattern(
             "international",
             r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}[ \-.]?(?:\(\d{1,4}\)[ \-.]?)?"
-            r"\d{1,4}(?:[ \-.]?\d{1,4}){1,4}(?![\w]|[.\-]\d)",
+            r"\d{1,4}(?:[ \-.]?\d{1,4}){1,4}(?:[ \t]?x\d{1,6})?(?![\w]|[.\-]\d)",
             0.4,
         ),
         Pattern(
             "national (context)",
             r"(?<![\w+\-.:/])(?:\(\d{2,4}\)[ \-]?\d{3,4}[ \-.]?\d{3,4}"
-            r"|\d{2,4}[ \-.]\d{2,4}[ \-.]\d{2,4}(?:[ \-.]\d{2,4})?)(?:\s?x\d{1,5})?"
+            r"|\d{2,5}[ \-.]\d{2,4}[ \-.]\d{2,4}(?:[ \-.]\d{2,4}){0,2})(?:\s?x\d{1,5})?"
+            r"(?![\w]|[.\-:/]\d)",
+            0.2,
+        ),
+        # Two groups (`449 4898`, `9320 7126`, `(32) 484-557`, `06-24312407`) or one run of
+        # 10-11 digits (`3732695155-Fax`): phone-shaped only next to a phone word.
+        Pattern(
+            "short national (context)",
+            r"(?<![\w+\-.:/])(?:\(\d{2,4}\)[ \-]?\d{3}[ \-.]?\d{3,4}|\d{2,5}[ \-.]\d{4,8}|\d{10,11})"
             r"(?![\w]|[.\-:/]\d)",
             0.2,
         ),
@@ -81,7 +89,8 @@ class PhoneNumberRecognizer(LogRecognizer):
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + [
         "tel.", "call", "called", "calling", "dial", "sms", "text", "whatsapp", "wechat",
-        "number", "ph", "ring", "reach", "contact",
+        "number", "ph", "ring", "reach", "contact", "answering", "answer", "phoned", "dialled",
+        "dialed", "hotline", "landline", "mob",
     ]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
         "phone", "tel", "telephone", "mobile", "cell", "cellphone", "msisdn", "phonenumber",
@@ -102,9 +111,12 @@ class PhoneNumberRecognizer(LogRecognizer):
         rb"\+0",
         rb"\(000?0?\)",
     )
-    CONTEXT_PATTERNS: ClassVar[frozenset[str]] = frozenset({"national (context)"})
+    CONTEXT_PATTERNS: ClassVar[frozenset[str]] = frozenset(
+        {"national (context)", "short national (context)"}
+    )
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
         "national (context)": (rb"\(00", rb"00[ \-.]00"),
+        "short national (context)": (rb"\(00", rb"00[ \-.]0000", DIGITS_7),
         "nanp": (rb"\(000\) ?000-0000",),
         "cn mobile": (DIGITS_7,),
         "international": (rb"\+0", DIGITS_7),
@@ -129,12 +141,17 @@ class PhoneNumberRecognizer(LogRecognizer):
                 return bool(_CN_MOBILE_RANGE.fullmatch(international[2:]))
             if _is_valid("+" + international, None):
                 return True
-            # Reserved or unassigned ranges (`+44 7700 900123`, used in tests and
-            # fiction) are still phone-shaped: they count with context.
-            if not _is_possible("+" + international) or len(set(international[1:])) <= 2:
+            if len(set(international[1:])) <= 2:
                 # (`+1 000 000 0000` is a placeholder, not a number.)
                 return False
-            return True if stripped.startswith("+") and len(digits) >= 10 else None
+            if stripped.startswith("+") and _has_country_code(international):
+                # Written with `+` and a country code, it is a phone number whatever its
+                # national range (reserved, fictional, not yet allocated or unknown to
+                # this phonenumbers release): fail closed.
+                return True
+            # Reserved or unassigned ranges after `00` are still phone-shaped: they count
+            # with context.
+            return None if _is_possible("+" + international) else False
         if _NANP.fullmatch(pattern_text.strip()) and _is_possible("+1" + digits):
             # `(617) 555-0183`: the North American way of writing a number.
             return True
@@ -162,6 +179,17 @@ class PhoneNumberRecognizer(LogRecognizer):
         except phonenumbers.NumberParseException:
             return digits
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_country_code(digits: str) -> bool:
+    """Return whether ``digits`` (after `+`) begin with an assigned country calling code."""
+    return any(
+        phonenumbers.region_code_for_country_code(int(digits[:k])) != "ZZ"
+        or int(digits[:k]) in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+        for k in (1, 2, 3)
+        if len(digits) > k
+    )
 
 
 @functools.lru_cache(maxsize=4096)

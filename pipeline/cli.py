@@ -434,16 +434,37 @@ def eval_logs(
 @eval_.command("spans")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--limit", default=0, help="Only the first N examples (0 = all).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "presidio", "conll"]),
+    default="auto",
+    show_default=True,
+    help="presidio: Presidio-research JSON; conll: one token and its BIO tag per line "
+    "(Weibo NER: PER.NAM scored as PERSON). auto: by the file name (.json -> presidio).",
+)
 @ner_option
 @click.option("--json", "as_json", is_flag=True)
-def eval_spans(path: str, limit: int, ner: bool | None, as_json: bool) -> None:
-    """Span-level precision, recall and F2 per entity on Presidio-research style JSON."""
+def eval_spans(path: str, limit: int, fmt: str, ner: bool | None, as_json: bool) -> None:
+    """Span-level precision, recall and F2 per entity on Presidio-research JSON or CoNLL/BIO.
+
+    For CoNLL data the collateral damage is reported too: the share of the other Han
+    characters (or, for non-Chinese text, other characters) that a finding covered.
+    """
     import json
 
-    from pipeline.evaluation import IGNORE, load_presidio_research, span_scores
+    from pipeline.evaluation import (
+        IGNORE,
+        load_conll,
+        load_presidio_research,
+        outside_changed,
+        span_scores,
+    )
     from pipeline.scanner import Scanner
 
-    examples = load_presidio_research(path)
+    if fmt == "auto":
+        fmt = "presidio" if path.lower().endswith(".json") else "conll"
+    examples = load_presidio_research(path) if fmt == "presidio" else load_conll(path)
     if limit:
         examples = examples[:limit]
     nerd = None
@@ -452,19 +473,53 @@ def eval_spans(path: str, limit: int, ner: bool | None, as_json: bool) -> None:
 
         nerd = NerDetector()
     scanner = Scanner(ner=nerd)
+    cache: dict[str, list[tuple[int, int, str]]] = {}
 
     def detect(text: str) -> list[tuple[int, int, str]]:
-        return [(f.start, f.end, f.entity) for f in scanner.scan(text, None, ner=nerd is not None)]
+        found = cache.get(text)
+        if found is None:
+            # Free text (ner=True), as the engine scans free-text fields: the name and
+            # address passes always run, spaCy only when installed and not --no-ner.
+            found = [(f.start, f.end, f.entity) for f in scanner.scan(text, None, ner=True)]
+            cache[text] = found
+        return found
 
-    scores = span_scores(examples, detect, {t: IGNORE for t in NOT_TARGETED})
+    if fmt == "presidio":
+        entity_map = {t: IGNORE for t in NOT_TARGETED}
+    else:
+        # Named persons only: nominal mentions (PER.NOM: 老师, 朋友) are not personal data.
+        gold_types = {s.entity for ex in examples for s in ex.spans}
+        entity_map = {t: IGNORE for t in gold_types}
+        entity_map.update({t: "PERSON" for t in gold_types if t in _CONLL_PERSON})
+    scores = span_scores(examples, detect, entity_map)
+    collateral = None
+    if fmt == "conll":
+        person = [t for t in gold_types if t in _CONLL_PERSON]
+        han = any("\u4e00" <= ch <= "\u9fff" for ex in examples[:50] for ch in ex.text)
+        changed, total = outside_changed(examples, detect, person[0] if person else "", han_only=han)
+        collateral = {"changed": changed, "total": total, "rate": changed / total if total else 0.0,
+                      "characters": "han" if han else "all"}
     if as_json:
-        click.echo(json.dumps(scores, indent=2))
+        out: dict[str, object] = dict(scores)
+        if collateral is not None:
+            out["outside_changed"] = collateral
+        click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"{'entity':<20}{'gold':>6}{'pred':>6}{'precision':>11}{'recall':>8}{'F2':>7}")
     for entity, row in sorted(scores.items(), key=lambda kv: (kv[0] in ("micro", "any_type"), kv[0])):
         gold = int(row["tp"] + row["fn"])
         pred = int(row["pred_tp"] + row["fp"]) if "pred_tp" in row else int(row["tp"] + row["fp"])
         click.echo(f"{entity:<20}{gold:>6}{pred:>6}{row['precision']:>11.3f}{row['recall']:>8.3f}{row['f2']:>7.3f}")
+    if collateral is not None:
+        click.echo(
+            f"other {collateral['characters']} characters changed: "
+            f"{collateral['changed']}/{collateral['total']} ({collateral['rate']:.2%})"
+        )
+
+
+# Gold person-name types of CoNLL corpora (Weibo NER: PER.NAM; CoNLL-2003 and most
+# others: PER).
+_CONLL_PERSON = frozenset({"PER.NAM", "PER", "PERSON"})
 
 
 @main.command()

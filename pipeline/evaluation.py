@@ -66,7 +66,9 @@ __all__ = [
     "count_tokens",
     "f2_score",
     "leak_damage",
+    "load_conll",
     "load_presidio_research",
+    "outside_changed",
     "span_scores",
 ]
 
@@ -505,6 +507,120 @@ def load_presidio_research(path: str | PathLike[str]) -> list[SpanExample]:
                 raise ValueError(msg)
         examples.append(SpanExample(text, spans))
     return examples
+
+
+# Weibo NER writes each character with its position in its word (`口0`, `腔1`).
+# (A few tokens are emoji of two code points: `<emoji><variation selector>0`.)
+_SEGMENT_SUFFIX = re.compile(r"^(.{1,2}?)\d$")
+
+
+def load_conll(path: str | PathLike[str]) -> list[SpanExample]:
+    """Load a CoNLL-style BIO (or BIOES) file: one token and its tag per line, the tag in
+    the last column, a blank line between sentences.
+
+    Tokens are joined without a space when every token is one character (character-level
+    Chinese corpora such as Weibo NER, whose ``char+position`` tokens (``口0``) are read as
+    the character), else with one space. The entity type is the tag without its ``B-``/
+    ``I-``/``E-``/``S-`` prefix (``PER.NAM``); map it with ``span_scores``' ``entity_map``.
+
+    Args:
+        path: The CoNLL file (UTF-8).
+
+    Returns:
+        One example per sentence, in file order.
+
+    Raises:
+        ValueError: If a line has no tag column (the message gives the line number only).
+    """
+    sentences: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    with Path(path).open(encoding="utf-8") as src:
+        for lineno, raw in enumerate(src, 1):
+            line = raw.rstrip("\n").rstrip("\r")
+            if not line.strip():
+                if current:
+                    sentences.append(current)
+                    current = []
+                continue
+            parts = line.split("\t") if "\t" in line else line.split()
+            if len(parts) < 2:
+                msg = f"{path}: line {lineno} has no tag column"
+                raise ValueError(msg)
+            current.append((parts[0], parts[-1].strip()))
+    if current:
+        sentences.append(current)
+    tokens = [tok for sent in sentences for tok, _ in sent]
+    weibo = (
+        bool(tokens)
+        and all(_SEGMENT_SUFFIX.match(t) for t in tokens)
+        and any(_is_han(t[0]) for t in tokens)
+    )
+    joined = weibo or all(len(t) == 1 for t in tokens)
+    examples = []
+    for sent in sentences:
+        words = [_SEGMENT_SUFFIX.sub(r"\1", t) if weibo else t for t, _ in sent]
+        sep = "" if joined else " "
+        offsets = []
+        pos = 0
+        for w in words:
+            offsets.append((pos, pos + len(w)))
+            pos += len(w) + len(sep)
+        spans: list[Span] = []
+        open_type: str | None = None
+        open_start = 0
+        for i, (_tok, tag) in enumerate(sent):
+            prefix, _, etype = tag.partition("-")
+            if open_type is not None and (prefix in ("B", "S", "O") or etype != open_type):
+                spans.append(Span(open_start, offsets[i - 1][1], open_type))
+                open_type = None
+            if prefix in ("B", "S") or (prefix in ("I", "E") and open_type is None and etype):
+                open_type, open_start = etype, offsets[i][0]
+            if prefix in ("E", "S") and open_type is not None:
+                spans.append(Span(open_start, offsets[i][1], open_type))
+                open_type = None
+        if open_type is not None:
+            spans.append(Span(open_start, offsets[-1][1], open_type))
+        examples.append(SpanExample(sep.join(words), tuple(spans)))
+    return examples
+
+
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def outside_changed(
+    examples: Iterable[SpanExample], detect: Detect, entity: str, *, han_only: bool = True
+) -> tuple[int, int]:
+    """Count characters outside the gold spans of ``entity`` that a prediction covers.
+
+    This is the collateral damage of a name detector on running text: the other words of
+    a sentence changed with the names. Gold spans of other types count as outside (a
+    place name that was changed is damage for a person-name detector).
+
+    Args:
+        examples: Texts with gold spans.
+        detect: Text in, ``[(start, end, entity_type), ...]`` out (any type counts).
+        entity: The gold type whose characters are inside (``PER.NAM``).
+        han_only: Count only Han characters (the measure for Chinese text).
+
+    Returns:
+        ``(changed, total)`` outside characters.
+    """
+    changed = total = 0
+    for ex in examples:
+        inside = bytearray(len(ex.text))
+        for s in ex.spans:
+            if s.entity == entity:
+                inside[s.start : s.end] = b"\x01" * (s.end - s.start)
+        covered = bytearray(len(ex.text))
+        for start, end, _etype in detect(ex.text):
+            covered[start:end] = b"\x01" * (end - start)
+        for i, ch in enumerate(ex.text):
+            if inside[i] or ch.isspace() or (han_only and not _is_han(ch)):
+                continue
+            total += 1
+            changed += covered[i]
+    return changed, total
 
 
 def f2_score(precision: float, recall: float) -> float:

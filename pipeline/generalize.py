@@ -49,6 +49,8 @@ def ip_prefix(ip: str, v4_prefix: int = 24, v6_prefix: int = 48) -> str:
     * ``2001:db8:abcd:12::1`` -> ``2001:db8:abcd::`` (compressed, lowercase)
     * ``[2001:db8::1]`` and ``[2001:db8::1]:443`` keep their brackets and port.
     * ``fe80::1%eth0`` -> ``fe80::``: the zone id names a local interface and is dropped.
+    * ``203-0-113-57``, the form host names carry (``ip-203-0-113-57.ec2.internal``), ->
+      ``203-0-113-0``.
     * IPv4-mapped IPv6 (``::ffff:198.51.100.7``) is generalized as IPv4 with
       ``v4_prefix`` and written back in mapped form (``::ffff:198.51.100.0``); a /48
       would otherwise zero the whole address or, past /96, keep all of it.
@@ -85,6 +87,8 @@ def ip_prefix(ip: str, v4_prefix: int = 24, v6_prefix: int = 48) -> str:
         if rest:
             _check_port(rest)
         return f"[{_generalize_v6(host, v4_prefix, v6_prefix)}]{rest}"
+    if ip.count("-") == 3 and ip.replace("-", "").isdigit():
+        return _generalize_v4(ip.replace("-", "."), v4_prefix).replace(".", "-")
     colons = ip.count(":")
     if colons == 1:
         host, _, port = ip.partition(":")

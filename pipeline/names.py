@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import regex
+
 if TYPE_CHECKING:
     from pipeline.scanner import Finding
 
@@ -142,9 +144,15 @@ def looks_like_identifier(text: str, start: int, end: int) -> bool:
     return after in "-._$" and tail[1:].isalnum() or tail.strip()[:1].isdigit()
 
 
-def find_names(text: str) -> list[Finding]:
+def find_names(text: str, *, extended: bool = False) -> list[Finding]:
     """Return the person names the gazetteer recognizes in ``text`` (score 0.9: above
-    NER's 0.85, as the model often takes only a part, `Lin` of `Lin Lei`)."""
+    NER's 0.85, as the model often takes only a part, `Lin` of `Lin Lei`).
+
+    Args:
+        text: The text.
+        extended: Use the longer given-name list too (free-text fields only).
+    """
+    given = _ANY_GIVEN if extended else _GIVEN_NAMES
     from pipeline.scanner import Finding
 
     spans = []
@@ -157,7 +165,7 @@ def find_names(text: str) -> list[Finding]:
             start = end - len(match.group(3))
         elif not (
             _is_pinyin_name(first, second)
-            or (first in _GIVEN_NAMES and second not in _NOT_SURNAMES)
+            or (first in given and second not in _NOT_SURNAMES)
             or second in _SURNAMES
         ):
             continue
@@ -176,3 +184,283 @@ def _is_pinyin_name(first: str, second: str) -> bool:
     if first in _PINYIN_SURNAMES and _GIVEN_PINYIN.fullmatch(second):
         return True
     return second in _PINYIN_SURNAMES and bool(_GIVEN_PINYIN.fullmatch(first))
+
+
+# More given names, for the cue and list rules below (not for the pair rule above, which
+# keeps its short list): frequent names of European, Latin American and Asian locales
+# that are not ordinary English words.
+_MORE_GIVEN = frozenset("""
+alex alexandra alena alessandro alice alicia allen amelia andre andrea andreas andrei
+angelo anja anke anna annika antonio april ariana arne arturo astrid axel barry beatriz
+ben berta bjorn bogdan boris bruno camila carla carlos carmen carolina caroline cecilia
+cesar chiara christoph claudia clara colin connor cristina curtis dagmar damian dariusz
+darius dean derek diego dmitri dmitry dominik eduardo elena elias elif elin elisa eliska
+emil emilia enrico enzo erik erika ernesto esther eva evan fabian fatima federico felix
+fernando filip finn florian francesca francesco franz frederik freya gabriela georg
+gerhard gianluca giorgio giovanni giulia greta gustavo hana hanna hans harald hector
+heidi heinz helena helga henrik hugo igor ilse ines ingrid irina isaac isabel ivan
+jacqueline jakob jan jana janne jaroslav javier jens jesper jiri joao joaquin johan
+johanna jonas jorge jose josef juan julian julius jurgen kai karin karl karolina kasper
+katarina katrin kenji klaus kristian kristina lars lasse laszlo leah leon leonardo lena
+lina linnea lisa lorenzo lotte luca lucia ludwig luis lukas magnus maja malik manuel
+marco marcus marek margit maria mariana marie marina mario marko marta martin mateo
+matteo mattias max maximilian mehmet mikael mikkel milan miguel mika mira miriam mohamed
+mohammed monika nadia natalia nikolai nikolaj nils nina nora oskar otto pablo paolo
+pascal pavel pedro petra philipp pia piotr rafael ramon rasmus raul renata ricardo rikke
+roberto rodrigo rolf roman rosa ruben sabine sandro sanna sebastian sergei sergio silvia
+simon simone sofia sofie sonja soren stefan stefano sven svetlana tanya tatiana teresa
+thea theo thiago thomas tobias tomas tomasz troy ulla ulrich valentina vera veronika
+victor viktor vladimir walter wojciech xavier yusuf yuki zoltan zuzana jill lindsey
+monika andré kimberly damon kristin pauline oscar shelley erika crystal brandy rachael
+seth nicolas aimee robin joanna harry layla michele omar zachary colleen irma tomas
+rebecca angela carol lindsay luis jonathan albert jesus valentine hannah cindy emily
+janice catherine gregory freeman kristen kristina tracy stacy stacey wendy tammy tina
+tonya holly kristy krista marcia marsha monica sonia sylvia vanessa yvonne allison
+alison alyssa brianna caitlin cassandra courtney destiny erin gabriella gabrielle haley
+hailey jasmine jenna jordan kaitlyn kara kate kathy katie kelsey kendra krystal lacey
+leslie lindsay mackenzie mallory marissa melanie meghan miranda molly morgan natasha
+paige priscilla rachelle regina renee riley sabrina savannah shannon shawna sierra
+stella summer sydney tara taylor tiffany toni tracey valerie whitney yolanda adrian alec
+alfred alvin andy angel antonio arnold barry bernard bill brad brent brett calvin
+cameron chad clarence clayton clifford clinton cody cole corey craig curtis dale dallas
+dalton damian danny darren darryl dean derrick devin dominic don duane dustin dwayne
+edgar edwin elliot eddie erik ernest evan felix fernando floyd francis francisco fred
+frederick garrett gene glen glenn gordon grant greg guy harvey herbert howard ian isaac
+ivan jake jamal jared jay jeff jerome jim jimmy joel jon jonathon jorge julian julio
+karl keith ken kurt lance lee leo leon leonard leroy lewis lloyd lonnie luke malcolm
+manuel marc marcus mario marshall martin marvin maurice max melvin micheal miguel mike
+milton mitchell nathaniel neil nelson norman omar oscar pedro perry phillip preston
+rafael ramon randall raymond reginald ricardo ricky rodney roger ron ronnie ross ruben
+rudy sam sammy shane shannon shaun shawn sidney stanley stuart ted terrence theodore tim
+todd tom tommy tony travis trevor troy vernon victor wade wallace warren wayne wesley
+wilbur willard wilson marianne petr aki jane timothy fredrik keiko sheila latoya cynthia
+stacy heidi carla jerry amanda tyler jennifer jordan kristy tonya margaret nathaniel
+justin
+""".split()) - frozenset("bill grant don guy max summer crystal destiny angel sage jay ken ted tim tom lee art chase".split())
+_ANY_GIVEN = _GIVEN_NAMES | _MORE_GIVEN
+
+_CAP = r"(?-i:\p{Lu}[\p{Ll}'’\-]+)"
+_PARTICLE = r"(?-i:van|von|der|den|de|da|di|del|la|le|du|dos|das|ter|ten|al|el|bin)"
+_FULL = rf"{_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}{_CAP}){{0,2}}"
+# Titles: the title and the name after it are one person (`Mr. Alexander Galarneau`).
+_TITLED = regex.compile(
+    rf"(?<![\w])(?i:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra)\.?[ \t]+{_FULL}"
+    # (written in lower case, only with the period: `ms` alone is milliseconds)
+    r"|(?<![\w])(?:mr|mrs|ms|dr|prof)\.[ \t]+\p{Ll}{2,}(?:[ \t]+\p{Ll}{2,})?(?=[ \t]+(?:is|was|has|and|said)\b|[,.!?]|$)"
+)
+# After `my name is` a name may be written in lower case (`my name is janice beneventi`).
+_NAME_IS = regex.compile(
+    r"(?<![\w])(?i:my name is|name:|call(?:s|ed)? me|named (?:him|her))[ \t]+"
+    r"(?P<name>\p{L}[\p{L}'’\-]+(?:[ \t]+\p{L}[\p{L}'’\-]+)?)(?=[ \t]*(?:[.,!?\n]|$))"
+)
+# Phrases after which the next capitalized word(s) are a person's name. Strong cues
+# say so by themselves; after a weak cue (`tell`, `given`, `to:`) the first word must be a
+# known given name (`forwarded to Kafka` is not a person).
+_STRONG_CUES = (
+    r"my name is|his name is|her name is|name is|name:|call(?:s|ed)? me|named (?:him|her)|"
+    r"maiden name is|dear|signed|sincerely|regards|guardian|starring|directed by|"
+    r"produced by|written by|founders?:|(?:co-)?founded by|says|said|replied|wrote"
+)
+_WEAK_CUES = (
+    r"named|call(?:ed)? (?:him|her)|i am|i'm|this is|speak to|speak with|talk to|ask for|"
+    r"ask|tell|told|shouted at|given|hi|hello|hey|thanks|thank you|cheers|add|user:|"
+    r"customer:|agent:|contact:|recipient:|from:|to:|cc:|attn:?|approved by|assigned to|"
+    r"reported by|requested by|handled by|escalated to|forwarded to|transferred to|"
+    r"reviewed by|created by|updated by|owner:|why is|what is|and|with"
+)
+# Found from the name backwards: each capitalized word after a space (few per text) is
+# checked for a cue in the 40 characters before it, lower-cased, with C-level `re`; then
+# the name shape with `regex` (``\p{Lu}``). One pass of a 70-word alternation over every
+# free-text value cost more than everything else here together.
+_CAPITAL_AFTER_SPACE = re.compile(r"(?<=[ \t])[^\W\d_a-z]")
+_CUE_END = re.compile(rf"(?<![\w])(?:(?P<strong>{_STRONG_CUES})|{_WEAK_CUES})[ \t]+\Z")
+_FULL_AT = regex.compile(_FULL)
+
+
+class _Cued:
+    """A cue and the capitalized name after it."""
+
+    __slots__ = ("_end", "_start", "strong")
+
+    def __init__(self, strong: bool, start: int, end: int) -> None:
+        self.strong = strong
+        self._start = start
+        self._end = end
+
+    def span(self, _group: str = "name") -> tuple[int, int]:
+        return self._start, self._end
+
+    def end(self, _group: str = "name") -> int:
+        return self._end
+
+
+def _cued(text: str) -> list[_Cued]:
+    out = []
+    lowered: str | None = None
+    last_end = -1
+    for m in _CAPITAL_AFTER_SPACE.finditer(text):
+        pos = m.start()
+        if pos < last_end or not text[pos].isupper():
+            continue
+        if lowered is None:
+            lowered = text.lower()
+        cue = _CUE_END.search(lowered, max(0, pos - 40), pos)
+        if cue is None:
+            continue
+        name = _FULL_AT.match(text, pos)
+        if name is not None:
+            out.append(_Cued(cue.group("strong") is not None, pos, name.end()))
+            last_end = name.end()
+    return out
+
+
+# A comma list of capitalized words (`Victor, Andrew, Brandon and April`): when most of
+# them are known given names, all of them are names.
+_LIST = regex.compile(
+    rf"(?<![\w])(?:{_CAP}(?:[ \t]+{_CAP})?,[ \t]+){{2,}}(?:{_CAP}(?:[ \t]+{_CAP})?,?[ \t]+(?:and|&)[ \t]+)?{_CAP}(?:[ \t]+{_CAP})?"
+)
+# Words that a cue may be followed by that are not names.
+_NOT_NAME_WORDS = frozenset("""
+the a an this that it there here he she they we you i my your his her our their its
+not now also just very so too all any some no yes ok okay please thanks thank sorry
+error warning info debug failed success done null none true false unknown user admin
+root system service server client api app order account payment request response
+monday tuesday wednesday thursday friday saturday sunday january february march april may
+june july august september october november december today tomorrow yesterday team
+support customer sir madam everyone all guys folks hello hi hey in out up down on off
+into over via per welcome goodbye bye dear team staff admins users members client
+""".split())
+
+
+# (Searched in the lower-cased text: case-insensitive alternations are slow in `re`.)
+_TITLE_GATE = re.compile(
+    r"(?<![a-z])(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra)(?![a-z])"
+)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def find_cued_names(text: str) -> list[Finding]:
+    """Names that a cue or a title announces (`My name is Monika`, `Mr. Lund`,
+    `starring Berta`) and lists of given names; free-text fields only (score 0.9)."""
+    from pipeline.scanner import Finding
+
+    spans: list[tuple[int, int]] = []
+    has_upper = text != text.lower()
+    if _TITLE_GATE.search(text.lower()) is not None:  # (C-level lower: ~0.1 us)
+        spans.extend(m.span() for m in _TITLED.finditer(text))
+    cued = _cued(text) if has_upper else []
+    for m in cued:
+        start, end = m.span("name")
+        words = text[start:end].split()
+        while words and words[-1].lower() in _NOT_NAME_WORDS:
+            words.pop()
+        if not words or words[0].lower() in _NOT_NAME_WORDS:
+            continue
+        if not m.strong and words[0].lower() not in _ANY_GIVEN:
+            continue
+        end = start + len(" ".join(words)) if len(words) > 1 else start + len(words[0])
+        if not looks_like_identifier(text, start, end):
+            spans.append((start, end))
+    lowered = text.lower()
+    if "name" in lowered or "call" in lowered:
+        for m in _NAME_IS.finditer(text):
+            if m.group("name").split()[0].lower() not in _NOT_NAME_WORDS:
+                spans.append(m.span("name"))
+    for m in cued:
+        if not m.strong:
+            continue
+        # A list after a strong cue: `founders: Novosel, Robinson and Holmes`.
+        tail = _CUE_LIST.match(text, m.end("name"))
+        if tail is not None:
+            for item in regex.finditer(rf"{_CAP}(?:[ \t]+{_CAP})?", tail.group()):
+                spans.append((tail.start() + item.start(), tail.start() + item.end()))
+    if not has_upper:
+        return [Finding(s, e, "PERSON", 0.9, "names") for s, e in spans]
+    for m in _LIST.finditer(text):
+        items = [w for w in regex.split(r",[ \t]*|[ \t]+(?:and|&)[ \t]+", m.group()) if w]
+        firsts = [w.split()[0].lower() for w in items]
+        if sum(f in _ANY_GIVEN for f in firsts) * 2 > len(firsts):
+            for item in regex.finditer(rf"{_CAP}(?:[ \t]+{_CAP})?", m.group()):
+                if item.group() not in ("And",):
+                    spans.append((m.start() + item.start(), m.start() + item.end()))
+    # A known given name standing alone at the start of a line or before a colon or
+    # comma of address (`Brodie: "Who are you?"`, `André, can I`).
+    for m in _VOCATIVE.finditer(text):
+        if m.group("name").lower() in _ANY_GIVEN:
+            spans.append(m.span("name"))
+    return [Finding(s, e, "PERSON", 0.9, "names") for s, e in spans]
+
+
+_CUE_LIST = regex.compile(
+    rf"(?:,[ \t]+{_CAP}(?:[ \t]+{_CAP})?)*,?[ \t]+(?:and|&)[ \t]+{_CAP}(?:[ \t]+{_CAP})?|(?:,[ \t]+{_CAP}(?:[ \t]+{_CAP})?)+"
+)
+_VOCATIVE = regex.compile(
+    rf"(?:^|(?<=[\n>\"“]))(?P<name>{_CAP})(?=[:,][ \t\"\\])"
+    rf"|(?<![\w])(?P<name>{_CAP})(?=[ \t]+(?:is|was|has|had|said|says|shouted|asked|told|named"
+    r"|spent|lives|works|wrote|called)[ \t])"
+)
+
+
+_AFTER_NAME = regex.compile(rf"[ \t]+(?:and|&|to)[ \t]+(?P<name>{_FULL})(?![\w'’]|[ \t]+\p{{Lu}})")
+_BEFORE_NAME = regex.compile(rf"(?<![\w'’][ \t]?)(?P<name>{_FULL})[ \t]+(?:and|&)[ \t]+$")
+
+
+def coordinated_names(text: str, findings: list[Finding]) -> list[Finding]:
+    """Capitalized names joined to a found name (`Schiavone and Livingston`, `said Heidi
+    to Stacy`): people are listed with people. Free-text fields only (score 0.85)."""
+    from pipeline.scanner import Finding
+
+    out: list[Finding] = []
+    for f in findings:
+        # From the gazetteer and cue passes only: NER's guesses are not spread.
+        if f.entity != "PERSON" or f.recognizer != "names":
+            continue
+        m = _AFTER_NAME.match(text, f.end)
+        if m is not None and m.group("name").split()[0].lower() not in _NOT_NAME_WORDS:
+            s, e = m.span("name")
+            if not looks_like_identifier(text, s, e):
+                out.append(Finding(s, e, "PERSON", 0.85, "names"))
+        m = _BEFORE_NAME.search(text, max(0, f.start - 40), f.start)
+        if m is not None and m.group("name").split()[0].lower() not in _NOT_NAME_WORDS:
+            s, e = m.span("name")
+            # Only the last capitalized run before the joiner (not `The Davis`).
+            if s == 0 or not text[s - 1].isalpha():
+                if not looks_like_identifier(text, s, e):
+                    out.append(Finding(s, e, "PERSON", 0.85, "names"))
+    return out
+
+
+# Words that follow a given name in lower-case prose and are not a surname.
+_LOWER_STOP = frozenset("""
+is was has had and or but not the to of in on at for from with by as if then than so
+will would can could should shall may might must do does did just also very too he she
+they we you it his her their our your its this that these those who whom which what
+when where why how said says told asked had given spent shouted lives works wrote called
+""".split())
+_LOWER_WORD = regex.compile(
+    r"(?<![\w'’\-@./])(\p{Ll}[\p{Ll}'’\-]+)(?=(?:[ \t]+(\p{Ll}[\p{Ll}'’\-]{2,})(?![\w@./]))?)"
+)
+
+
+def find_lowercase_names(text: str) -> list[Finding]:
+    """Given names (and the surname after them) in text written all in lower case
+    (`tina roelink`, `you can tell hanan was`): chat and ticket text typed without
+    capitals. Only when the text has no capital letter at all (score 0.85)."""
+    from pipeline.scanner import Finding
+
+    if text != text.lower() or _LETTER.search(text) is None:
+        return []
+    if any(ch in text for ch in "={}[]<>|\\_"):
+        # Code, key=value pairs and paths: a log line, not prose.
+        return []
+    out = []
+    for m in _LOWER_WORD.finditer(text):
+        first = m.group(1)
+        if first not in _ANY_GIVEN:
+            continue
+        end = m.end(1)
+        second = m.group(2)
+        if second and second not in _LOWER_STOP and second not in _NOT_SURNAMES:
+            end = m.end(2)
+        out.append(Finding(m.start(1), end, "PERSON", 0.85, "names"))
+    return out

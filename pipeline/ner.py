@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from pipeline.names import find_names, is_given_name, looks_like_identifier
+from pipeline.ner_zh import ChineseNerDetector
 
 if TYPE_CHECKING:
     from pipeline.scanner import Finding
@@ -59,7 +60,33 @@ def _looks_like_name(text: str, start: int, end: int) -> bool:
         return True
     before = text[max(0, start - 24) : start].split()
     cue = before[-1].strip(".,:;").lower() if before else ""
-    return cue in _NAME_CUES or is_given_name(span)
+    if cue in _NAME_CUES or is_given_name(span):
+        return True
+    # Inside a sentence of prose (lower-case words around it, not the first word), a
+    # single capitalized word the model calls a person is one (`Unlike the Maslow novel`,
+    # `says Rintanen.`); log messages are rarely prose.
+    return _in_prose(text, start, end)
+
+
+_PROSE_WORD = regex.compile(r"(?<![\w])\p{Ll}{2,}(?![\w])")
+
+
+def _in_prose(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands inside prose: at least two lower-case words on
+    the same line before it, one after it or the line ends in a period, and not after
+    a sentence start or code punctuation."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    before = text[line_start:start]
+    after = text[end:line_end]
+    if not before.strip() or before.rstrip()[-1:] in ".!?:=/[{(<>|\\\"'_-":
+        return False
+    if any(ch in text[line_start:line_end] for ch in "={}[]<>|\\/_"):
+        return False
+    return len(_PROSE_WORD.findall(before)) >= 2 and (
+        _PROSE_WORD.search(after) is not None or after.strip() in (".", "?", "!")
+    )
 
 
 # What a name that `_looks_like_name` accepts needs somewhere in the text: two capitalized
@@ -70,6 +97,7 @@ _TWO_CAPITALIZED = regex.compile(
     r"\p{Lu}[\p{Ll}'\u2019\-]*[ \t]+(?:\p{Ll}{1,3}[ \t]+){0,2}\p{Lu}\p{Ll}|[\u4e00-\u9fff]"
 )
 _CAPITALIZED = regex.compile(r"(?<!\w)\p{Lu}\p{Ll}+")
+_TWO_HAN = regex.compile(r"[\u4e00-\u9fff]{2}")
 
 
 def _may_hold_a_name(text: str) -> bool:
@@ -82,7 +110,7 @@ def _may_hold_a_name(text: str) -> bool:
     if _TWO_CAPITALIZED.search(text):
         return True
     for match in _CAPITALIZED.finditer(text):
-        if is_given_name(match.group()):
+        if is_given_name(match.group()) or _in_prose(text, match.start(), match.end()):
             return True
         before = text[max(0, match.start() - 24) : match.start()].split()
         if before and before[-1].strip(".,:;").lower() in _NAME_CUES:
@@ -122,6 +150,8 @@ class NerDetector:
         self._nlp: Any = None
         self._failed = False
         self._lock = threading.Lock()
+        # Names in Chinese text: LAC, when the `ner` extra installed it (pipeline/ner_zh.py).
+        self.chinese = ChineseNerDetector(max_chars=max_chars)
 
     def available(self) -> bool:
         """Return whether the model package is installed (without loading it)."""
@@ -130,7 +160,13 @@ class NerDetector:
         return self._nlp is not None or importlib.util.find_spec(self.model) is not None
 
     def load(self) -> bool:
-        """Load the model now (e.g. at worker start); return whether it is usable."""
+        """Load the models now (e.g. at worker start): spaCy, and the Chinese model and
+        jieba's dictionary when installed; return whether the spaCy model is usable."""
+        if self.chinese.available():
+            from pipeline.names_zh import jieba_word_tag
+
+            self.chinese.find("张三")
+            jieba_word_tag("张三")
         return self._pipeline() is not None
 
     def _pipeline(self) -> Any:
@@ -164,6 +200,12 @@ class NerDetector:
         if nlp is None or not text or not any(ch.isalpha() for ch in text):
             return []
         findings: list[Finding] = []
+        if (
+            "PERSON" in self.entities
+            and _TWO_HAN.search(text) is not None
+            and self.chinese.available()
+        ):
+            findings.extend(self.chinese.find(text))
         ents = nlp(text[: self._max_chars]).ents if _may_hold_a_name(text) else ()
         for ent in ents:
             entity = self._labels.get(ent.label_)
@@ -182,5 +224,5 @@ class NerDetector:
         if "PERSON" in self.entities:
             # Names the small model misses in log prose (see pipeline.names); overlaps
             # with NER's own findings are resolved by the scanner.
-            findings.extend(find_names(text))
+            findings.extend(find_names(text, extended=True))
         return findings

@@ -63,7 +63,14 @@ from detectors.base import (
 
 from pipeline._calibration import Calibrations
 from pipeline._prefilter import Prefilter, bit
-from pipeline.names import find_names
+from pipeline.addresses import find_addresses
+from pipeline.names import (
+    coordinated_names,
+    find_cued_names,
+    find_lowercase_names,
+    find_names,
+)
+from pipeline.names_zh import find_names_zh
 
 if TYPE_CHECKING:
     from pipeline.ner import NerDetector
@@ -78,6 +85,12 @@ CONTEXT_BOOST = 0.35
 # logscrub's own output: pseudonyms `<EMAIL_ADDRESS:k1:9f86d081884c7d65>` and redactions
 # `<EMAIL_ADDRESS>`. They are masked before scanning so nothing inside is re-detected.
 _TOKEN = re.compile(r"<[A-Z_]+(?::[^<>\s]*)?>")
+
+# How much of a free-text value the name and address passes read.
+_FREE_TEXT_CHARS = 20_000
+
+# Two Han characters in a row: the cheap test before the Chinese name pass.
+_TWO_HAN = re.compile(r"[\u4e00-\u9fff]{2}")
 
 # A match whose end comes this close to a window's end was decided with the artificial
 # end of text in sight (a lookahead, `$`); it is re-matched against the full text.
@@ -181,6 +194,10 @@ class _Compiled:
     field_suffixes: tuple[str, ...]
     context_words: frozenset[str]
     field_names: frozenset[str]
+    # context_words | field_names, and its non-ASCII words (matched as substrings: `手机号`
+    # in `用户手机号`), computed once: _word_context runs for every new word.
+    vocabulary: frozenset[str]
+    non_ascii_vocabulary: tuple[str, ...]
     keys: frozenset[str]  # normalized keys that trigger this recognizer in the key pass
     full_text: bool  # no hints: always run over the whole text
     has_keyed: bool
@@ -636,11 +653,33 @@ class Scanner:
         if ner and self._ner is not None:
             candidates.extend(self._ner.find(text))
         elif names or ner:
-            candidates.extend(find_names(text))
+            candidates.extend(find_names(text, extended=ner))
+        if ner:
+            # The free-text passes read at most the first _FREE_TEXT_CHARS characters
+            # (like NER's max_chars; the pattern recognizers above see everything), so a
+            # megabyte message costs a bounded time.
+            prose = text if n <= _FREE_TEXT_CHARS else text[:_FREE_TEXT_CHARS]
+            if _TWO_HAN.search(prose) is not None:
+                # Names inside Chinese sentences (pipeline.names_zh). With the Chinese model
+                # (NER on, pipeline.ner_zh) the model replaces jieba's name tags and only
+                # the honorific, cue and mention rules run beside it.
+                if self._ner is None or not self._ner.chinese.available():
+                    candidates.extend(find_names_zh(prose))
+            # Street addresses in prose and address blocks (pipeline.addresses), and
+            # names that a cue, a title or a list of given names announces.
+            candidates.extend(find_addresses(prose))
+            candidates.extend(find_cued_names(prose))
+            candidates.extend(find_lowercase_names(prose))
 
         if not candidates:
             return []
-        return self._resolve(candidates, text, tokens)
+        found = self._resolve(candidates, text, tokens)
+        if ner and any(f.entity == "PERSON" for f in found):
+            # Names listed with a found name (`Schiavone and Livingston`).
+            extra = coordinated_names(text, found)
+            if extra:
+                found = self._resolve(found + extra, text, tokens)
+        return found
 
     # ------------------------------------------------------------------ internals
 
@@ -801,6 +840,10 @@ class Scanner:
             field_suffixes=tuple(getattr(cls, "FIELD_SUFFIXES", ())),
             context_words=frozenset(context),
             field_names=field_names,
+            vocabulary=frozenset(context) | field_names,
+            non_ascii_vocabulary=tuple(
+                sorted(w for w in frozenset(context) | field_names if not w.isascii())
+            ),
             keys=frozenset(keys),
             # Without hints a recognizer runs everywhere, unless it needs context anyway
             # (then the key pass and field names are where it can match).
@@ -960,7 +1003,11 @@ class Scanner:
             validation = None
         if validation:
             score = 1.0
-        if item.negative_context and self._negative(text, start, item):
+        if (
+            item.negative_context
+            and self._negative(text, start, item)
+            and not recognizer.in_positive_position(text, start)
+        ):
             return
         if self_context or in_field:
             score = min(1.0, score + CONTEXT_BOOST)
@@ -1012,12 +1059,12 @@ class Scanner:
         for item in self._compiled:
             if item.field_excludes and not item.field_excludes.isdisjoint(tokens):
                 continue
-            vocabulary = item.context_words | item.field_names
+            vocabulary = item.vocabulary
             if (
                 lowered in vocabulary
                 or key in vocabulary
                 or any(token in vocabulary for token in tokens)
-                or any(w in lowered for w in vocabulary if not w.isascii())
+                or any(w in lowered for w in item.non_ascii_vocabulary)
                 or any(
                     key.endswith(s) and key[: -len(s)] and key[: -len(s)] not in item.field_excludes
                     for s in item.field_suffixes

@@ -25,7 +25,8 @@ MIXED_TEXT = (
     "alipay_account=bob@example.com user_id=88231 real_name=\"Zhang San\" iccid=89860012345678901238 "
     "meid=AF0123450ABCDEC took 35 ms pid=4312 status=200 bytes=5321 version=6.1.1.0 "
     "block blk_-1608999687919862906 build TP1A.220624.014 order ORD20240501123456 "
-    "epoch 1700000000000 port :8080"
+    "epoch 1700000000000 port :8080 face_feature=AAECAwQFBgcICQoLDA0ODxAREhM= "
+    "avatar=data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
 )
 BENIGN_TEXT = (
     "2024-05-01T12:00:00.123Z INFO order-service GET /api/v1/orders/12345/items 200 5321 "

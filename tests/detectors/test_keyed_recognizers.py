@@ -129,3 +129,10 @@ def test_user_agent_in_access_line(found: Found, case: str, ua: str) -> None:
 @pytest.mark.parametrize("text", ["Chrome/120.0.0.0", "HTTP/1.1", "nginx/1.25.3", "GET /v1/items/12 HTTP/2"])
 def test_version_tokens_are_not_user_agents(found: Found, text: str) -> None:
     assert found(text) == []
+
+
+def test_when_the_word_for_address_precedes_a_url_then_it_is_no_address() -> None:
+    from pipeline.scanner import Scanner
+
+    text = "活动详情见地址：http://t.cn/8kNf4qV 欢迎参加"
+    assert all(f.entity != "ADDRESS" for f in Scanner().scan(text, None, ner=True))

@@ -194,6 +194,22 @@ def test_people_and_accounts_in_messages(engine: Engine, text: str, raw: str, en
     assert raw not in out and f"<{entity}:" in out
 
 
+@pytest.mark.parametrize("text", ["Dear Customer, your order shipped", "Hi Team, the build failed"])
+def test_when_a_salutation_greets_a_group_then_it_is_no_person(engine: Engine, text: str) -> None:
+    assert engine.scrub_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["From <a@b.co>", "Reply-To <a@b.co>", "Mail From <a@b.co>", "RCPT To <a@b.co>"],
+)
+def test_when_a_mail_header_word_stands_before_an_address_then_it_is_no_person(
+    engine: Engine, header: str
+) -> None:
+    out = engine.scrub_text(header)
+    assert "<PERSON" not in out and header.split(" <")[0] in out
+
+
 @pytest.mark.parametrize(
     "text",
     ["shipped from 武汉 to 杭州", "arrived in 苏州 and 郑州", "任务 成功 in 3 ms", "User agent is Mozilla/5.0", "user id 5 logged"],

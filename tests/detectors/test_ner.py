@@ -60,3 +60,21 @@ def test_ner_runs_only_where_a_name_could_pass_the_filters(text: str, worth: boo
     from pipeline.ner import _may_hold_a_name
 
     assert _may_hold_a_name(text) is worth
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "prose"),
+    [
+        ("it is not like the Maslow novel at all", "Maslow", True),
+        ('"we are moving in that direction," says Rintanen.', "Rintanen", True),
+        ("Loaded config from Jetty", "Jetty", False),  # fewer than two lower-case words before
+        ("Starting Container", "Container", False),
+        ("the value of key=Jetty was set", "Jetty", False),  # code punctuation on the line
+        ("Jetty started on port 8080", "Jetty", False),  # first word of the line
+    ],
+)
+def test_a_single_capitalized_word_counts_only_inside_prose(text: str, word: str, prose: bool) -> None:
+    from pipeline.ner import _in_prose
+
+    start = text.index(word)
+    assert _in_prose(text, start, start + len(word)) is prose

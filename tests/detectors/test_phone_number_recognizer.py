@@ -21,6 +21,15 @@ POSITIVE = [
     ("uk", "ring +44 20 7946 0958", "+44 20 7946 0958"),
     ("national with key", "phone=(415) 555-2671", "(415) 555-2671"),
     ("cn landline with key", "tel: 010-6552-1234", "010-6552-1234"),
+    # Any number written with `+` and a country code, whatever its range.
+    ("uk drama range", "sms to +44 7700 900123 failed", "+44 7700 900123"),
+    ("short with +", "forwarded to +49 30 1234", "+49 30 1234"),
+    ("extension", "fax +1-743-438-6774x62406 ok", "+1-743-438-6774x62406"),
+    # Two groups and bare runs count next to a phone word (before or after).
+    ("two groups after answering", "They're not answering at 449 4898", "449 4898"),
+    ("two groups after call", "You can call 9320 7126", "9320 7126"),
+    ("run before fax", "3732695155-Fax", "3732695155"),
+    ("five groups after key", "Phone: 02.27.96.63.08", "02.27.96.63.08"),
 ]
 NEGATIVE = [
     ("epoch millis", "ts 1700000000000 done"),
@@ -34,6 +43,9 @@ NEGATIVE = [
     ("national without key", "count 4155552671"),
     ("invalid international", "+1 000 000 0000"),
     ("date", "2024-05-01 12:00:00"),
+    ("two groups without phone word", "took 4491 4898 ms"),
+    ("placeholder with +", "+44 000 000 0000"),
+    ("timezone offset", "2024-05-01T12:00:00+08:00"),
 ]
 
 

@@ -333,3 +333,29 @@ def test_shared_presidio_research_file_loads_and_a_perfect_detector_scores_one()
     gold = iter([[(s.start, s.end, s.entity) for s in ex.spans] for ex in examples])
     scores = span_scores(examples, lambda t: next(gold))
     assert scores["micro"]["f2"] == 1.0
+
+
+def test_when_conll_is_character_level_then_tokens_join_without_spaces(tmp_path) -> None:
+    from pipeline.evaluation import load_conll
+
+    path = tmp_path / "weibo.dev"
+    path.write_text(
+        "我0\tO\n叫0\tO\n张0\tB-PER.NAM\n伟1\tI-PER.NAM\n\n在0\tO\n北0\tB-GPE.NAM\n京1\tI-GPE.NAM\n",
+        encoding="utf-8",
+    )
+    examples = load_conll(path)
+    assert [e.text for e in examples] == ["我叫张伟", "在北京"]
+    assert examples[0].spans == (Span(2, 4, "PER.NAM"),)
+    assert examples[1].spans == (Span(1, 3, "GPE.NAM"),)
+
+
+def test_when_conll_has_words_then_they_join_with_spaces(tmp_path) -> None:
+    from pipeline.evaluation import load_conll, outside_changed
+
+    path = tmp_path / "en.conll"
+    path.write_text("Mary B-PER\nLopez I-PER\nleft O\nParis B-LOC\n", encoding="utf-8")
+    (ex,) = load_conll(path)
+    assert ex.text == "Mary Lopez left Paris"
+    assert ex.spans == (Span(0, 10, "PER"), Span(16, 21, "LOC"))
+    changed, total = outside_changed([ex], lambda t: [(0, 15, "PERSON")], "PER", han_only=False)
+    assert (changed, total) == (4, 9)

@@ -444,3 +444,9 @@ MAC_INVALID = [
 @pytest.mark.parametrize(("testcase", "value"), MAC_INVALID, ids=_ids(MAC_INVALID))
 def test_mac_oui_invalid(testcase: str, value: str) -> None:
     _assert_rejected_without_echo(mac_oui, value)
+
+
+def test_when_an_ip_is_written_with_dashes_then_it_is_generalized_in_that_form() -> None:
+    from pipeline.generalize import ip_prefix
+
+    assert ip_prefix("203-0-113-57") == "203-0-113-0"
