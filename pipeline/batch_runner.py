@@ -41,6 +41,7 @@ payload either.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import signal
 import threading
@@ -85,6 +86,8 @@ _SETTLE_S = 5.0
 _IDLE_WAIT_S = 0.25
 # The lag gauge is refreshed at most this often (it reads librdkafka's cached watermarks).
 _LAG_EVERY_S = 0.5
+# Past message.timeout.ms plus this, a missing delivery report means a stuck producer.
+_STUCK_MARGIN_S = 5.0
 # Producer restarts in a row (no transaction committed in between) before the process gives
 # up: another process holds our transactional id (two workers sharing an instance_id).
 _MAX_FATAL_IN_A_ROW = 5
@@ -237,6 +240,7 @@ class BatchRunner:
         self._lag: dict[str, tuple[int, int]] = {p.route.name: (0, 0) for p in processors}
         self._lag_at = 0.0
         self._fatal_in_a_row = 0
+        self._suspect = False  # the producer missed delivery reports: replace it
         instance = settings.instance_id or uuid.uuid4().hex[:12]
         # KIP-447: one transactional id per process, not per partition; the consumer
         # group's generation fences a zombie. A stable instance_id also lets a restarted
@@ -503,13 +507,27 @@ class BatchRunner:
                     results[i] = exc
                 break
         stop_at: float | None = None
+        # Every output gets a delivery report within message.timeout.ms; past that (and a
+        # margin) the producer is stuck (seen once after a broker restart, waiting on a
+        # producer-id bump): the missing outputs count as failed and the producer is
+        # replaced, rather than waited for forever.
+        stuck_at = time.monotonic() + self.settings.request_timeout_s + _STUCK_MARGIN_S
         while len(results) < want:
             producer.flush(0.2)
+            now = time.monotonic()
             if self.stop.is_set():
-                now = time.monotonic()
                 stop_at = stop_at if stop_at is not None else now
                 if now - stop_at > _SETTLE_S and len(results) < want:
                     raise _Stopped
+            if now > stuck_at and len(results) < want:
+                logger.warning(
+                    "batch: %d delivery report(s) missing after %.0f s; replacing the producer",
+                    want - len(results),
+                    self.settings.request_timeout_s + _STUCK_MARGIN_S,
+                )
+                self._suspect = True
+                for i in todo:
+                    results.setdefault(i, SendError("_DELIVERY_STUCK"))
 
     def _send(self, outputs: list[tuple[RouteProcessor, Emit]]) -> None:
         """At-least-once: every output acknowledged (with fallbacks and retries), counted."""
@@ -544,7 +562,10 @@ class BatchRunner:
             todo = again
             if transient is not None:
                 attempt += 1
-                if isinstance(transient, SendError) and transient.code_name == "_FATAL":
+                if self._suspect:
+                    self._suspect = False
+                    self._renew_producer()
+                elif isinstance(transient, SendError) and transient.code_name == "_FATAL":
                     # An idempotent producer in a fatal state (a sequence gap) sends
                     # nothing more: a new one, the outputs sent again (at-least-once).
                     self._restart_producer(transient)
@@ -681,11 +702,25 @@ class BatchRunner:
         for p in self.processors.values():
             if p.route.name in routes:
                 p.metrics.send_retries.labels(route=p.route.name, kind="transaction").inc()
-        self._stalled(self._attempt, "transaction", why, len(partitions))
+        if self.health.stalled_since is None:
+            self.health.stalled_since = time.monotonic()
+        # Every time (rare, and what an operator needs to see): code name and counts only.
+        logger.warning(
+            "batch: transaction failed (%s) on %d partition(s), attempt %d",
+            _code(why),
+            len(partitions),
+            self._attempt,
+        )
         if fatal:
             for name in routes:
                 self.metrics.transactions.labels(route=name, result="fenced").inc()
             self._restart_producer(why)
+        elif self._suspect:
+            # Its successor's init_transactions aborts the open transaction on the broker.
+            self._suspect = False
+            for name in routes:
+                self.metrics.transactions.labels(route=name, result="aborted").inc()
+            self._renew_producer()
         else:
             self._abort(routes)
         self._rewind(partitions)
@@ -850,6 +885,8 @@ def run_batch(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    # `kill -USR1 <pid>`: every thread's stack on stderr (code locations only, no values).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     _client_log.addFilter(RepeatFilter())
     web = None
     if settings.web_port:
