@@ -48,6 +48,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from types import FrameType
 from typing import Any
 
@@ -241,6 +243,7 @@ class BatchRunner:
         self._lag_at = 0.0
         self._fatal_in_a_row = 0
         self._suspect = False  # the producer missed delivery reports: replace it
+        self._calls: ThreadPoolExecutor | None = None  # runs the transactional calls
         instance = settings.instance_id or uuid.uuid4().hex[:12]
         # KIP-447: one transactional id per process, not per partition; the consumer
         # group's generation fences a zombie. A stable instance_id also lets a restarted
@@ -317,7 +320,7 @@ class BatchRunner:
             try:
                 # Fences an earlier producer with this transactional id and completes or
                 # aborts its open transaction.
-                producer.init_transactions(self.settings.request_timeout_s)
+                self._bounded(producer.init_transactions, self.settings.request_timeout_s)
             except KafkaException as exc:
                 attempt += 1
                 logger.warning(
@@ -327,7 +330,36 @@ class BatchRunner:
                 if self._sleep(backoff_s(attempt)):
                     raise _Stopped from None
                 continue
+            self._suspect = False
             return producer
+
+    def _bounded(self, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)`` (a blocking transactional call whose last argument is its
+        timeout), given up after that timeout plus a margin.
+
+        Why: librdkafka 2.16.0 honours these timeouts, except that once, after a broker
+        restart and a rebalance, ``send_offsets_to_transaction`` blocked for minutes
+        (thread dumps: the stream stopped, every partition behind). A call that hangs is
+        left in its thread; the producer is replaced, and the new one's
+        ``init_transactions`` (same transactional id) fences the old one and aborts its
+        open transaction, which also ends the hung call.
+        """
+        if self._calls is None:
+            self._calls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="logscrub-txn")
+        future = self._calls.submit(call, *args)
+        limit = float(args[-1]) + _STUCK_MARGIN_S
+        try:
+            return future.result(timeout=limit)
+        except FutureTimeout:
+            logger.warning(
+                "batch: %s did not return within %.0f s; replacing the producer",
+                getattr(call, "__name__", "a transactional call"),
+                limit,
+            )
+            self._calls.shutdown(wait=False)
+            self._calls = None  # the hung call keeps its thread; the next one gets a new one
+            self._suspect = True
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT)) from None
 
     def _renew_producer(self) -> None:
         """Replace the producer by a new one (its init_transactions resets the sequences)."""
@@ -659,7 +691,8 @@ class BatchRunner:
                             raise _Rewind(exc)
                         outputs[i] = (processor, nxt)
                     continue
-                producer.send_offsets_to_transaction(
+                self._bounded(
+                    producer.send_offsets_to_transaction,
                     [TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                     self._consumer.consumer_group_metadata(),
                     s.request_timeout_s,
@@ -682,7 +715,7 @@ class BatchRunner:
         attempt = 0
         while True:
             try:
-                self._producer.commit_transaction(self.settings.request_timeout_s)
+                self._bounded(self._producer.commit_transaction, self.settings.request_timeout_s)
                 return
             except KafkaException as exc:
                 err = exc.args[0]
@@ -731,7 +764,7 @@ class BatchRunner:
         for name in routes:
             self.metrics.transactions.labels(route=name, result="aborted").inc()
         try:
-            self._producer.abort_transaction(self.settings.request_timeout_s)
+            self._bounded(self._producer.abort_transaction, self.settings.request_timeout_s)
         except KafkaException as exc:
             # A producer that cannot abort (broker away, fatal state) is replaced: its
             # successor's init_transactions aborts the open transaction on the broker.
