@@ -148,6 +148,15 @@ class Settings(BaseSettings):
         le=100_000,
         description="batch runner: records per batch (exactly_once: per transaction).",
     )
+    batch_max_s: float = Field(
+        default=0.1,
+        gt=0.0,
+        le=60.0,
+        description=(
+            "batch runner: engine time per batch; the records fetched beyond it go into the "
+            "next batch (bounds how long a record waits for its batch)."
+        ),
+    )
     # 10 s as Kafka Streams sets it for exactly-once: the batch runner opens a transaction
     # only to send a cleaned batch (milliseconds), and a killed worker's open transaction
     # blocks read_committed readers of its partitions until the broker aborts it.
