@@ -349,11 +349,12 @@ def test_batch_runner_a_second_process_joining_and_leaving_mid_stream_loses_noth
     w1.wait_healthy()
     feed = Feed(kafka_bootstrap, route.raw)
     try:
-        feed.send_in_background(list(range(N)), chunk=50, pause_s=0.05, poison_every=POISON_EVERY)
-        _wait_outputs(w1, N * 0.2)
+        # Slow enough (~20 s) that records keep coming while w2 joins and leaves.
+        feed.send_in_background(list(range(N)), chunk=15, pause_s=0.1, poison_every=POISON_EVERY)
+        _wait_outputs(w1, N * 0.1)
         w2 = workers.start(route, gid, name="w2", guarantee=guarantee, runner="batch")
         w2.wait_healthy()
-        _wait_outputs(w2, 50)  # w2 took partitions over and delivered
+        _wait_outputs(w2, 20)  # w2 took partitions over and delivered
         rc, took = w2.terminate()
         report(f"[{label}] w2 joined, delivered, left with SIGTERM: exit {rc} in {took:.1f}s")
         assert rc == 0
