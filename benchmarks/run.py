@@ -40,6 +40,10 @@ TARGETS: tuple[tuple[str, str, str, float, bool], ...] = (
     ("stream_vs_faust", "stream worker / Faust pass-through", "ratio", 0.5, True),
     ("stream_p99_ms", "p99 end-to-end latency at 50% of max rate", "ms", 100, False),
     ("stream_two_workers_scaling", "two workers / one worker", "×", 1.6, True),
+    ("stream_batch_rps", "batch runner, at-least-once, one process", "rec/s", 10_000, True),
+    ("stream_batch_vs_engine", "batch runner / the engine alone, same run", "ratio", 0.6, True),
+    ("stream_batch_eos_vs_alo", "batch exactly-once / at-least-once", "ratio", 0.7, True),
+    ("stream_batch_p99_ms", "batch runner p99 at 50% of its max rate", "ms", 100, False),
     ("worker_rss_mb", "worker peak RSS without NER", "MB", 300, False),
     ("worker_ner_rss_mb", "worker peak RSS with NER", "MB", 600, False),
 )
@@ -103,6 +107,10 @@ def measured(results: dict[str, Any]) -> dict[str, float | None]:
         "stream_vs_faust",
         "stream_p99_ms",
         "stream_two_workers_scaling",
+        "stream_batch_rps",
+        "stream_batch_vs_engine",
+        "stream_batch_eos_vs_alo",
+        "stream_batch_p99_ms",
     ):
         out[key] = summ.get(key)
     for row in (results.get("memory") or {}).get("rows", []):

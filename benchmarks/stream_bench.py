@@ -10,8 +10,14 @@ consumer group:
 * ``aiokafka-loop``: a plain aiokafka consume-produce loop (``aiokafka_loop.py``);
 * ``logscrub x2``: two workers in one consumer group;
 * ``logscrub c8``: one worker with ``LOGSCRUB_CONCURRENCY=8`` (records in flight per route);
-* ``logscrub eos``: one worker with ``LOGSCRUB_GUARANTEE=exactly_once`` (aiokafka
-  transactions, batches from ``getmany``, no Faust).
+* ``logscrub batch``: one worker with ``LOGSCRUB_RUNNER=batch`` (confluent-kafka batches,
+  at-least-once, no Faust);
+* ``logscrub batch eos`` (also ``logscrub eos``): the batch runner with
+  ``LOGSCRUB_GUARANTEE=exactly_once`` (one Kafka transaction per batch); its progress is
+  read from the committed offsets (exact), since the output topics' end offsets also count
+  the transaction markers;
+* ``engine``: no Kafka: ``Engine.apply`` over the same corpus in a subprocess (fresh
+  caches, 2,000 records of warm-up), the ceiling the stream runners are judged against.
 
 Throughput is taken between 10% and 90% of the drain (start-up and rebalances excluded),
 from the output topics' end offsets (plus committed offsets, which also count records
@@ -293,7 +299,8 @@ class System:
     workers: int = 1
     ner: bool = False
     concurrency: int | None = None
-    exactly_once: bool = False  # the aiokafka transactional worker instead of Faust agents
+    exactly_once: bool = False  # LOGSCRUB_GUARANTEE=exactly_once (the batch runner)
+    runner: str | None = None  # LOGSCRUB_RUNNER (None: the settings' default)
     profile_to: Path | None = None  # run the (single) worker under cProfile, stats here
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
@@ -346,6 +353,8 @@ class System:
                     env["LOGSCRUB_CONCURRENCY"] = str(self.concurrency)
                 if self.exactly_once:
                     env["LOGSCRUB_GUARANTEE"] = "exactly_once"
+                if self.runner:
+                    env["LOGSCRUB_RUNNER"] = self.runner
                 if self.profile_to is not None:
                     runner = self.tmp / "run_worker.py"
                     runner.write_text(
@@ -413,7 +422,8 @@ class System:
 
 def system_from_name(name: str) -> System:
     """``logscrub``, ``logscrub x2`` (two workers), ``logscrub c8`` (LOGSCRUB_CONCURRENCY=8),
-    ``logscrub eos`` (the exactly-once worker), ``faust-passthrough``, ``aiokafka-loop``."""
+    ``logscrub batch`` (the batch runner), ``logscrub batch eos`` / ``logscrub eos`` (the
+    batch runner, exactly-once), ``faust-passthrough``, ``aiokafka-loop``."""
     parts = name.split()
     system = System(parts[0])
     for p in parts[1:]:
@@ -425,6 +435,9 @@ def system_from_name(name: str) -> System:
             system.ner = True
         elif p == "eos":
             system.exactly_once = True
+            system.runner = "batch"
+        elif p == "batch":
+            system.runner = "batch"
         else:
             raise ValueError(f"unknown system modifier {p!r} in {name!r}")
     return system
@@ -497,10 +510,16 @@ def drain(
     try:
         while True:
             now = time.monotonic()
-            out = sum(kafka.end_total(t) for t in outputs)
-            if now - last_commit_check > 1.0:
+            if system.exactly_once:
+                # Exact: the offsets committed with each transaction (the output topics'
+                # end offsets would count the transaction markers too).
+                out = 0
                 committed = kafka.committed_total(group, source)
-                last_commit_check = now
+            else:
+                out = sum(kafka.end_total(t) for t in outputs)
+                if now - last_commit_check > 1.0:
+                    committed = kafka.committed_total(group, source)
+                    last_commit_check = now
             done = max(out, committed or 0)
             samples.append((now - t0, done, _cpu_s(system.pids()), broker.cpu_s()))
             if done > last_done:
@@ -759,6 +778,45 @@ def latency(
 # ----------------------------------------------------------------------------- the run
 
 
+ENGINE_CODE = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from benchmarks.engine_bench import build_logscrub
+lines = Path(sys.argv[1]).read_bytes().split(b"\\n")[: int(sys.argv[2])]
+engine = build_logscrub(False)
+for line in lines[:2000]:
+    engine.apply(line)
+engine.forget_values()
+t0, c0 = time.perf_counter(), time.process_time()
+for line in lines:
+    engine.apply(line)
+dt, dc = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"n": len(lines), "rec_per_s": round(len(lines) / dt, 1),
+                  "cpu_us_per_rec": round(dc * 1e6 / len(lines), 1)}))
+"""
+
+
+def engine_rate(n: int, density: float, timeout: float = 600) -> dict[str, Any]:
+    """The engine alone (no Kafka) over the first ``n`` corpus records, in a subprocess:
+    wall-clock records/s of one process, like a stream worker's figure."""
+    corpus_cached(n, density)  # writes the file the subprocess reads
+    path = Path(tempfile.gettempdir()) / f"logscrub-bench-corpus-{n}-{density}-0.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-c", ENGINE_CODE, str(path), str(n), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        return {"name": "engine", "status": f"exited {done.returncode}", "log_tail": done.stderr[-1500:]}
+    res = json.loads(done.stdout.strip().splitlines()[-1])
+    res.update({"name": "engine", "system": "engine", "workers": 1, "status": "ok"})
+    return res
+
+
 def corpus_cached(n: int, density: float) -> list[bytes]:
     """Corpus lines, cached under the temp dir (generation takes ~10 s per 100,000)."""
     path = Path(tempfile.gettempdir()) / f"logscrub-bench-corpus-{n}-{density}-0.jsonl"
@@ -787,12 +845,15 @@ def run(
             "aiokafka-loop",
             "logscrub",
             "logscrub x2",
-            "logscrub eos",
+            "engine",
+            "logscrub batch",
+            "logscrub batch eos",
             "latency",
+            "latency batch",
         )
     )
     ok, why = available(
-        need_worker=any(s.startswith("logscrub") or s == "latency" for s in systems)
+        need_worker=any(s.startswith(("logscrub", "latency")) for s in systems)
     )
     if not ok:
         return {"skipped": why}
@@ -821,7 +882,13 @@ def run(
         result["prefill"] = prefill(broker.bootstrap, raw, values)
         log(f"stream: pre-filled at {result['prefill']['rec_per_s']:,.0f} rec/s")
         for name in systems:
-            if name == "latency":
+            if name in ("latency", "latency batch"):
+                continue
+            if name == "engine":
+                log("stream: the engine alone (no Kafka) over the same corpus")
+                res = engine_rate(records, density)
+                result["drains"].append(res)
+                log(f"stream: engine: {res.get('rec_per_s', 0):,.0f} rec/s, {res['status']}")
                 continue
             system = system_from_name(name)
             tag = name.replace(" ", "-")
@@ -858,6 +925,17 @@ def run(
                 f"stream: p50 {result['latency']['p50_ms']} ms, "
                 f"p99 {result['latency']['p99_ms']} ms"
             )
+        batch = _drain(result, "logscrub batch")
+        if "latency batch" in systems and batch and batch.get("rec_per_s"):
+            rate = 0.5 * batch["rec_per_s"]
+            log(f"stream: batch runner latency at {rate:,.0f} rec/s (50% of its maximum)")
+            result["latency_batch"] = latency(
+                kafka, broker, System("logscrub", runner="batch"), rate, values, seconds=latency_s
+            )
+            log(
+                f"stream: batch p50 {result['latency_batch']['p50_ms']} ms, "
+                f"p99 {result['latency_batch']['p99_ms']} ms"
+            )
     finally:
         kafka.close()
         broker.stop()
@@ -889,6 +967,22 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
             out["stream_vs_faust"] = round(one["rec_per_s"] / faust["rec_per_s"], 3)
         if two and two.get("status") == "ok" and one["rec_per_s"]:
             out["stream_two_workers_scaling"] = round(two["rec_per_s"] / one["rec_per_s"], 3)
+    engine = _drain(result, "engine")
+    batch = _drain(result, "logscrub batch")
+    eos = _drain(result, "logscrub batch eos") or _drain(result, "logscrub eos")
+    if batch and batch.get("status") == "ok":
+        out["stream_batch_rps"] = batch["rec_per_s"]
+        if engine and engine.get("rec_per_s"):
+            out["stream_batch_vs_engine"] = round(batch["rec_per_s"] / engine["rec_per_s"], 3)
+        if eos and eos.get("status") == "ok" and batch["rec_per_s"]:
+            out["stream_batch_eos_rps"] = eos["rec_per_s"]
+            out["stream_batch_eos_vs_alo"] = round(eos["rec_per_s"] / batch["rec_per_s"], 3)
+    if engine and engine.get("rec_per_s"):
+        out["engine_rps_same_run"] = engine["rec_per_s"]
+    latb = result.get("latency_batch")
+    if latb and latb.get("p99_ms") is not None:
+        out["stream_batch_p99_ms"] = latb["p99_ms"]
+        out["stream_batch_p50_ms"] = latb["p50_ms"]
     lat = result.get("latency")
     if lat and lat.get("p99_ms") is not None:
         out["stream_p99_ms"] = lat["p99_ms"]
@@ -1195,6 +1289,17 @@ def markdown(result: dict[str, Any]) -> str:
                 "Latency by 5-second window of send time (flat: keeps up; rising: a queue builds): "
                 + "; ".join(f"{w[0]}s p50 {w[2]} / p99 {w[3]} ms" for w in lat["windows_5s"]),
             ]
+    latb = result.get("latency_batch")
+    if latb:
+        lines += [
+            "",
+            f"End-to-end latency, one batch-runner worker (at-least-once), at a fixed "
+            f"{fmt(latb['rate_target'])} rec/s (50% of its maximum; sent {fmt(latb['sent'])}, "
+            f"received {fmt(latb['received'])} on the clean topic): p50 **{latb['p50_ms']} ms**, "
+            f"p90 {latb['p90_ms']} ms, p99 **{latb['p99_ms']} ms**, max {latb['max_ms']:.1f} ms; "
+            f"worker {latb.get('worker_cores', '-')} cores, broker "
+            f"{latb.get('broker_cores', '-')} cores.",
+        ]
     s = result.get("summary") or {}
     if s:
         lines += ["", "Summary: " + ", ".join(f"{k} = {v}" for k, v in s.items())]
@@ -1208,7 +1313,10 @@ def chart_bars(result: dict[str, Any]) -> list[tuple[str, float, bool]]:
         "logscrub": "logscrub\n1 worker",
         "logscrub x2": "logscrub\n2 workers",
         "logscrub c8": "logscrub 1 worker\nconcurrency 8",
-        "logscrub eos": "logscrub 1 worker\nexactly-once",
+        "logscrub eos": "logscrub batch\nexactly-once",
+        "logscrub batch": "logscrub batch\nat-least-once",
+        "logscrub batch eos": "logscrub batch\nexactly-once",
+        "engine": "engine alone\n(no Kafka)",
     }
     return [
         (
@@ -1229,7 +1337,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         help="comma-separated: faust-passthrough,aiokafka-loop,logscrub,"
-        "logscrub x2,logscrub eos,latency; also 'logscrub c8' (concurrency 8), 'logscrub ner'",
+        "logscrub x2,engine,logscrub batch,logscrub batch eos,latency,latency batch; also 'logscrub c8' "
+        "(concurrency 8), 'logscrub ner', 'logscrub batch x2'",
     )
     ap.add_argument("--latency-seconds", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=900.0, help="per drain, seconds")

@@ -108,6 +108,13 @@ def _wait_for_topics(settings: Any, names: list[str], timeout_s: float = 60.0) -
     default=None,
     help="Delivery guarantee (default: settings, at_least_once).",
 )
+@click.option(
+    "--runner",
+    type=click.Choice(["faust", "batch"]),
+    default=None,
+    help="faust (Faust agents) or batch (confluent-kafka batches). Default: settings, "
+    "else faust for at_least_once and batch for exactly_once.",
+)
 @click.option("--web-port", type=int, default=None, help="Port of /health and /metrics (0: off).")
 @click.option("--concurrency", type=int, default=None, help="Records in flight per route.")
 @click.option(
@@ -123,6 +130,7 @@ def worker(
     routes: str | None,
     group_id: str | None,
     guarantee: str | None,
+    runner: str | None,
     web_port: int | None,
     concurrency: int | None,
     processes: str,
@@ -143,6 +151,7 @@ def worker(
             routes=routes,
             group_id=group_id,
             guarantee=guarantee,
+            runner=runner,
             web_port=web_port,
             concurrency=concurrency,
         )
@@ -161,7 +170,7 @@ def worker(
         )
         options = {
             "config": config, "brokers": brokers, "routes": routes, "group_id": group_id,
-            "guarantee": guarantee, "concurrency": concurrency,
+            "guarantee": guarantee, "runner": runner, "concurrency": concurrency,
         }
         run_supervisor(_child_argv(options), count, settings.web_host, settings.web_port)
     with _errors():
@@ -192,14 +201,15 @@ def worker(
     logging.getLogger("pipeline").setLevel(level)
     click.echo(
         f"logscrub worker: group {settings.group_id}, {settings.guarantee}, "
+        f"runner {settings.effective_runner}, "
         f"{len(processors)} route(s), brokers {settings.brokers}"
         + (
             f", http://{settings.web_host}:{settings.web_port}/metrics" if settings.web_port else ""
         ),
         err=True,
     )
-    if settings.guarantee == "exactly_once":
-        from pipeline.worker import run_exactly_once
+    if settings.effective_runner == "batch":
+        from pipeline.batch_runner import run_batch
 
         if not logging.getLogger().handlers:
             logging.basicConfig(
@@ -210,7 +220,7 @@ def worker(
         logging.getLogger().setLevel(level)
         settle_for_streaming()
         try:
-            run_exactly_once(settings, processors, metrics, health)
+            run_batch(settings, processors, metrics, health)
         except WebPortError as exc:  # the web port is taken: one line, exit 2
             _die(str(exc), EXIT_CONFIG)
     else:

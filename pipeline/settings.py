@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,7 @@ from pipeline.exceptions import ConfigError, ConfigIssue
 
 ENV_PREFIX = "LOGSCRUB_"
 Guarantee = Literal["at_least_once", "exactly_once"]
+Runner = Literal["faust", "batch"]
 _BROKER_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
 
 # The YAML file of the current load_settings() call. A context variable rather than a
@@ -75,7 +76,14 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535, description="0 turns the web server off.")
     guarantee: Guarantee = Field(
         default="at_least_once",
-        description="at_least_once (Faust agents) or exactly_once (Kafka transactions).",
+        description="at_least_once, or exactly_once (Kafka transactions, batch runner only).",
+    )
+    runner: Runner | None = Field(
+        default=None,
+        description=(
+            "faust (Faust agents) or batch (confluent-kafka batches); default: faust for "
+            "at_least_once, batch for exactly_once (the only runner that has it)."
+        ),
     )
     concurrency: int = Field(
         default=1, ge=1, le=64, description="Records of one route processed concurrently."
@@ -153,14 +161,52 @@ class Settings(BaseSettings):
     reload_interval_s: float = Field(
         default=2.0, ge=0.2, le=3600.0, description="How often the config files are checked."
     )
-    transaction_max_records: int = Field(
-        default=500, ge=1, le=100_000, description="exactly_once: records per transaction."
+    batch_max_records: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="batch runner: records per batch (exactly_once: per transaction).",
     )
-    transaction_timeout_s: float = Field(default=60.0, ge=1.0, le=900.0)
+    batch_max_s: float = Field(
+        default=0.1,
+        gt=0.0,
+        le=60.0,
+        description=(
+            "batch runner: engine time per batch; the records fetched beyond it go into the "
+            "next batch (bounds how long a record waits for its batch)."
+        ),
+    )
+    # 10 s as Kafka Streams sets it for exactly-once: the batch runner opens a transaction
+    # only to send a cleaned batch (milliseconds), and a killed worker's open transaction
+    # blocks read_committed readers of its partitions until the broker aborts it.
+    transaction_timeout_s: float = Field(default=10.0, ge=1.0, le=900.0)
+    instance_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._\-]{1,100}$",
+        description=(
+            "exactly_once: a stable name of this worker process (a pod name), part of its "
+            "transactional id, so a restart aborts its predecessor's open transaction at "
+            "once; unique among running workers. Default: random per start."
+        ),
+    )
     data_dir: Path | None = Field(
         default=None,
         description="Faust's data directory (default: a temporary directory, removed at exit).",
     )
+
+    @model_validator(mode="after")
+    def _check_runner(self) -> Settings:
+        if self.runner == "faust" and self.guarantee == "exactly_once":
+            msg = "runner faust has no exactly_once; use runner batch (the default for it)"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def effective_runner(self) -> Runner:
+        """The runner that runs: the configured one, else by guarantee."""
+        if self.runner is not None:
+            return self.runner
+        return "batch" if self.guarantee == "exactly_once" else "faust"
 
     @field_validator("brokers")
     @classmethod

@@ -1,5 +1,8 @@
 """Failures mid-stream against a real broker: a killed worker, a restarted broker, exactly-once.
 
+Both runners: the Faust runner (at-least-once) and the batch runner (at-least-once and
+exactly-once; every exactly-once worker is a batch runner).
+
 Each test prints its figures (run with ``pytest -s``): inputs sent, inputs cleaned,
 inputs quarantined, duplicate outputs, inputs lost. Inputs carry a sequence number; the
 invalid UTF-8 ones are quarantined and traced back by their source offset.
@@ -76,9 +79,10 @@ def _kill_and_restart(
     guarantee: str,
     label: str,
     graceful: bool = False,
+    runner: str | None = None,
 ) -> tuple[Feed, list]:
     gid = group_id(label)
-    w1 = workers.start(route, gid, name="w1", guarantee=guarantee)
+    w1 = workers.start(route, gid, name="w1", guarantee=guarantee, runner=runner)
     w1.wait_healthy()
     feed = Feed(kafka_bootstrap, route.raw)
     try:
@@ -91,7 +95,7 @@ def _kill_and_restart(
         else:
             w1.kill()  # SIGKILL: no shutdown, no commit, no flush
             report(f"[{label}] SIGKILL after {before:.0f} acknowledged outputs")
-        w2 = workers.start(route, gid, name="w2", guarantee=guarantee)
+        w2 = workers.start(route, gid, name="w2", guarantee=guarantee, runner=runner)
         w2.wait_healthy(timeout=60)
         feed.join()
         records = read_all(
@@ -105,15 +109,20 @@ def _kill_and_restart(
     return feed, records
 
 
+AT_LEAST_ONCE_RUNNERS = pytest.mark.parametrize("runner", ["faust", "batch"])
+
+
+@AT_LEAST_ONCE_RUNNERS
 def test_sigkill_mid_stream_loses_nothing_at_least_once(
-    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers
+    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers, runner: str
 ) -> None:
     route = make_route(tmp_path, topic_factory, partitions=3, policy=drop_policy(tmp_path))
+    label = f"kill/{runner}/at-least-once"
     feed, records = _kill_and_restart(
-        kafka_bootstrap, route, workers, "at_least_once", "kill/at-least-once"
+        kafka_bootstrap, route, workers, "at_least_once", label, runner=runner
     )
     acc = account(feed, route, records, DROPS)
-    report(acc.figures("kill/at-least-once"))
+    report(acc.figures(label))
     assert acc.lost == [], f"lost inputs: {acc.lost[:20]}"
     assert acc.unknown == 0 and acc.both == 0
     assert acc.quarantined == len(feed.poison) and acc.leaked_drops == 0
@@ -124,17 +133,19 @@ def test_sigkill_mid_stream_loses_nothing_at_least_once(
     assert_nothing_raw(workers.logs(), range(N), "worker logs")
 
 
+@AT_LEAST_ONCE_RUNNERS
 def test_sigterm_mid_stream_finishes_in_flight_records_and_commits(
-    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers
+    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers, runner: str
 ) -> None:
     # A graceful stop finishes what it started and commits it: the next worker redoes
     # nothing, so even at-least-once shows no duplicate.
     route = make_route(tmp_path, topic_factory, partitions=3, policy=drop_policy(tmp_path))
+    label = f"sigterm/{runner}/at-least-once"
     feed, records = _kill_and_restart(
-        kafka_bootstrap, route, workers, "at_least_once", "sigterm/at-least-once", graceful=True
+        kafka_bootstrap, route, workers, "at_least_once", label, graceful=True, runner=runner
     )
     acc = account(feed, route, records, DROPS)
-    report(acc.figures("sigterm/at-least-once"))
+    report(acc.figures(label))
     assert acc.lost == [] and acc.duplicates == 0
     assert acc.unknown == 0 and acc.both == 0 and acc.leaked_drops == 0
 
@@ -236,15 +247,19 @@ def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         )
 
 
-@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+@pytest.mark.parametrize(
+    ("guarantee", "runner"),
+    [("at_least_once", "faust"), ("at_least_once", "batch"), ("exactly_once", "batch")],
+    ids=["at_least_once", "batch-at_least_once", "exactly_once"],
+)
 def test_broker_restart_mid_stream_loses_nothing(
-    own_broker, tmp_path: Path, guarantee: str
+    own_broker, tmp_path: Path, guarantee: str, runner: str
 ) -> None:
     bootstrap, env = own_broker
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="logscrub-e2e-admin")
 
     def topic_factory(partitions: int = 1, configs=None, prefix: str = "e2e") -> str:
-        name = f"{prefix}.restart.{guarantee}.{uuid.uuid4().hex[:8]}"
+        name = f"{prefix}.restart.{runner}.{guarantee}.{uuid.uuid4().hex[:8]}"
         admin.create_topics(
             {
                 name: {
@@ -264,7 +279,13 @@ def test_broker_restart_mid_stream_loses_nothing(
     workers = Workers(bootstrap, tmp_path)
     n = 2000
     try:
-        w = workers.start(route, group_id(f"restart-{guarantee}"), name="w1", guarantee=guarantee)
+        w = workers.start(
+            route,
+            group_id(f"restart-{runner}-{guarantee}"),
+            name="w1",
+            guarantee=guarantee,
+            runner=runner,
+        )
         w.wait_healthy()
         feed = Feed(bootstrap, route.raw)
         try:
@@ -289,7 +310,7 @@ def test_broker_restart_mid_stream_loses_nothing(
                 )
                 assert done.returncode == 0, done.stderr[-2000:]
             outage = time.monotonic() - t0
-            label = f"broker restart/{guarantee}"
+            label = f"broker restart/{runner}/{guarantee}"
             report(f"[{label}] down after {before:.0f} outputs; down+up {outage:.1f}s")
             feed.join()
             records = read_all(
@@ -299,7 +320,7 @@ def test_broker_restart_mid_stream_loses_nothing(
             feed.close()
         acc = account(feed, route, records)
         retries = w.counter("logscrub_stream_send_retries")
-        report(acc.figures(f"broker restart/{guarantee}") + f" send_retries={retries:.0f}")
+        report(acc.figures(f"broker restart/{runner}/{guarantee}") + f" send_retries={retries:.0f}")
         if guarantee == "exactly_once":
             assert acc.duplicates == 0
         else:
@@ -313,3 +334,43 @@ def test_broker_restart_mid_stream_loses_nothing(
         assert_nothing_raw(workers.logs(), range(n), "worker logs")
     finally:
         workers.close()
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_batch_runner_a_second_process_joining_and_leaving_mid_stream_loses_nothing(
+    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers, guarantee: str
+) -> None:
+    # Two rebalances mid-stream: w2 joins (partitions move to it), then leaves with SIGTERM
+    # (they move back). At-least-once: 0 lost; exactly-once: 0 duplicates as well.
+    route = make_route(tmp_path, topic_factory, partitions=4, policy=drop_policy(tmp_path))
+    gid = group_id(f"rebalance-{guarantee}")
+    label = f"rebalance/batch/{guarantee}"
+    w1 = workers.start(route, gid, name="w1", guarantee=guarantee, runner="batch")
+    w1.wait_healthy()
+    feed = Feed(kafka_bootstrap, route.raw)
+    try:
+        # Slow enough (~20 s) that records keep coming while w2 joins and leaves.
+        feed.send_in_background(list(range(N)), chunk=15, pause_s=0.1, poison_every=POISON_EVERY)
+        _wait_outputs(w1, N * 0.1)
+        w2 = workers.start(route, gid, name="w2", guarantee=guarantee, runner="batch")
+        w2.wait_healthy()
+        _wait_outputs(w2, 20)  # w2 took partitions over and delivered
+        rc, took = w2.terminate()
+        report(f"[{label}] w2 joined, delivered, left with SIGTERM: exit {rc} in {took:.1f}s")
+        assert rc == 0
+        feed.join()
+        records = read_all(
+            kafka_bootstrap,
+            [route.clean, route.quarantine],
+            accounted(feed, route, N, DROPS),
+            timeout=100,
+        )
+    finally:
+        feed.close()
+    acc = account(feed, route, records, DROPS)
+    report(acc.figures(label))
+    assert acc.lost == [], f"lost inputs: {acc.lost[:20]}"
+    assert acc.unknown == 0 and acc.both == 0 and acc.leaked_drops == 0
+    if guarantee == "exactly_once":
+        assert acc.duplicates == 0
+    assert_nothing_raw(workers.logs(), range(N), "worker logs")

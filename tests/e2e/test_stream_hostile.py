@@ -35,7 +35,18 @@ from tests.e2e.test_stream_support import (
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
 
-GUARANTEES = pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+# Both runners: at_least_once on Faust (the default) and on the batch runner; exactly_once
+# (the batch runner).
+GUARANTEES = pytest.mark.parametrize(
+    "guarantee", ["at_least_once", "batch-at_least_once", "exactly_once"]
+)
+
+
+def mode(guarantee: str) -> dict[str, str]:
+    """WorkerProc arguments for a GUARANTEES value."""
+    if guarantee == "batch-at_least_once":
+        return {"guarantee": "at_least_once", "runner": "batch"}
+    return {"guarantee": guarantee}
 SEQ = "e2e-seq"  # a header on every input; it survives cleaning and names the input
 
 HEADER_EMAIL = b"alice.hostile@example.com"
@@ -156,7 +167,7 @@ def test_null_headers_json_header_pii_header_name_and_pii_key_all_get_an_outcome
     route = make_route(tmp_path, topic_factory, partitions=1)
     rows = hostile_inputs()
     outcomes = send_inputs(kafka_bootstrap, route, rows)
-    w = workers.start(route, group_id(f"hostile-{guarantee}"), guarantee=guarantee)
+    w = workers.start(route, group_id(f"hostile-{guarantee}"), **mode(guarantee))
     w.wait_healthy(timeout=120)
     records = read_all(
         kafka_bootstrap, [route.clean, route.quarantine], outcomes.all_out, timeout=180
@@ -207,7 +218,7 @@ def test_personal_data_in_header_names_json_header_values_and_object_keys_never_
     route = make_route(tmp_path, topic_factory, partitions=1)
     rows = hostile_inputs()
     outcomes = send_inputs(kafka_bootstrap, route, rows)
-    w = workers.start(route, group_id(f"pii-edges-{guarantee}"), guarantee=guarantee)
+    w = workers.start(route, group_id(f"pii-edges-{guarantee}"), **mode(guarantee))
     w.wait_healthy(timeout=120)
     records = read_all(
         kafka_bootstrap, [route.clean, route.quarantine], outcomes.all_out, timeout=180
@@ -265,7 +276,7 @@ def test_a_record_with_80000_phone_numbers_is_handled_while_health_keeps_answeri
     route = make_route(tmp_path, topic_factory, partitions=1)
     big = phones_line(80_000)
     assert len(big) < 1_000_000  # under the producer's and the broker's 1 MB default
-    w = workers.start(route, group_id(f"phones-{guarantee}"), guarantee=guarantee)
+    w = workers.start(route, group_id(f"phones-{guarantee}"), **mode(guarantee))
     w.wait_healthy(timeout=120)
     rows = [
         (None, b'{"msg":"before"}', [(SEQ, b"0")]),
@@ -319,7 +330,7 @@ def test_past_the_time_budget_a_record_is_quarantined_as_too_slow_and_counted(
     w = workers.start(
         route,
         group_id(f"budget-{guarantee}"),
-        guarantee=guarantee,
+        **mode(guarantee),
         extra_env={"LOGSCRUB_RECORD_TIME_BUDGET_S": "0.05"},  # far below 80,000 findings
     )
     w.wait_healthy(timeout=120)

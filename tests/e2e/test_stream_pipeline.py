@@ -42,9 +42,22 @@ def workers(kafka_bootstrap: str, tmp_path: Path):
     ws.close()
 
 
-@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+# Both runners, one contract: the same outputs, manifest, metrics and shutdown.
+RUNNERS = pytest.mark.parametrize(
+    ("guarantee", "runner"),
+    [("at_least_once", "faust"), ("at_least_once", "batch"), ("exactly_once", "batch")],
+    ids=["at_least_once", "batch-at_least_once", "exactly_once"],
+)
+
+
+@RUNNERS
 def test_json_and_text_records_come_out_clean_with_keys_and_manifest(
-    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers, guarantee: str
+    kafka_bootstrap: str,
+    topic_factory,
+    tmp_path: Path,
+    workers: Workers,
+    guarantee: str,
+    runner: str,
 ) -> None:
     route = make_route(tmp_path, topic_factory, policy=drop_policy(tmp_path))
     feed = Feed(kafka_bootstrap, route.raw)
@@ -52,7 +65,9 @@ def test_json_and_text_records_come_out_clean_with_keys_and_manifest(
     drops = {s for s in range(n) if is_debug(s)}
     try:
         feed.send(range(n))
-        w = workers.start(route, group_id(f"basic-{guarantee}"), guarantee=guarantee)
+        w = workers.start(
+            route, group_id(f"basic-{guarantee}"), guarantee=guarantee, runner=runner
+        )
         w.wait_healthy()
         records = read_all(
             kafka_bootstrap,
@@ -63,7 +78,7 @@ def test_json_and_text_records_come_out_clean_with_keys_and_manifest(
     finally:
         feed.close()
     acc = account(feed, route, records, drops)
-    report(acc.figures(f"json+text/{guarantee}"))
+    report(acc.figures(f"json+text/{runner}/{guarantee}"))
     assert acc.lost == [] and acc.quarantined == 0 and acc.unknown == 0
     assert acc.cleaned == n - len(drops) and acc.leaked_drops == 0 and acc.duplicates == 0
 
@@ -108,13 +123,19 @@ def test_json_and_text_records_come_out_clean_with_keys_and_manifest(
     assert 'logscrub_stream_processing_seconds_count{route="e2e"} 200.0' in text
     assert_nothing_raw([text.encode()], range(n), "/metrics")
     rc, took = w.terminate()
-    report(f"[json+text/{guarantee}] SIGTERM: exit {rc} in {took:.1f}s")
+    report(f"[json+text/{runner}/{guarantee}] SIGTERM: exit {rc} in {took:.1f}s")
     assert rc == 0
     assert_nothing_raw(workers.logs(), range(n), "worker log")
 
 
+@RUNNERS
 def test_poison_records_are_quarantined_with_nothing_raw_anywhere(
-    kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers
+    kafka_bootstrap: str,
+    topic_factory,
+    tmp_path: Path,
+    workers: Workers,
+    guarantee: str,
+    runner: str,
 ) -> None:
     big = 8 * 1_048_576
     route = make_route(
@@ -142,7 +163,13 @@ def test_poison_records_are_quarantined_with_nothing_raw_anywhere(
             where[meta.offset] = name
     finally:
         p.close(timeout=10)
-    w = workers.start(route, group_id("poison"), extra_env={"LOGSCRUB_MAX_REQUEST_BYTES": str(big)})
+    w = workers.start(
+        route,
+        group_id(f"poison-{runner}-{guarantee}"),
+        guarantee=guarantee,
+        runner=runner,
+        extra_env={"LOGSCRUB_MAX_REQUEST_BYTES": str(big)},
+    )
     w.wait_healthy()
     records = read_all(
         kafka_bootstrap,
@@ -154,7 +181,7 @@ def test_poison_records_are_quarantined_with_nothing_raw_anywhere(
     entries = [orjson.loads(r.value) for r in records if r.topic == route.quarantine]
     reasons = {where[e["source"]["offset"]]: e for e in entries}
     report(
-        f"[poison] sent={len(inputs)} cleaned={len(clean)} quarantined={len(entries)} "
+        f"[poison/{runner}/{guarantee}] sent={len(inputs)} cleaned={len(clean)} quarantined={len(entries)} "
         f"reasons={ {k: v['reason'] for k, v in reasons.items()} }"
     )
     assert len(clean) == 1

@@ -173,6 +173,7 @@ class WorkerProc:
         *,
         name: str = "worker",
         guarantee: str = "at_least_once",
+        runner: str | None = None,
         extra_env: dict[str, str] | None = None,
         args: list[str] | None = None,
     ) -> None:
@@ -190,6 +191,8 @@ class WorkerProc:
                 "LOGSCRUB_NER": "false",  # the pattern detectors are enough here; NER costs seconds
                 "LOGSCRUB_WEB_PORT": str(self.web_port),
                 "LOGSCRUB_GUARANTEE": guarantee,
+                # None: the settings' default (faust for at_least_once, batch for exactly_once).
+                **({"LOGSCRUB_RUNNER": runner} if runner else {}),
                 # The broker's minimum: a killed worker's partitions move on after 6 s.
                 "LOGSCRUB_SESSION_TIMEOUT_S": "6",
                 "LOGSCRUB_COMMIT_INTERVAL_S": "0.5",

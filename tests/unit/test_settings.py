@@ -123,3 +123,12 @@ def test_tail_refuses_a_raw_topic(monkeypatch):
     result = CliRunner().invoke(tail, ["logs.raw.service", "--brokers", "127.0.0.1:1"])
     assert result.exit_code == 2
     assert "raw topic" in result.output
+
+
+def test_runner_defaults_by_guarantee_and_faust_has_no_exactly_once():
+    assert load_settings().effective_runner == "faust"
+    assert load_settings(guarantee="exactly_once").effective_runner == "batch"
+    assert load_settings(runner="batch").effective_runner == "batch"
+    with pytest.raises(ConfigError) as err:
+        load_settings(runner="faust", guarantee="exactly_once")
+    assert "runner faust has no exactly_once" in str(err.value)

@@ -1,6 +1,7 @@
 """Every fetched record gets an outcome: RouteProcessor.take, the one place both transports
-hand their records to (exactly-once: aiokafka's ConsumerRecord; at-least-once: Faust's
-Message), and the engine thread it runs in.
+hand their records to (the batch runner: confluent-kafka's Message behind
+:class:`pipeline.batch_runner.ConfluentRecord`; the Faust runner: Faust's Message; aiokafka's
+ConsumerRecord), and the engine thread it runs in.
 
 No broker, no mocks of the clients: the records are the clients' own record classes, built
 as their consumers build them. The broker-side proof is tests/e2e/test_stream_hostile.py.
@@ -16,8 +17,11 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka.structs import ConsumerRecord
+from confluent_kafka import TIMESTAMP_CREATE_TIME
+from confluent_kafka import Message as ConfluentMessage
 from faust.types.tuples import Message
 
+from pipeline.batch_runner import ConfluentRecord
 from pipeline.engine import Engine
 from pipeline.keys import KeyRing
 from pipeline.metrics import Health, StreamMetrics
@@ -51,8 +55,25 @@ def faust_message(value: Any, key: Any = None, headers: Any = None, offset: int 
     )
 
 
+def confluent_record(value: Any, key: Any = None, headers: Any = None, offset: int = 5) -> Any:
+    """As the batch runner hands a confluent-kafka Message over (timestamps in ms)."""
+    return ConfluentRecord(
+        ConfluentMessage(
+            topic="logs.raw.service",
+            partition=0,
+            offset=offset,
+            key=key,
+            value=value,
+            headers=list(headers) if headers else None,
+            timestamp=(TIMESTAMP_CREATE_TIME, 1_700_000_000_123),
+        )
+    )
+
+
 BOTH = pytest.mark.parametrize(
-    ("build", "unit"), [(aiokafka_record, 1), (faust_message, 1000.0)], ids=["eos", "alo"]
+    ("build", "unit"),
+    [(aiokafka_record, 1), (faust_message, 1000.0), (confluent_record, 1)],
+    ids=["aiokafka", "faust", "batch"],
 )
 
 
@@ -224,3 +245,26 @@ def test_take_batch_returns_after_its_time_slice_with_one_record_at_least(keys):
     records = [aiokafka_record(VALUE, offset=i) for i in range(5)]
     assert len(proc.take_batch(records, timestamp_unit=1, slice_s=0.0)) == 1
     assert len(proc.take_batch(records, timestamp_unit=1, slice_s=60.0)) == 5
+
+
+def test_batch_runner_maps_record_refusals_to_the_same_error_types_as_the_faust_runner(keys):
+    from confluent_kafka import KafkaError
+
+    from pipeline.batch_runner import SendError, as_exception
+    from pipeline.worker import is_record_error
+
+    too_large = as_exception(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+    assert type(too_large).__name__ == "MessageSizeTooLargeError" and is_record_error(too_large)
+    timed_out = as_exception(KafkaError(KafkaError._MSG_TIMED_OUT))
+    assert isinstance(timed_out, SendError) and not is_record_error(timed_out)
+    assert timed_out.code_name == "_MSG_TIMED_OUT"
+    # The fallback after a refusal is the same quarantine entry as with the Faust runner.
+    proc = processor(keys)
+    emit = proc.take(confluent_record(VALUE), timestamp_unit=1)
+    assert emit is not None and emit.kind == "clean"
+    entry = proc.rejected(emit, too_large)
+    assert entry is not None and entry.kind == "quarantine"
+    doc = orjson.loads(entry.value)
+    assert doc["reason"] == "clean_send_failed"
+    assert doc["error_type"] == "MessageSizeTooLargeError"
+    assert EMAIL not in entry.value and "ConfluentRecord(...)" == repr(confluent_record(VALUE))
