@@ -60,8 +60,9 @@ def _outputs(w) -> float:
     )
 
 
+@pytest.mark.parametrize("runner", ["faust", "batch"])
 def test_policy_reloads_under_load_lose_nothing_and_never_apply_an_invalid_policy(
-    kafka_bootstrap: str, topic_factory, tmp_path: Path
+    kafka_bootstrap: str, topic_factory, tmp_path: Path, runner: str
 ) -> None:
     base = DEFAULT_POLICY.read_text(encoding="utf-8").replace("name: default", "name: e2e_reload", 1)
     policy = tmp_path / "e2e_reload.yaml"
@@ -78,7 +79,10 @@ def test_policy_reloads_under_load_lose_nothing_and_never_apply_an_invalid_polic
     feed = Feed(kafka_bootstrap, route.raw)
     try:
         w = workers.start(
-            route, group_id("reload"), extra_env={"LOGSCRUB_RELOAD_INTERVAL_S": "0.3"}
+            route,
+            group_id(f"reload-{runner}"),
+            runner=runner,
+            extra_env={"LOGSCRUB_RELOAD_INTERVAL_S": "0.3"},
         )
         w.wait_healthy(timeout=120)
         feed.send_in_background(list(range(N)), chunk=50, pause_s=0.1)
@@ -98,7 +102,7 @@ def test_policy_reloads_under_load_lose_nothing_and_never_apply_an_invalid_polic
         feed.close()
         workers.close()
     acc = account(feed, route, records)
-    report(acc.figures("reload under load"))
+    report(acc.figures(f"reload under load/{runner}"))
     assert acc.lost == [] and acc.duplicates == 0
     assert_nothing_raw((r.value for r in records), range(N), "clean/quarantine topics")
 
@@ -118,6 +122,6 @@ def test_policy_reloads_under_load_lose_nothing_and_never_apply_an_invalid_polic
         order = [valid.index(d) for _, d in sorted(rows)]
         assert order == sorted(order), "a partition went back to an older policy"
     report(
-        "reload: digests per clean record "
+        f"reload/{runner}: digests per clean record "
         + ", ".join(f"{d}={sum(1 for rows in by_partition.values() for _, x in rows if x == d)}" for d in valid)
     )
