@@ -243,6 +243,7 @@ class BatchRunner:
         self._lag: dict[str, tuple[int, int]] = {p.route.name: (0, 0) for p in processors}
         self._lag_at = 0.0
         self._fatal_in_a_row = 0
+        self._attempt = 0  # failed transactions in a row (for the backoff)
         self._suspect = False  # the producer missed delivery reports: replace it
         self._calls: ThreadPoolExecutor | None = None  # runs the transactional calls
         instance = settings.instance_id or uuid.uuid4().hex[:12]
@@ -763,8 +764,6 @@ class BatchRunner:
                 attempt += 1
                 if attempt > 5 or self._sleep(backoff_s(attempt)):
                     raise
-
-    _attempt = 0  # failed transactions in a row (for the backoff)
 
     def _failed(self, routes: set[str], why: BaseException, partitions: list[tuple[str, int]]) -> None:
         """A transaction failed: abort it (or replace the producer), rewind, back off."""
