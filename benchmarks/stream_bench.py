@@ -811,7 +811,8 @@ def engine_rate(n: int, density: float, timeout: float = 600) -> dict[str, Any]:
         cwd=ROOT,
     )
     if done.returncode != 0:
-        return {"name": "engine", "status": f"exited {done.returncode}", "log_tail": done.stderr[-1500:]}
+        status = f"exited {done.returncode}"
+        return {"name": "engine", "status": status, "log_tail": done.stderr[-1500:]}
     res = json.loads(done.stdout.strip().splitlines()[-1])
     res.update({"name": "engine", "system": "engine", "workers": 1, "status": "ok"})
     return res
@@ -1337,8 +1338,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         help="comma-separated: faust-passthrough,aiokafka-loop,logscrub,"
-        "logscrub x2,engine,logscrub batch,logscrub batch eos,latency,latency batch; also 'logscrub c8' "
-        "(concurrency 8), 'logscrub ner', 'logscrub batch x2'",
+        "logscrub x2,engine,logscrub batch,logscrub batch eos,latency,latency batch; "
+        "also 'logscrub c8' (concurrency 8), 'logscrub ner', 'logscrub batch x2'",
     )
     ap.add_argument("--latency-seconds", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=900.0, help="per drain, seconds")
