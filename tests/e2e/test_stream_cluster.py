@@ -104,7 +104,9 @@ def test_batch_runner_partition_leader_killed_mid_stream_loses_nothing(
     cluster, tmp_path: Path, guarantee: str
 ) -> None:
     bootstrap, env = cluster
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    # log_level 0: its handle outlives the cluster (stopped at module end) and would log
+    # every refused reconnect.
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
 
     def topic_factory(partitions: int = 1, configs=None, prefix: str = "e2e") -> str:
         name = f"{prefix}.leader.{guarantee}.{uuid.uuid4().hex[:8]}"
