@@ -116,6 +116,14 @@ def _wait_for_topics(settings: Any, names: list[str], timeout_s: float = 60.0) -
 )
 @click.option("--web-port", type=int, default=None, help="Port of /health and /metrics (0: off).")
 @click.option("--concurrency", type=int, default=None, help="Records in flight per route.")
+@click.option(
+    "--processes",
+    default="1",
+    envvar="LOGSCRUB_PROCESSES",
+    show_default=True,
+    help="Worker processes in one consumer group under one supervisor (auto: one per core); "
+    "one /health and /metrics for all.",
+)
 def worker(
     config: str | None,
     brokers: str | None,
@@ -125,6 +133,7 @@ def worker(
     runner: str | None,
     web_port: int | None,
     concurrency: int | None,
+    processes: str,
 ) -> None:
     """Run the stream worker: raw topics -> policy -> clean topics (+ quarantine).
 
@@ -160,6 +169,29 @@ def worker(
             "(create them with `logscrub topics create`)",
             EXIT_CONFIG,
         )
+    from pipeline.supervisor import parse_processes, run_supervisor
+
+    try:
+        count = parse_processes(processes)
+    except ValueError:
+        _die("--processes must be a number of at least 1, or auto", EXIT_CONFIG)
+    if count > 1:
+        if not logging.getLogger().handlers:
+            logging.basicConfig(
+                level=logging.INFO,
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                stream=sys.stderr,
+            )
+        logging.getLogger("pipeline").setLevel(logging.INFO)
+        click.echo(
+            f"logscrub worker: {count} processes in group {settings.group_id}, "
+            f"{settings.guarantee}, runner {settings.effective_runner}",
+            err=True,
+        )
+        try:
+            sys.exit(run_supervisor(settings, count))
+        except WebPortError as exc:
+            _die(str(exc), EXIT_CONFIG)
     from pipeline.gc_tuning import settle_for_streaming
     from pipeline.worker import quiet_client_logs
 
