@@ -301,6 +301,7 @@ class System:
     concurrency: int | None = None
     exactly_once: bool = False  # LOGSCRUB_GUARANTEE=exactly_once (the batch runner)
     runner: str | None = None  # LOGSCRUB_RUNNER (None: the settings' default)
+    processes: int = 1  # LOGSCRUB_PROCESSES: children under one supervisor
     profile_to: Path | None = None  # run the (single) worker under cProfile, stats here
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
@@ -355,6 +356,8 @@ class System:
                     env["LOGSCRUB_GUARANTEE"] = "exactly_once"
                 if self.runner:
                     env["LOGSCRUB_RUNNER"] = self.runner
+                if self.processes > 1:
+                    env["LOGSCRUB_PROCESSES"] = str(self.processes)
                 if self.profile_to is not None:
                     runner = self.tmp / "run_worker.py"
                     runner.write_text(
@@ -438,6 +441,8 @@ def system_from_name(name: str) -> System:
             system.runner = "batch"
         elif p == "batch":
             system.runner = "batch"
+        elif p.startswith("p") and p[1:].isdigit():
+            system.processes = int(p[1:])  # --processes N: one supervisor
         else:
             raise ValueError(f"unknown system modifier {p!r} in {name!r}")
     return system

@@ -279,6 +279,11 @@ class BatchRunner:
             "session.timeout.ms": session_ms,
             "heartbeat.interval.ms": max(100, session_ms // 3),
             "max.poll.interval.ms": max(300_000, session_ms),
+            # librdkafka prefetches up to 100,000 records / 64 MB per partition by default:
+            # ~360 MB peak RSS draining 4 partitions (measured). 10,000 records per
+            # partition is still seconds of engine work ahead.
+            "queued.min.messages": 10_000,
+            "queued.max.messages.kbytes": 16_384,
             "max.partition.fetch.bytes": fetch,
             "fetch.max.bytes": max(52_428_800, fetch),
             "receive.message.max.bytes": max(100_000_000, fetch + 1_048_576),
