@@ -301,6 +301,7 @@ class System:
     concurrency: int | None = None
     exactly_once: bool = False  # LOGSCRUB_GUARANTEE=exactly_once (the batch runner)
     runner: str | None = None  # LOGSCRUB_RUNNER (None: the settings' default)
+    processes: int = 1  # LOGSCRUB_PROCESSES: children under one supervisor
     profile_to: Path | None = None  # run the (single) worker under cProfile, stats here
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
@@ -355,6 +356,8 @@ class System:
                     env["LOGSCRUB_GUARANTEE"] = "exactly_once"
                 if self.runner:
                     env["LOGSCRUB_RUNNER"] = self.runner
+                if self.processes > 1:
+                    env["LOGSCRUB_PROCESSES"] = str(self.processes)
                 if self.profile_to is not None:
                     runner = self.tmp / "run_worker.py"
                     runner.write_text(
@@ -438,6 +441,8 @@ def system_from_name(name: str) -> System:
             system.runner = "batch"
         elif p == "batch":
             system.runner = "batch"
+        elif p.startswith("p") and p[1:].isdigit():
+            system.processes = int(p[1:])  # --processes N: one supervisor
         else:
             raise ValueError(f"unknown system modifier {p!r} in {name!r}")
     return system
@@ -811,7 +816,8 @@ def engine_rate(n: int, density: float, timeout: float = 600) -> dict[str, Any]:
         cwd=ROOT,
     )
     if done.returncode != 0:
-        return {"name": "engine", "status": f"exited {done.returncode}", "log_tail": done.stderr[-1500:]}
+        status = f"exited {done.returncode}"
+        return {"name": "engine", "status": status, "log_tail": done.stderr[-1500:]}
     res = json.loads(done.stdout.strip().splitlines()[-1])
     res.update({"name": "engine", "system": "engine", "workers": 1, "status": "ok"})
     return res
@@ -1337,8 +1343,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         help="comma-separated: faust-passthrough,aiokafka-loop,logscrub,"
-        "logscrub x2,engine,logscrub batch,logscrub batch eos,latency,latency batch; also 'logscrub c8' "
-        "(concurrency 8), 'logscrub ner', 'logscrub batch x2'",
+        "logscrub x2,engine,logscrub batch,logscrub batch eos,latency,latency batch; "
+        "also 'logscrub c8' (concurrency 8), 'logscrub ner', 'logscrub batch x2'",
     )
     ap.add_argument("--latency-seconds", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=900.0, help="per drain, seconds")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -120,9 +119,10 @@ def _wait_for_topics(settings: Any, names: list[str], timeout_s: float = 60.0) -
 @click.option(
     "--processes",
     default="1",
+    envvar="LOGSCRUB_PROCESSES",
     show_default=True,
-    help="Worker processes in one consumer group under one supervisor (a number, or auto: "
-    "one per core). The supervisor serves /health and /metrics for all of them.",
+    help="Worker processes in one consumer group under one supervisor (auto: one per core); "
+    "one /health and /metrics for all.",
 )
 def worker(
     config: str | None,
@@ -158,21 +158,6 @@ def worker(
         if settings.web_port:
             check_web_port(settings.web_host, settings.web_port)
         route_list, _ = load_routes(settings.routes)
-    count = _process_count(processes)
-    if count > 1:
-        from pipeline.supervisor import run_supervisor
-
-        click.echo(
-            f"logscrub worker: {count} processes in group {settings.group_id}, brokers "
-            f"{settings.brokers}"
-            + (f", http://{settings.web_host}:{settings.web_port}/metrics" if settings.web_port else ""),
-            err=True,
-        )
-        options = {
-            "config": config, "brokers": brokers, "routes": routes, "group_id": group_id,
-            "guarantee": guarantee, "runner": runner, "concurrency": concurrency,
-        }
-        run_supervisor(_child_argv(options), count, settings.web_host, settings.web_port)
     with _errors():
         metrics = StreamMetrics()
         health = Health(stall_limit_s=max(60.0, 2 * settings.request_timeout_s))
@@ -185,6 +170,29 @@ def worker(
             "(create them with `logscrub topics create`)",
             EXIT_CONFIG,
         )
+    from pipeline.supervisor import parse_processes, run_supervisor
+
+    try:
+        count = parse_processes(processes)
+    except ValueError:
+        _die("--processes must be a number of at least 1, or auto", EXIT_CONFIG)
+    if count > 1:
+        if not logging.getLogger().handlers:
+            logging.basicConfig(
+                level=logging.INFO,
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                stream=sys.stderr,
+            )
+        logging.getLogger("pipeline").setLevel(logging.INFO)
+        click.echo(
+            f"logscrub worker: {count} processes in group {settings.group_id}, "
+            f"{settings.guarantee}, runner {settings.effective_runner}",
+            err=True,
+        )
+        try:
+            sys.exit(run_supervisor(settings, count))
+        except WebPortError as exc:
+            _die(str(exc), EXIT_CONFIG)
     if settings.reload:
         from pipeline.reload import ConfigWatcher
 
@@ -228,24 +236,6 @@ def worker(
 
         settle_for_streaming()  # after Faust is imported: its modules are start-up state
         run_faust_worker(settings, processors, metrics, health, loglevel=level)
-
-
-def _process_count(text: str) -> int:
-    if text == "auto":
-        return max(1, len(os.sched_getaffinity(0)))
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        _die(f"--processes {text!r}: give a number from 1 to 64, or auto", EXIT_CONFIG)
-    return int(text)
-
-
-def _child_argv(options: dict[str, Any]) -> list[str]:
-    """The worker command for one child process: the same options, one process (settings
-    from the environment and --config reach it as they reached this one)."""
-    argv = [sys.executable, "-m", "pipeline", "worker", "--processes", "1"]
-    for name, value in options.items():
-        if value is not None:
-            argv += [f"--{name.replace('_', '-')}", str(value)]
-    return argv
 
 
 # ------------------------------------------------------------------------------- topics

@@ -1,21 +1,18 @@
-"""`logscrub worker --processes N`: N worker processes in one consumer group, one supervisor.
+"""``logscrub worker --processes N``: N worker processes in one consumer group, one supervisor.
 
-A Python worker process uses one core for the engine; N processes in one consumer group
-share the partitions and use N cores. The supervisor:
+The supervisor starts N ``logscrub worker`` children with the same effective settings
+(passed as ``LOGSCRUB_*`` variables), each with its own ``instance_id`` (``<base>-<i>``,
+kept across restarts of child i, so exactly-once restarts fence their predecessor at
+once) and without a web server of its own. It serves ``/health`` and one ``/metrics`` for
+all children (prometheus_client's multiprocess mode: the children write their samples to
+files in a private directory, the supervisor sums them). A child that exits is started
+again after a backoff (0.5 s doubling to 30 s; reset after 60 s of running) and counted
+(``logscrub_stream_child_restarts_total``); ``/health`` fails while a child keeps crashing
+(3 exits within 60 s). SIGTERM/SIGINT is passed on to every child, which finishes its
+batch and commits; the supervisor exits 0 once all have stopped. SIGHUP is passed on too
+(hot reload), and a child gets SIGTERM if the supervisor itself dies.
 
-* starts N children (``logscrub worker`` with the same options, ``--processes 1``), each
-  with its own client id suffix and its web port off;
-* restarts a child that exits on its own, after a backoff (1 s, doubling to 30 s), and
-  counts it (``logscrub_supervisor_child_restarts_total``);
-* serves one ``/metrics`` for all children (prometheus_client's multiprocess mode: each
-  child writes its samples to files in a private directory, the supervisor adds them up)
-  and ``/health``: 200 while every child runs and none has restarted more than
-  ``CRASH_LIMIT`` times in ``CRASH_WINDOW_S``; 503 otherwise;
-* forwards SIGHUP (hot reload) to the children, and on SIGTERM or SIGINT stops them all
-  gracefully (SIGTERM, then SIGKILL after ``STOP_TIMEOUT_S``) and exits.
-
-Per-child figures that do not add up across processes are left out: consumer lag and
-assigned partitions (read them from the consumer group on the broker), and ``/drift``.
+Security: children inherit the environment (the key included); nothing here logs a value.
 """
 
 from __future__ import annotations
@@ -25,197 +22,185 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
-from collections.abc import Sequence
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-__all__ = ["CRASH_LIMIT", "CRASH_WINDOW_S", "Supervisor"]
+from pipeline.metrics import Health, WebServer
+from pipeline.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-CRASH_LIMIT = 3
-CRASH_WINDOW_S = 300.0
-STOP_TIMEOUT_S = 60.0
-MAX_BACKOFF_S = 30.0
-ENV_CHILD = "LOGSCRUB_WORKER_CHILD"  # set in children: their index
+_CRASH_WINDOW_S = 60.0
+_CRASHES_UNHEALTHY = 3
+_STOP_TIMEOUT_S = 60.0
+
+
+def child_env(settings: Settings, index: int, base: str, metrics_dir: Path) -> dict[str, str]:
+    """The environment of child ``index``: the effective settings, its own instance id."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGSCRUB_")}
+    for key in ("LOGSCRUB_KEY",):  # secrets stay in the environment, never in settings
+        if key in os.environ:
+            env[key] = os.environ[key]
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        env[f"LOGSCRUB_{name.upper()}"] = text
+    env.update(
+        {
+            "LOGSCRUB_WEB_PORT": "0",
+            "LOGSCRUB_PROCESSES": "1",
+            "LOGSCRUB_INSTANCE_ID": f"{base}-{index}",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
+    )
+    return env
 
 
 @dataclass
 class _Child:
     index: int
-    proc: asyncio.subprocess.Process | None = None
-    restarts: deque[float] = field(default_factory=deque)  # times of recent restarts
-    backoff_s: float = 1.0
+    proc: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    crashes: list[float] = field(default_factory=list)
+    next_start: float = 0.0
+    in_a_row: int = 0
 
 
-class Supervisor:
-    """Runs ``count`` children of ``argv`` (the worker command line without --processes).
+class _Metrics:
+    """One exposition for all children (multiprocess files) and the supervisor's own."""
 
-    Args:
-        argv: the child command (``[python, -m, pipeline, worker, ...]``).
-        count: how many children.
-        web_host, web_port: where /health and /metrics are served (port 0: not served).
-    """
-
-    def __init__(
-        self,
-        argv: Sequence[str],
-        count: int,
-        web_host: str,
-        web_port: int,
-        *,
-        first_backoff_s: float = 1.0,
-    ) -> None:
-        self.argv = list(argv)
-        self.count = count
-        self.web_host = web_host
-        self.web_port = web_port
-        self.children = [_Child(i, backoff_s=first_backoff_s) for i in range(count)]
-        self._stopping = asyncio.Event()
-        self._metrics_dir = tempfile.mkdtemp(prefix="logscrub-metrics-")
-        self.restarts_total = 0
-
-    # ----------------------------------------------------------------- children
-
-    def _env(self, child: _Child) -> dict[str, str]:
-        env = dict(os.environ)
-        env["PROMETHEUS_MULTIPROC_DIR"] = self._metrics_dir
-        env[ENV_CHILD] = str(child.index)
-        env["LOGSCRUB_WEB_PORT"] = "0"  # the supervisor serves /health and /metrics
-        client = env.get("LOGSCRUB_CLIENT_ID", "logscrub")
-        env["LOGSCRUB_CLIENT_ID"] = f"{client}-p{child.index}"
-        return env
-
-    async def _start(self, child: _Child) -> None:
-        child.proc = await asyncio.create_subprocess_exec(
-            *self.argv, env=self._env(child), preexec_fn=_die_with_parent
+    def __init__(self, metrics_dir: Path) -> None:
+        self.metrics_dir = metrics_dir
+        self.own = CollectorRegistry()
+        self.restarts = Counter(
+            "logscrub_stream_child_restarts",
+            "Worker processes started again after they exited.",
+            registry=self.own,
         )
-        logger.info("worker process %d started (pid %d)", child.index, child.proc.pid)
 
-    async def _watch(self, child: _Child) -> None:
-        """Keep ``child`` running until the supervisor stops."""
-        while not self._stopping.is_set():
-            await self._start(child)
-            assert child.proc is not None  # noqa: S101 — _start sets it
-            code = await child.proc.wait()
-            _mark_dead(child.proc.pid, self._metrics_dir)
-            if self._stopping.is_set():
-                return
-            now = time.monotonic()
-            child.restarts.append(now)
-            while child.restarts and now - child.restarts[0] > CRASH_WINDOW_S:
-                child.restarts.popleft()
-            self.restarts_total += 1
-            logger.error(
-                "worker process %d exited with %s; restarting in %.0f s (%d restart(s) in %.0f s)",
-                child.index,
-                code,
-                child.backoff_s,
-                len(child.restarts),
-                CRASH_WINDOW_S,
-            )
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=child.backoff_s)
-                return
-            except TimeoutError:
-                pass
-            child.backoff_s = min(child.backoff_s * 2, MAX_BACKOFF_S)
+    def exposition(self) -> bytes:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self.metrics_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(registry) + generate_latest(self.own)
 
-    def healthy(self) -> tuple[bool, dict[str, object]]:
-        running = sum(1 for c in self.children if c.proc is not None and c.proc.returncode is None)
-        crashing = [c.index for c in self.children if len(c.restarts) > CRASH_LIMIT]
-        ok = running == self.count and not crashing and not self._stopping.is_set()
-        return ok, {
-            "status": "ok" if ok else ("stopping" if self._stopping.is_set() else "degraded"),
-            "processes": self.count,
-            "running": running,
-            "crash_looping": crashing,
-            "restarts": self.restarts_total,
-        }
 
-    # ----------------------------------------------------------------- web
+class _SupervisorHealth(Health):
+    """Healthy while every child runs and none keeps crashing."""
 
-    async def _serve(self) -> web.AppRunner | None:
-        if not self.web_port:
-            return None
-        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-        from prometheus_client.multiprocess import MultiProcessCollector
+    children: list[_Child] = []
 
-        async def health(_request: web.Request) -> web.Response:
-            ok, state = self.healthy()
-            return web.json_response(state, status=200 if ok else 503)
+    def status(self, now: float) -> tuple[bool, str]:
+        if self.stopping:
+            return False, "stopping"
+        mono = time.monotonic()
+        for child in self.children:
+            recent = [t for t in child.crashes if mono - t < _CRASH_WINDOW_S]
+            if len(recent) >= _CRASHES_UNHEALTHY:
+                return False, "crash_looping"
+        if not all(c.proc is not None and c.proc.poll() is None for c in self.children):
+            return False, "starting"
+        return True, "ok"
 
-        async def metrics(_request: web.Request) -> web.Response:
-            registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=self._metrics_dir)
-            body = generate_latest(registry)
-            body += (
-                b"# HELP logscrub_supervisor_child_restarts_total Worker processes restarted.\n"
-                b"# TYPE logscrub_supervisor_child_restarts_total counter\n"
-                + f"logscrub_supervisor_child_restarts_total {self.restarts_total}\n".encode()
-            )
-            content_type, _, params = CONTENT_TYPE_LATEST.partition(";")
-            charset = params.split("=", 1)[1].strip() if "=" in params else None
-            return web.Response(body=body, content_type=content_type, charset=charset)
 
-        app = web.Application()
-        app.router.add_get("/health", health)
-        app.router.add_get("/metrics", metrics)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, self.web_host, self.web_port).start()
-        return runner
+def run_supervisor(settings: Settings, processes: int, argv: list[str] | None = None) -> int:
+    """Run ``processes`` workers until SIGTERM/SIGINT; returns the exit code (0: clean)."""
+    metrics_dir = Path(tempfile.mkdtemp(prefix="logscrub-metrics-"))
+    base = settings.instance_id or uuid.uuid4().hex[:8]
+    children = [_Child(i) for i in range(processes)]
+    health = _SupervisorHealth()
+    health.children = children
+    health.detail = {"processes": processes}
+    metrics = _Metrics(metrics_dir)
+    command = [sys.executable, "-m", "pipeline", "worker", *(argv or [])]
 
-    # ----------------------------------------------------------------- run
+    def start(child: _Child) -> None:
+        env = child_env(settings, child.index, base, metrics_dir)
+        child.proc = subprocess.Popen(  # noqa: S603 — this interpreter, fixed argv
+            command, env=env, preexec_fn=_die_with_parent
+        )
+        child.started = time.monotonic()
+        logger.info("supervisor: worker %d started (pid %d)", child.index, child.proc.pid)
 
-    def stop(self) -> None:
-        """Stop the children and return from :meth:`run` (what SIGTERM does)."""
-        self._stopping.set()
-
-    async def run(self) -> int:
+    async def main() -> int:
+        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stopping.set)
-        loop.add_signal_handler(signal.SIGHUP, self._forward, signal.SIGHUP)
-        runner = await self._serve()
-        watchers = [asyncio.ensure_future(self._watch(c)) for c in self.children]
+            loop.add_signal_handler(sig, stop.set)
+        # Hot reload (pipeline.reload): each child reloads on SIGHUP; pass it on.
+        loop.add_signal_handler(signal.SIGHUP, _forward, children, signal.SIGHUP)
+        web = None
+        if settings.web_port:
+            web = WebServer(settings.web_host, settings.web_port, metrics, health)  # type: ignore[arg-type]
+            await web.start()
+        for child in children:
+            start(child)
+        health.consuming = True
         try:
-            await self._stopping.wait()
-            await self._stop_children()
-            await asyncio.gather(*watchers, return_exceptions=True)
+            while not stop.is_set():
+                now = time.monotonic()
+                for child in children:
+                    proc = child.proc
+                    if proc is not None and proc.poll() is not None:
+                        mark_process_dead(proc.pid, str(metrics_dir))  # type: ignore[no-untyped-call]
+                        ran = now - child.started
+                        child.in_a_row = 1 if ran > _CRASH_WINDOW_S else child.in_a_row + 1
+                        child.crashes.append(now)
+                        delay = min(30.0, 0.5 * 2 ** (child.in_a_row - 1))
+                        child.next_start = now + delay
+                        logger.warning(
+                            "supervisor: worker %d exited with %s after %.0f s; restart in %.1f s",
+                            child.index,
+                            proc.returncode,
+                            ran,
+                            delay,
+                        )
+                        child.proc = None
+                    if child.proc is None and now >= child.next_start:
+                        start(child)
+                        metrics.restarts.inc()
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=0.5)
+                except TimeoutError:
+                    pass
         finally:
-            if runner is not None:
-                await runner.cleanup()
-            shutil.rmtree(self._metrics_dir, ignore_errors=True)
+            health.stopping = True
+            running = [c.proc for c in children if c.proc is not None and c.proc.poll() is None]
+            for proc in running:
+                proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + _STOP_TIMEOUT_S
+            for proc in running:
+                try:
+                    await asyncio.to_thread(proc.wait, max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    logger.warning("supervisor: worker pid %d ignored SIGTERM; killed", proc.pid)
+                    proc.kill()
+            if web is not None:
+                await web.stop()
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+        logger.info("supervisor: stopped cleanly")
         return 0
 
-    def _forward(self, sig: int) -> None:
-        for c in self.children:
-            if c.proc is not None and c.proc.returncode is None:
-                c.proc.send_signal(sig)
+    return asyncio.run(main())
 
-    async def _stop_children(self) -> None:
-        self._forward(signal.SIGTERM)
-        live = [c.proc for c in self.children if c.proc is not None and c.proc.returncode is None]
-        if not live:
-            return
-        done, pending = await asyncio.wait(
-            [asyncio.ensure_future(p.wait()) for p in live], timeout=STOP_TIMEOUT_S
-        )
-        if pending:
-            for p in live:
-                if p.returncode is None:
-                    p.kill()
-            await asyncio.gather(*(p.wait() for p in live), return_exceptions=True)
+
+def _forward(children: list[_Child], sig: int) -> None:
+    for child in children:
+        if child.proc is not None and child.proc.poll() is None:
+            child.proc.send_signal(sig)
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM it when the supervisor dies, even by SIGKILL
+    """In a child, before exec: SIGTERM it when the supervisor dies, even by SIGKILL
     (Linux prctl PR_SET_PDEATHSIG), so no worker outlives its supervisor."""
     try:
         import ctypes
@@ -225,20 +210,12 @@ def _die_with_parent() -> None:
         pass
 
 
-def _mark_dead(pid: int, path: str) -> None:
-    try:
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid, path)
-    except Exception:  # noqa: BLE001 — figures of a dead child are not worth a crash
-        logger.debug("could not clear the metrics of pid %d", pid)
-
-
-def run_supervisor(argv: Sequence[str], count: int, web_host: str, web_port: int) -> None:
-    """Run the supervisor until SIGTERM/SIGINT; exits the process."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    sys.exit(asyncio.run(Supervisor(argv, count, web_host, web_port).run()))
+def parse_processes(value: Any) -> int:
+    """``--processes``: a count, or ``auto`` (the machine's cores)."""
+    if str(value).strip().lower() == "auto":
+        return max(1, os.cpu_count() or 1)
+    count = int(value)
+    if count < 1:
+        msg = "--processes must be at least 1 (or auto)"
+        raise ValueError(msg)
+    return count

@@ -66,13 +66,25 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
     base = _free_block(6)
     started = subprocess.run(  # noqa: S603 — a fixed script of this repository
         [
-            str(KAFKA_LOCAL), "start", "--brokers", "3",
-            "--port", str(base), "--controller-port", str(base + 3),
+            str(KAFKA_LOCAL),
+            "start",
+            "--brokers",
+            "3",
+            "--port",
+            str(base),
+            "--controller-port",
+            str(base + 3),
             # A killed broker is fenced after 4 s instead of 9: leadership moves sooner.
-            "--set", "broker.session.timeout.ms=4000",
-            "--set", "broker.heartbeat.interval.ms=1000",
+            "--set",
+            "broker.session.timeout.ms=4000",
+            "--set",
+            "broker.heartbeat.interval.ms=1000",
         ],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if started.returncode != 0:
         subprocess.run(  # noqa: S603
@@ -95,7 +107,9 @@ def test_partition_leader_killed_mid_stream_loses_nothing(
     cluster, tmp_path: Path, runner: str, guarantee: str
 ) -> None:
     bootstrap, env = cluster
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    # log_level 0: its handle outlives the cluster (stopped at module end) and would log
+    # every refused reconnect.
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
 
     def topic_factory(partitions: int = 1, configs=None, prefix: str = "e2e") -> str:
         name = f"{prefix}.leader.{guarantee}.{uuid.uuid4().hex[:8]}"
@@ -104,8 +118,10 @@ def test_partition_leader_killed_mid_stream_loses_nothing(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # every partition has a leader
             meta = admin.list_topics(name, timeout=10).topics[name]
-            if meta.error is None and meta.partitions and all(
-                p.leader >= 0 for p in meta.partitions.values()
+            if (
+                meta.error is None
+                and meta.partitions
+                and all(p.leader >= 0 for p in meta.partitions.values())
             ):
                 return name
             time.sleep(0.2)
@@ -128,10 +144,15 @@ def test_partition_leader_killed_mid_stream_loses_nothing(
             while w.counter("logscrub_stream_records_in") < N * 0.25:
                 assert time.monotonic() < deadline, w.log_tail()
                 time.sleep(0.2)
-            leader = admin.list_topics(route.clean, timeout=10).topics[route.clean].partitions[0].leader
+            topic = admin.list_topics(route.clean, timeout=10).topics[route.clean]
+            leader = topic.partitions[0].leader
             done = subprocess.run(  # noqa: S603 — a fixed script of this repository
                 [str(KAFKA_LOCAL), "kill-broker", str(leader)],
-                env=env, capture_output=True, text=True, timeout=120, check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
             )
             assert done.returncode == 0, done.stderr[-2000:]
             report(f"[{label}] SIGKILLed broker {leader}, leader of {route.clean}[0]")
@@ -152,8 +173,11 @@ def test_partition_leader_killed_mid_stream_loses_nothing(
         # Bring the broker back for the next test of this module.
         subprocess.run(  # noqa: S603
             [str(KAFKA_LOCAL), "start-broker", str(leader)],
-            env=env, capture_output=True, text=True, timeout=180, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
         )
     finally:
         workers.close()
-        del admin  # its librdkafka handle would outlive the cluster, logging refused connects

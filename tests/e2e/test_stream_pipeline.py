@@ -181,7 +181,8 @@ def test_poison_records_are_quarantined_with_nothing_raw_anywhere(
     entries = [orjson.loads(r.value) for r in records if r.topic == route.quarantine]
     reasons = {where[e["source"]["offset"]]: e for e in entries}
     report(
-        f"[poison/{runner}/{guarantee}] sent={len(inputs)} cleaned={len(clean)} quarantined={len(entries)} "
+        f"[poison/{runner}/{guarantee}] sent={len(inputs)} cleaned={len(clean)} "
+        f"quarantined={len(entries)} "
         f"reasons={ {k: v['reason'] for k, v in reasons.items()} }"
     )
     assert len(clean) == 1

@@ -1,47 +1,40 @@
-"""The --processes supervisor with real child processes (no broker: the children here are
-small Python programs; tests/e2e/test_stream_processes.py runs real workers)."""
+"""``--processes``: parsing, and what each child is given (no processes started)."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
-import time
+import os
+from pathlib import Path
 
-from pipeline.supervisor import CRASH_LIMIT, Supervisor
+import pytest
 
-
-async def _until(check, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
+from pipeline.settings import load_settings
+from pipeline.supervisor import child_env, parse_processes
 
 
-def test_a_child_that_keeps_crashing_is_restarted_counted_and_fails_health():
-    async def go() -> None:
-        sup = Supervisor([sys.executable, "-c", "raise SystemExit(3)"], 1, "127.0.0.1", 0, first_backoff_s=0.02)
-        task = asyncio.ensure_future(sup.run())
-        await _until(lambda: sup.restarts_total > CRASH_LIMIT)
-        ok, state = sup.healthy()
-        assert not ok and state["crash_looping"] == [0] and state["restarts"] > CRASH_LIMIT
-        sup.stop()
-        assert await asyncio.wait_for(task, 30) == 0
-
-    asyncio.run(go())
+def test_processes_is_a_count_or_auto():
+    assert parse_processes("3") == 3
+    assert parse_processes("auto") == max(1, os.cpu_count() or 1)
+    with pytest.raises(ValueError):
+        parse_processes("0")
 
 
-def test_running_children_are_healthy_and_stop_together():
-    async def go() -> None:
-        sup = Supervisor([sys.executable, "-c", "import time; time.sleep(120)"], 2, "127.0.0.1", 0)
-        task = asyncio.ensure_future(sup.run())
-        await _until(lambda: sup.healthy()[0])
-        pids = [c.proc.pid for c in sup.children if c.proc is not None]
-        assert len(pids) == 2
-        started = time.monotonic()
-        sup.stop()
-        assert await asyncio.wait_for(task, 90) == 0
-        assert time.monotonic() - started < 30
-        assert all(c.proc is not None and c.proc.returncode is not None for c in sup.children)
-        assert sup.restarts_total == 0
-
-    asyncio.run(go())
+def test_each_child_gets_the_effective_settings_its_own_instance_id_and_no_web_port(
+    monkeypatch, tmp_path: Path
+):
+    monkeypatch.setenv("LOGSCRUB_KEY", "child-test-secret-0123456789-abcdefghijkl")
+    settings = load_settings(brokers="10.0.0.1:9092", guarantee="exactly_once", web_port=7000)
+    env = child_env(settings, 1, "base", tmp_path)
+    assert env["LOGSCRUB_BROKERS"] == "10.0.0.1:9092"
+    assert env["LOGSCRUB_GUARANTEE"] == "exactly_once"
+    assert env["LOGSCRUB_INSTANCE_ID"] == "base-1"
+    assert env["LOGSCRUB_WEB_PORT"] == "0" and env["LOGSCRUB_PROCESSES"] == "1"
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
+    assert env["LOGSCRUB_KEY"] == "child-test-secret-0123456789-abcdefghijkl"
+    # The rebuilt settings are the same settings (what the child will load).
+    monkeypatch.delenv("LOGSCRUB_KEY")
+    for k, v in env.items():
+        if k.startswith("LOGSCRUB_") and k not in ("LOGSCRUB_KEY", "LOGSCRUB_PROCESSES"):
+            monkeypatch.setenv(k, v)
+    again = load_settings()
+    assert again.brokers == settings.brokers and again.instance_id == "base-1"
+    assert again.transaction_timeout_s == settings.transaction_timeout_s
