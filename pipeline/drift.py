@@ -4,7 +4,7 @@ The engine tells a :class:`PathLog` every path it walks (array indices folded: `
 keys lower-cased as the policy matches them). The log keeps, per path, when it was first
 seen and how often; a path first seen after the warm-up (the route's first
 ``warmup_records`` records, which set the baseline) is *new*: counted in a metric, logged
-by path and route (each of the first 20, then every 1,000th), and listed by ``logscrub drift`` from the worker's ``/drift``.
+once by path and route, and listed by ``logscrub drift`` from the worker's ``/drift``.
 
 Paths only, never values. A key can itself be personal data (``{"alice@example.com": 1}``),
 so a path segment is shown as it is only when it reads like a field name (letters, digits,
@@ -35,8 +35,6 @@ logger = logging.getLogger(__name__)
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _DIGIT_RUN = re.compile(r"\d{5,}")
 UNSHOWN = "<key>"
-_LOG_FIRST = 20
-_LOG_EVERY = 1000
 
 
 class PathLog:
@@ -66,61 +64,44 @@ class PathLog:
         self._on_new = on_new
         self.records = 0
         self.overflow = 0
-        self.new_paths = 0
-        #: Walked path -> occurrences; the engine increments known paths itself.
-        self.counts: dict[tuple[str, ...], int] = {}
         self._shown: dict[tuple[str, ...], str] = {}  # walked path -> shown path
-        self._first: dict[str, tuple[float, bool]] = {}  # shown path -> (first seen, new?)
+        # shown path -> [first seen (unix s), occurrences, new?]
+        self._paths: dict[str, list[Any]] = {}
         self._lock = threading.Lock()  # the engine thread writes; /drift reads
 
     def record_done(self) -> None:
         """One more record walked (the warm-up counts records)."""
         self.records += 1
 
-    def saw_first(self, path: tuple[str, ...]) -> None:
-        """The engine walked ``path``, not in :attr:`counts` yet (it counts known paths
-        itself, inline: this log is on the hot path of every value)."""
-        if len(self.counts) >= self.limit:
-            self.overflow += 1
+    def saw(self, path: tuple[str, ...]) -> None:
+        """The engine walked ``path`` in the current record."""
+        shown = self._shown.get(path)
+        if shown is None:
+            if len(self._shown) >= self.limit:
+                self.overflow += 1
+                return
+            shown = self._show(path)
+            self._shown[path] = shown
+        entry = self._paths.get(shown)
+        if entry is not None:
+            entry[1] += 1
             return
-        self.counts[path] = 1
-        shown = self._show(path)
-        self._shown[path] = shown
-        if shown in self._first:
-            return  # another walked path shown the same way (`<key>`)
         new = self.records >= self.warmup_records
         with self._lock:
-            self._first[shown] = (time.time(), new)
+            self._paths[shown] = [time.time(), 1, new]
         if new:
-            self.new_paths += 1
-            # One line per new path for the first few; then one per _LOG_EVERY, so a
-            # stream whose keys are ids (a path per record) does not flood the log.
-            if self.new_paths <= _LOG_FIRST or self.new_paths % _LOG_EVERY == 0:
-                logger.warning(
-                    "route %s: new field path %s (%d new so far; `logscrub drift` lists them)",
-                    self.route,
-                    shown,
-                    self.new_paths,
-                )
+            logger.warning("route %s: new field path %s", self.route, shown)
             if self._on_new is not None:
                 self._on_new(shown)
 
     def listing(self, *, new_only: bool = False) -> dict[str, Any]:
         """What ``/drift`` answers: the route, its counts and its paths (no values)."""
-        counts = dict(self.counts)  # one C-level copy: the engine thread goes on counting
         with self._lock:
-            first = dict(self._first)
-            shown = dict(self._shown)
-        totals: dict[str, int] = {}
-        for path, n in counts.items():
-            name = shown.get(path)
-            if name is not None:
-                totals[name] = totals.get(name, 0) + n
-        items = sorted(first.items())
+            items = [(p, list(e)) for p, e in self._paths.items()]
         rows = [
-            {"path": p, "first_seen": at, "count": totals.get(p, 0), "new": new}
-            for p, (at, new) in items
-            if new or not new_only
+            {"path": p, "first_seen": e[0], "count": e[1], "new": e[2]}
+            for p, e in sorted(items)
+            if e[2] or not new_only
         ]
         return {
             "route": self.route,

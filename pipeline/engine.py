@@ -252,9 +252,12 @@ class Engine:
         return outcome, trace
 
     def key_is_plain(self, key: str) -> bool:
-        """Whether an object key holds no personal data (the key cleaning's own answer,
-        remembered with it)."""
-        return self._clean_key(key, {}, _Counts()) == key
+        """Whether the scanner finds no personal data in an object key (remembered)."""
+        if key in self._plain_keys:
+            return True
+        local = _Counts()
+        self._scan_text(key, None, False, local, names=True)
+        return not local.events
 
     def operator_for(self, entity: str) -> tuple[Operator[Any], str]:
         """The operator (and its name) the policy applies to a finding of ``entity``."""
@@ -429,13 +432,8 @@ class Engine:
         self, v: Any, p: tuple[str, ...], name: str, parent: str | None, counts: _Counts
     ) -> Any:
         decision = self._decide(p, name, parent)
-        paths = self.paths
-        if paths is not None:  # the drift log (stream only), counted inline: per value
-            seen = paths.counts.get(p)
-            if seen is None:
-                paths.saw_first(p)
-            else:
-                paths.counts[p] = seen + 1
+        if self.paths is not None:
+            self.paths.saw(p)
         if counts.deadline is not None:
             counts.check_time()
         if counts.trace is not None:

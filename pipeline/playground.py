@@ -45,7 +45,7 @@ from aiohttp import web
 from pipeline.engine import Engine, Explanation
 from pipeline.exceptions import ConfigError, ConfigIssue, KeyMissingError
 from pipeline.golden import GOLDEN_KEY_ID, GOLDEN_TEST_SECRET
-from pipeline.keys import KeyRing, new_secret
+from pipeline.keys import KeyRing
 from pipeline.policy import Policy, parse_policy
 from pipeline.shipped import shipped
 
@@ -118,7 +118,7 @@ class Playground:
     def __init__(self, keys: KeyRing | None, *, ner: bool | None = None) -> None:
         self.token = secrets.token_urlsafe(24)
         self.ephemeral = keys is None
-        self.keys = keys or KeyRing.from_secret(new_secret(), "ephemeral")
+        self.keys = keys or KeyRing.from_secret(secrets.token_urlsafe(48), "ephemeral")
         self.ner = ner
         self._golden_keys = KeyRing.from_secret(GOLDEN_TEST_SECRET, GOLDEN_KEY_ID)
         self._engines: OrderedDict[str, _Built] = OrderedDict()
