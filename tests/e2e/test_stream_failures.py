@@ -321,10 +321,12 @@ def test_broker_restart_mid_stream_loses_nothing(
         acc = account(feed, route, records)
         retries = w.counter("logscrub_stream_send_retries")
         report(acc.figures(f"broker restart/{runner}/{guarantee}") + f" send_retries={retries:.0f}")
+        # The outage came mid-stream: inputs were still to come when the broker went down.
+        # (Whether sends were in flight then, and retried, depends on how fast the worker
+        # drained before it: on a quiet machine nothing is, so retries are reported only.)
+        assert before < n, "the broker was meant to go down mid-stream"
         if guarantee == "exactly_once":
             assert acc.duplicates == 0
-        else:
-            assert retries > 0, "the outage was meant to outlast the request timeout"
         assert acc.lost == [], f"lost inputs: {acc.lost[:20]}\n{w.log_tail()}"
         assert acc.unknown == 0 and acc.both == 0
         assert w.proc.poll() is None, "the worker survives a broker restart"
