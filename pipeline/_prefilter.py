@@ -42,8 +42,21 @@ __all__ = ["BITS", "Prefilter", "Untranslatable", "bit", "superset_pattern"]
 #: Bits of a hit mask; recognizer ``i`` is bit ``i % BITS`` (see native/src/lib.rs).
 BITS = 128
 
-# Repeats with an upper bound above this become `{min(lo, _CAP),}`.
+# Repeats with an upper bound above this become `{min(lo, _CAP),}`; exact counts
+# (`[0-9a-f]{40}`) up to _EXACT_CAP stay exact (a 32-hex trace id is no 40-hex OpenUDID).
 _CAP = 16
+_EXACT_CAP = 64
+
+# Anchors and ASCII word boundaries, as the Rust crate writes them (`(?m:$)` also matches
+# before a last newline, as Python's `$` does, and before other newlines: a superset).
+_AT = {
+    C.AT_BOUNDARY: r"(?-u:\b)",
+    C.AT_NON_BOUNDARY: r"(?-u:\B)",
+    C.AT_BEGINNING: "(?m:^)",
+    C.AT_BEGINNING_STRING: r"\A",
+    C.AT_END: "(?m:$)",
+    C.AT_END_STRING: r"\z",
+}
 
 _ALLOWED_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE | re.ASCII | re.UNICODE
 
@@ -82,9 +95,64 @@ def superset_pattern(pattern: str, flags: int = 0) -> str:
     except re.error as error:
         raise Untranslatable("parse") from error
     groups: dict[int, str] = {}
-    body = _emit(parsed, groups)
+    items = list(parsed)
+    # A one-character lookbehind before the whole pattern and a one-character lookahead
+    # after it (`(?<![\w\-])[0-9a-f]{12}(?![\w\-])`, the detectors' usual boundaries) are
+    # translated exactly, as a consumed character or the end of the text: the set only
+    # asks *whether* a pattern matches, not where. Dropping them made every hex or digit
+    # run inside a longer id a hit (a trace id "was" a MAC address).
+    head = _edge(items[0], -1) if items else None
+    tail = _edge(items[-1], 1) if len(items) > 1 else None
+    body = _emit(items[1 if head is not None else 0 : -1 if tail is not None else None], groups)
     prefix = "(?i)" if parsed.state.flags & re.IGNORECASE else ""
-    return prefix + body
+    return prefix + (head or "") + body + (tail or "")
+
+
+def _edge(item: tuple[Any, Any], direction: int) -> str | None:
+    r"""The exact translation of a one-character lookaround at the start (``direction``
+    -1: a lookbehind) or the end (1: a lookahead) of a pattern, or None (emit as usual).
+
+    ``(?<!X)`` -> ``(?:\A|[^X])``, ``(?<=X)`` -> ``X``, ``(?!X)`` -> ``(?:[^X]|\z)``,
+    ``(?=X)`` -> ``X``. For ``(?!X|YZ)`` only the one-character alternatives are kept
+    (a weaker condition: still a superset).
+    """
+    op, av = item
+    if op not in (C.ASSERT, C.ASSERT_NOT) or av[0] != direction:
+        return None
+    chars = _one_char_items(av[1], keep_longer=op is C.ASSERT_NOT)
+    if not chars:
+        return None
+    try:
+        if op is C.ASSERT:
+            return _emit_class(chars)
+        complement = _emit_class([(C.NEGATE, None), *chars])
+    except Untranslatable:
+        return None
+    return f"(?:\\A|{complement})" if direction < 0 else f"(?:{complement}|\\z)"
+
+
+def _one_char_items(sub: Any, *, keep_longer: bool) -> list[tuple[Any, Any]]:
+    """Class items matching the one-character alternatives of ``sub`` ([] if there are
+    none, or if an alternative is longer and ``keep_longer`` is False)."""
+    items = list(sub)
+    alternatives = items[0][1][1] if len(items) == 1 and items[0][0] is C.BRANCH else [items]
+    out: list[tuple[Any, Any]] = []
+    for alternative in alternatives:
+        alternative = list(alternative)
+        if len(alternative) != 1:
+            if keep_longer:
+                continue
+            return []
+        op, av = alternative[0]
+        if op in (C.LITERAL, C.CATEGORY):
+            out.append((op, av))
+        elif op is C.IN and not any(o is C.NEGATE for o, _ in av):
+            out.extend(av)
+        elif keep_longer:
+            continue
+        else:
+            return []
+    return out
 
 
 def _literal(code: int) -> str:
@@ -131,12 +199,16 @@ def _emit(items: Iterable[tuple[Any, Any]], groups: dict[int, str]) -> str:
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
             lo, hi, sub = av
             inner = _emit(sub, groups)
-            if hi is C.MAXREPEAT or hi > _CAP:
+            if lo == hi and hi <= _EXACT_CAP:
+                out.append(f"(?:{inner}){{{lo}}}")
+            elif hi is C.MAXREPEAT or hi > _CAP:
                 out.append(f"(?:{inner}){{{min(lo, _CAP)},}}")
             else:
                 out.append(f"(?:{inner}){{{lo},{hi}}}")
         elif op is C.ATOMIC_GROUP:
             out.append(f"(?:{_emit(av, groups)})")
+        elif op is C.AT and av in _AT:
+            out.append(_AT[av])
         elif op in (C.AT, C.ASSERT, C.ASSERT_NOT):
             continue  # zero-width: dropping it only adds matches
         elif op is C.GROUPREF:

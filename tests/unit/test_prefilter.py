@@ -23,16 +23,23 @@ def test_every_shipped_pattern_is_translated(prefilter: Prefilter) -> None:
     assert prefilter.always == 0
 
 
-def test_translation_drops_assertions_and_inlines_backreferences() -> None:
+def test_translation_keeps_edges_and_anchors_and_inlines_backreferences() -> None:
+    # A one-character lookbehind first and lookahead last are exact (a consumed character
+    # or the text's end); anchors and ASCII word boundaries are the crate's own.
     assert superset_pattern(r"(?<![\w.])(?P<sep>[:\-])a(?P=sep)\b$") == (
-        r"(?:[\x{3a}\x{2d}])a(?:[\x{3a}\x{2d}])"
+        r"(?:\A|[^0-9A-Za-z_\x{2e}])(?:[\x{3a}\x{2d}])a(?:[\x{3a}\x{2d}])(?-u:\b)(?m:$)"
     )
+    assert superset_pattern(r"(?<=[a-z])x(?!a|bc)") == r"[a-z]x(?:[^a]|\z)"
+    # Lookarounds elsewhere, or wider than one character, are dropped.
+    assert superset_pattern(r"(?<!ab)x(?=y)z") == "xz"
     # ASCII classes, as the scanner compiles them with (?a); no nested classes.
     assert superset_pattern(r"\d\w[\s\S]", re.IGNORECASE) == (
         r"(?i)[0-9][0-9A-Za-z_](?:[\t\n\x0B\x0C\r ]|[^\t\n\x0B\x0C\r ])"
     )
     # Large repeats open up (a smaller DFA); small ones stay.
     assert superset_pattern(r"x{2,5}y{20,40}z{1,}") == "(?:x){2,5}(?:y){16,}(?:z){1,}"
+    # Exact counts stay exact: a 32-hex trace id is not a 40-hex device id.
+    assert superset_pattern(r"[a-f]{40}") == "(?:[a-f]){40}"
 
 
 def test_a_construct_it_cannot_translate_makes_its_recognizer_always_hit() -> None:
