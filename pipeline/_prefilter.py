@@ -5,8 +5,12 @@ variable width), lookaheads and backreferences (``(?P=sep)``), which the Rust ``
 crate does not support. So they are not translated *exactly*: each is translated to a
 *superset* pattern that matches wherever the original matches (and maybe elsewhere):
 
-* lookarounds, ``\\b``/``\\B`` and the anchors ``^ $ \\A \\Z`` are dropped (an assertion
-  only removes matches);
+* a one-character negative lookaround before or after the whole pattern becomes a consumed
+  character or a line edge (``(?<![\\w-])X`` -> ``(?:^|[^\\w-])X``), a positive one at an
+  edge becomes what it requires; these, the anchors (all multi-line: the record gate
+  scans several values at once, one per line) and ASCII ``\\b``/``\\B`` are kept, as
+  they are exact for "does it match somewhere"; other lookarounds are dropped (an
+  assertion only removes matches);
 * a backreference becomes the group it repeats (``(?P=sep)`` -> ``[:\\-]``);
 * atomic groups and possessive repeats become ordinary ones, lazy repeats greedy;
 * repeats above ``_CAP`` (16) become unbounded from ``min(lo, _CAP)``: bounded repeats of
@@ -47,15 +51,17 @@ BITS = 128
 _CAP = 16
 _EXACT_CAP = 64
 
-# Anchors and ASCII word boundaries, as the Rust crate writes them (`(?m:$)` also matches
-# before a last newline, as Python's `$` does, and before other newlines: a superset).
+# Anchors and ASCII word boundaries, as the Rust crate writes them. Every anchor is a
+# multi-line one: `(?m:$)` also matches before a last newline, as Python's `$` does, and
+# the record gate scans several values at once, one per line, where a value's start and
+# end are line starts and ends (a superset for one text: also after/before a newline).
 _AT = {
     C.AT_BOUNDARY: r"(?-u:\b)",
     C.AT_NON_BOUNDARY: r"(?-u:\B)",
     C.AT_BEGINNING: "(?m:^)",
-    C.AT_BEGINNING_STRING: r"\A",
+    C.AT_BEGINNING_STRING: "(?m:^)",
     C.AT_END: "(?m:$)",
-    C.AT_END_STRING: r"\z",
+    C.AT_END_STRING: "(?m:$)",
 }
 
 _ALLOWED_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE | re.ASCII | re.UNICODE
@@ -109,49 +115,46 @@ def superset_pattern(pattern: str, flags: int = 0) -> str:
 
 
 def _edge(item: tuple[Any, Any], direction: int) -> str | None:
-    r"""The exact translation of a one-character lookaround at the start (``direction``
+    r"""The exact translation of a lookaround at the start (``direction``
     -1: a lookbehind) or the end (1: a lookahead) of a pattern, or None (emit as usual).
 
-    ``(?<!X)`` -> ``(?:\A|[^X])``, ``(?<=X)`` -> ``X``, ``(?!X)`` -> ``(?:[^X]|\z)``,
-    ``(?=X)`` -> ``X``. For ``(?!X|YZ)`` only the one-character alternatives are kept
-    (a weaker condition: still a superset).
+    ``(?<!X)`` -> ``(?:^|[^X])``, ``(?!X)`` -> ``(?:[^X]|$)`` (X one character; multi-line
+    anchors), ``(?<=XY)`` -> ``XY`` and ``(?=XY)`` -> ``XY`` (any content). For
+    ``(?!X|YZ)`` only the one-character alternatives are kept (a weaker condition).
     """
     op, av = item
     if op not in (C.ASSERT, C.ASSERT_NOT) or av[0] != direction:
         return None
-    chars = _one_char_items(av[1], keep_longer=op is C.ASSERT_NOT)
-    if not chars:
-        return None
     try:
         if op is C.ASSERT:
-            return _emit_class(chars)
+            # What must be there is simply matched (`(?<=://)` -> `://`).
+            return f"(?:{_emit(av[1], {})})"
+        chars = _one_char_items(av[1])
+        if not chars:
+            return None
         complement = _emit_class([(C.NEGATE, None), *chars])
     except Untranslatable:
         return None
-    return f"(?:\\A|{complement})" if direction < 0 else f"(?:{complement}|\\z)"
+    # `(?m:^)`/`(?m:$)` rather than `\A`/`\z`: the record gate scans several values at
+    # once, one per line (a superset for a single text: also after/before a newline).
+    return f"(?:(?m:^)|{complement})" if direction < 0 else f"(?:{complement}|(?m:$))"
 
 
-def _one_char_items(sub: Any, *, keep_longer: bool) -> list[tuple[Any, Any]]:
-    """Class items matching the one-character alternatives of ``sub`` ([] if there are
-    none, or if an alternative is longer and ``keep_longer`` is False)."""
+def _one_char_items(sub: Any) -> list[tuple[Any, Any]]:
+    """Class items matching the one-character alternatives of ``sub`` ([] if none);
+    longer alternatives are left out (``(?!X|YZ)`` -> ``(?!X)``: a weaker condition)."""
     items = list(sub)
     alternatives = items[0][1][1] if len(items) == 1 and items[0][0] is C.BRANCH else [items]
     out: list[tuple[Any, Any]] = []
     for alternative in alternatives:
         alternative = list(alternative)
         if len(alternative) != 1:
-            if keep_longer:
-                continue
-            return []
+            continue
         op, av = alternative[0]
         if op in (C.LITERAL, C.CATEGORY):
             out.append((op, av))
         elif op is C.IN and not any(o is C.NEGATE for o, _ in av):
             out.extend(av)
-        elif keep_longer:
-            continue
-        else:
-            return []
     return out
 
 
@@ -291,6 +294,11 @@ class Prefilter:
                 patterns.append(translated)
                 groups.append(index)
         return cls(_native.PatternSet(patterns, groups), always, untranslated)
+
+    @property
+    def native_set(self) -> Any:
+        """The compiled ``PatternSet`` (the record gate scans with the same sets)."""
+        return self._set
 
     def hits(self, text: str) -> int:
         """The mask of recognizers that may match somewhere in ``text``."""

@@ -68,6 +68,18 @@ class PathLog:
         # shown path -> [first seen (unix s), occurrences, new?]
         self._paths: dict[str, list[Any]] = {}
         self._lock = threading.Lock()  # the engine thread writes; /drift reads
+        # Called before a listing: the engine's native gate reports the paths it counted.
+        self.before_listing: Callable[[], None] | None = None
+
+    def saw_many(self, path: tuple[str, ...], count: int) -> None:
+        """The engine walked ``path`` ``count`` times (reported in bulk by its native
+        record gate, which counts the paths of the records it passes)."""
+        self.saw(path)
+        if count > 1:
+            shown = self._shown.get(path)
+            entry = None if shown is None else self._paths.get(shown)
+            if entry is not None:
+                entry[1] += count - 1
 
     def record_done(self) -> None:
         """One more record walked (the warm-up counts records)."""
@@ -96,6 +108,8 @@ class PathLog:
 
     def listing(self, *, new_only: bool = False) -> dict[str, Any]:
         """What ``/drift`` answers: the route, its counts and its paths (no values)."""
+        if self.before_listing is not None:
+            self.before_listing()
         with self._lock:
             items = [(p, list(e)) for p, e in self._paths.items()]
         rows = [

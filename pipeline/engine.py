@@ -28,6 +28,16 @@ from pipeline.exceptions import KeyMissingError, RecordError
 from pipeline.keys import KeyRing
 from pipeline.operators.base import DROP, Operator, OperatorContext
 from pipeline.policy import OperatorSpec, Policy
+from pipeline._prefilter import Untranslatable
+from pipeline.record_gate import (
+    CONTAINER_KEEP,
+    CONTAINER_PYTHON,
+    CONTAINER_WALK,
+    LEAF_KEEP,
+    LEAF_PYTHON,
+    LEAF_SCAN,
+    RecordGate,
+)
 from pipeline.scanner import Scanner
 from pipeline.tokens import own_token_re
 
@@ -40,6 +50,8 @@ PLACEHOLDER_VALUES: Final = frozenset(
 )
 _DECISION_CACHE_LIMIT = 16_384
 _MEMO_LIMIT = 65_536
+# Gated records between two reports of the gate's path counts to the drift log.
+_PATH_COUNT_EVERY = 1024
 _KEEP: Final = "keep"
 _DROP: Final = "drop"
 _SCAN: Final = "scan"
@@ -182,9 +194,27 @@ class Engine:
         self._quarantine_unknown = self._default == UNKNOWN_QUARANTINE
         if self._quarantine_unknown:
             self._default = _SCAN
+        # The native record gate (pipeline.record_gate): which values of a JSON record
+        # Python must see. Not with drop rules (they read the whole record) or when a
+        # pattern has no native form (then every value would go to Python anyway).
+        self._gate: RecordGate | None = None
+        self._gated = 0
+        prefilter = getattr(self.scanner, "prefilter", None)
+        sets = self.scanner.gate_sets() if prefilter is not None and not prefilter.always else []
+        if sets and not policy.drop_rules:
+            try:
+                self._gate = RecordGate(
+                    sets,
+                    self.scanner.deny_patterns,
+                    max_depth=policy.model.limits.max_depth,
+                    max_bytes=policy.model.limits.max_bytes,
+                )
+            except Untranslatable:
+                self._gate = None
         # The field paths walked, for the schema drift guard (pipeline.drift); None: off.
-        self.paths = paths
         self._decisions: dict[tuple[str, ...], Any] = {}
+        self._paths: PathLog | None = None
+        self.paths = paths
         self._plain_keys: set[str] = set()  # object keys and header names with nothing found
         self._key_memo: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
         self._memo: dict[tuple[str, int, bool, bool, str | None], tuple[str, tuple[tuple[str, str], ...]]] = {}
@@ -200,6 +230,27 @@ class Engine:
             {*self.scanner.entities, *policy.entity_specs, "PII", "FIELD"}
             | {r.spec.entity for r in policy.field_rules if r.spec.entity}
         ).fullmatch
+
+    @property
+    def paths(self) -> PathLog | None:
+        """The drift log told every field path walked (None: schema drift is off)."""
+        return self._paths
+
+    @paths.setter
+    def paths(self, log: PathLog | None) -> None:
+        self._paths = log
+        if log is not None and self._gate is not None:
+            # Paths the native gate walked are counted there and reported in bulk. Every
+            # path is walked by Python once with the log attached (its first sighting,
+            # which decides whether it is new), so what the gate was taught before goes.
+            log.before_listing = self.report_path_counts
+            self._decisions.clear()
+            self._gate.forget_paths()
+
+    def report_path_counts(self) -> None:
+        """Hand the native gate's path counts to the drift log (see :attr:`paths`)."""
+        if self._gate is not None and self._paths is not None:
+            self._gate.take_path_counts(self._paths.saw_many)
 
     def _op(self, spec: OperatorSpec) -> Operator[Any]:
         op = self._ops.get(id(spec))
@@ -225,9 +276,13 @@ class Engine:
         stream quarantines it) instead of holding up the partition.
         """
         counts = _Counts(deadline=deadline)
-        outcome = self._apply_value(value, counts)
-        if self.paths is not None:
-            self.paths.record_done()
+        outcome = None
+        if self._gate is not None and type(value) is bytes:
+            outcome = self._apply_gated(value, counts)
+        if outcome is None:
+            outcome = self._apply_value(value, counts)
+        if self._paths is not None:
+            self._paths.record_done()
         if not outcome.dropped:
             try:
                 outcome.key = self._apply_key(key, counts)
@@ -308,6 +363,50 @@ class Engine:
         except Exception:  # noqa: BLE001 — fail closed: a bug must never pass a raw record
             return self._fallback_as_text(decoded, raw, counts)
 
+    def _apply_gated(self, raw: bytes, counts: _Counts) -> Outcome | None:
+        """Clean a JSON record through the native gate: Python sees only the values the
+        gate hands it; the rest stays as written (a record where nothing changes leaves
+        byte for byte). None when the gate cannot vouch for the record (the caller then
+        walks it the usual way and the gate learns from that walk)."""
+        assert self._gate is not None  # noqa: S101 — the caller checked
+        where = self._gate.scan(raw)
+        if where is None:
+            return None
+        self._gated += 1
+        if self._paths is not None and self._gated % _PATH_COUNT_EVERY == 0:
+            self.report_path_counts()
+        if not where:
+            return Outcome(raw, "json")
+        try:
+            decoded = decode_line(
+                raw, max_bytes=self._limits.max_bytes, max_depth=self._limits.max_depth
+            )
+            obj = decoded.obj
+            if not isinstance(obj, dict) or decoded.issue is not None:
+                return None  # not what the gate read: the usual way decides
+            changed = False
+            drops: list[tuple[Any, str | int]] = []
+            for segments in where:
+                container, key, path, name, parent = _locate(obj, segments)
+                old = container[key]
+                new = self._node(old, path, name, parent, counts)
+                if new is DROP:
+                    drops.append((container, key))
+                    changed = True
+                elif new is not old and (type(new) is not type(old) or new != old):
+                    container[key] = new
+                    changed = True
+            for container, key in reversed(drops):  # later items first: indices hold
+                del container[key]
+        except RecordError as exc:
+            return Outcome(placeholder(exc.reason, len(raw)), "placeholder", issue=exc.reason)
+        except Exception:  # noqa: BLE001 — the usual way has its own last resort
+            counts.__init__(counts.trace, counts.deadline)  # type: ignore[misc]
+            return None
+        if not changed:
+            return Outcome(raw, "json", issue=_unknown(counts))
+        return Outcome(dumps(obj), "json", issue=_unknown(counts))
+
     def _fallback_as_text(self, decoded: Any, raw: bytes | str, counts: _Counts) -> Outcome:
         """Last resort after an unexpected error: scan the whole line as text."""
         text = decoded.text if decoded.text is not None else None
@@ -362,7 +461,23 @@ class Engine:
         if len(self._decisions) >= _DECISION_CACHE_LIMIT:
             self._decisions.clear()
         self._decisions[path] = found
+        if self._gate is not None:
+            self._gate.teach_path(path, *self._gate_classes(found))
         return found
+
+    def _gate_classes(self, decision: _Decision) -> tuple[int, int]:
+        """What the native gate does at a path with ``decision`` (leaf, container)."""
+        action = decision.action
+        if type(action) is int:
+            if self._rules[action][2].name == "keep":
+                return LEAF_KEEP, CONTAINER_KEEP
+            return LEAF_PYTHON, CONTAINER_PYTHON
+        if action == _KEEP:
+            return LEAF_KEEP, CONTAINER_WALK
+        plain = decision.hint is None and not (decision.unknown and self._quarantine_unknown)
+        if action == _SCAN and plain:
+            return LEAF_SCAN, CONTAINER_WALK
+        return LEAF_PYTHON, CONTAINER_WALK
 
     def _scan_broken_json(self, text: str, counts: _Counts) -> str:
         """Scrub JSON that does not parse, using the field names that can still be read.
@@ -413,6 +528,10 @@ class Engine:
                 if len(self._plain_keys) >= _MEMO_LIMIT:
                     self._plain_keys.clear()
                 self._plain_keys.add(key)
+                if self._gate is not None:
+                    self._gate.teach_key(
+                        key, self.scanner.ruled_out(key), self.scanner.context_bits(key)
+                    )
                 return key
             if len(self._key_memo) >= _MEMO_LIMIT:
                 self._key_memo.clear()
@@ -668,6 +787,29 @@ class Engine:
                 return b"null" if cleaned is DROP else dumps(cleaned)
         hint = self.scanner.field_entity(name)
         return self._scan_text(text, name, False, counts, hint=hint).encode()
+
+
+def _locate(
+    obj: dict[str, Any], segments: tuple[str | int, ...]
+) -> tuple[Any, str | int, tuple[str, ...], str, str | None]:
+    """The container of the value at ``segments`` (keys and indices from the root), its
+    key there, and the path, name and parent the record walk gives that value: object
+    members take their key as name and the object's name as parent; array items take
+    the array's."""
+    node: Any = obj
+    container: Any = obj
+    key: str | int = ""
+    path: tuple[str, ...] = ()
+    name: Any = None
+    parent: str | None = None
+    for segment in segments:
+        container, key = node, segment
+        if type(segment) is str:
+            path, name, parent = (*path, segment.lower()), segment, name
+        else:
+            path = (*path, ARRAY)
+        node = node[segment]
+    return container, key, path, name, parent
 
 
 def _unknown(counts: _Counts) -> str | None:

@@ -62,7 +62,7 @@ from detectors.base import (
 )
 
 from pipeline._calibration import Calibrations
-from pipeline._prefilter import Prefilter, bit
+from pipeline._prefilter import BITS, Prefilter, bit, superset_pattern
 from pipeline.addresses import find_addresses
 from pipeline.names import (
     coordinated_names,
@@ -127,6 +127,22 @@ _PLAN_CACHE_LIMIT = 8192
 _RUN = "run"
 _KEYED = "keyed"
 _TRIGGER = "trigger"
+
+
+@dataclass(frozen=True, slots=True)
+class GateSet:
+    """One pattern set of the native record gate (see :meth:`Scanner.gate_sets`)."""
+
+    patterns: list[str]  # translated (superset) patterns
+    bit: int  # the recognizer's prefilter bit
+    needs_context: bool  # its matches count only with context
+    needles: list[str]  # normalized words that can be that context
+    validator: str | None  # native validator of its matches (`card`)
+    waiver: list[str]  # normalized field names that waive a failed check
+
+
+# Recognizers whose validation the gate repeats natively (native/src/record.rs).
+_NATIVE_VALIDATORS = {"CreditCardRecognizer": "card"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,6 +537,95 @@ class Scanner:
         self._entities = frozenset(entity_names)
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def prefilter(self) -> Prefilter:
+        """The native prefilter (the record gate uses its pattern sets)."""
+        return self._prefilter
+
+    @property
+    def deny_patterns(self) -> list[Any]:
+        """The deny list's compiled patterns (they match without any detector)."""
+        return [pattern for _entity, pattern in self._deny]
+
+    def gate_sets(self) -> list[GateSet]:
+        """What the native record gate needs to know about each recognizer to say, from a
+        value alone, that :meth:`scan` cannot find it there (pipeline.record_gate).
+
+        Per recognizer, its translated patterns in up to two sets: those that count only
+        with context (``CONTEXT_REQUIRED``, ``CONTEXT_PATTERNS``; not a pattern with a
+        value group, whose own key is its context) and the rest. With each, the words
+        that can be that context (:meth:`_word_context` reads a word before the match
+        through its lower-cased letters and digits: every word it accepts contains one of
+        these), and for a validated recognizer the validator the gate runs natively
+        (``card``: Luhn and brand lengths, as :class:`CreditCardRecognizer` checks)
+        with the field names a key before the number would need for its checksum to be
+        waived. Empty when recognizers share mask bits.
+        """
+        if len(self._compiled) > BITS:
+            return []
+        # A word is context for an entity when any recognizer of that entity knows it.
+        words: dict[str, set[str]] = {}
+        for item in self._compiled:
+            words.setdefault(item.entity, set()).update(
+                field_name_key(w)
+                for w in (*item.vocabulary, *item.field_suffixes, *item.context_after, *item.keys)
+            )
+        out: list[GateSet] = []
+        for index, item in self._indexed:
+            recognizer = item.recognizer
+            flags = int(recognizer.global_regex_flags or 0)
+            context_only = frozenset(getattr(type(recognizer), "CONTEXT_PATTERNS", frozenset()))
+            needles = sorted(words[item.entity] - {""})
+            groups: dict[bool, list[str]] = {False: [], True: []}
+            for pattern in recognizer.patterns:
+                valued = isinstance(pattern, KeyedPattern) or f"(?P<{VALUE_GROUP}>" in pattern.regex
+                needs = not valued and (item.context_required or pattern.name in context_only)
+                groups[needs].append(superset_pattern(pattern.regex, flags))
+            validator = _NATIVE_VALIDATORS.get(type(recognizer).__name__)
+            waiver = (
+                sorted(
+                    {field_name_key(w) for i in self._compiled if i.entity == item.entity
+                     for w in i.field_names} - {""}
+                )
+                if validator and item.key_waives_checksum
+                else []
+            )
+            for needs, patterns in groups.items():
+                if patterns:
+                    out.append(
+                        GateSet(
+                            patterns,
+                            self._bits[index],
+                            needs,
+                            needles if needs else [],
+                            None if needs else validator,
+                            waiver if not needs else [],
+                        )
+                    )
+        return out
+
+    def context_bits(self, field: str) -> int:
+        """The prefilter bits of the recognizers for which ``field`` is context."""
+        context = self._field_context(field)
+        mask = 0
+        for index, item in self._indexed:
+            if item.entity in context:
+                mask |= self._bits[index]
+        return mask
+
+    def ruled_out(self, field: str) -> int:
+        """The prefilter bits of the recognizers :meth:`scan` never runs on a value under
+        ``field`` (its negative words name the field: ``order_id`` is no card number).
+        0 when recognizers share bits (more than the mask holds)."""
+        if len(self._compiled) > BITS:
+            return 0
+        negative = self._field_negative(field)
+        mask = 0
+        for index, item in self._indexed:
+            if item.entity in negative:
+                mask |= self._bits[index]
+        return mask
 
     @property
     def entities(self) -> frozenset[str]:

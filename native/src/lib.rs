@@ -14,9 +14,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use regex::{RegexSet, RegexSetBuilder};
 
+mod record;
+
 /// Bits in a hit mask: recognizer `i` is bit `i % 128` (several recognizers may share a
 /// bit when there are more than 128; a set bit then means "one of them may match").
-const BITS: u32 = 128;
+pub(crate) const BITS: u32 = 128;
 
 /// Compiled patterns, one `RegexSet` per recognizer bit.
 ///
@@ -25,8 +27,8 @@ const BITS: u32 = 128;
 /// to 40 ms (1,200 lines/s). One small set per recognizer, each stopping at its first
 /// match, stays at a few hundred nanoseconds per text.
 #[pyclass(frozen, module = "pipeline._native")]
-struct PatternSet {
-    sets: Vec<(RegexSet, u128)>,
+pub struct PatternSet {
+    pub(crate) sets: Vec<(RegexSet, u128)>,
     len: usize,
     /// Bits reported for a text that cannot be scanned here (lone surrogates).
     all: u128,
@@ -51,12 +53,7 @@ impl PatternSet {
         let mut sets = Vec::with_capacity(by_bit.len());
         let mut all = 0u128;
         for (bit, members) in by_bit {
-            let set = RegexSetBuilder::new(members)
-                .size_limit(64 << 20)
-                .dfa_size_limit(16 << 20)
-                .build()
-                .map_err(|e| PyValueError::new_err(format!("pattern set does not compile: {e}")))?;
-            sets.push((set, bit));
+            sets.push((build_set(&members)?, bit));
             all |= bit;
         }
         Ok(PatternSet { sets, len: patterns.len(), all })
@@ -94,6 +91,15 @@ impl PatternSet {
     }
 }
 
+/// One set of patterns, with the limits every set here gets.
+pub(crate) fn build_set<S: AsRef<str>>(patterns: &[S]) -> PyResult<RegexSet> {
+    RegexSetBuilder::new(patterns)
+        .size_limit(64 << 20)
+        .dfa_size_limit(16 << 20)
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("pattern set does not compile: {e}")))
+}
+
 /// `None` if `pattern` compiles with the Rust `regex` crate, else why not.
 #[pyfunction]
 fn compile_error(pattern: &str) -> Option<String> {
@@ -107,6 +113,7 @@ fn compile_error(pattern: &str) -> Option<String> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PatternSet>()?;
+    m.add_class::<record::RecordGate>()?;
     m.add_function(wrap_pyfunction!(compile_error, m)?)?;
     Ok(())
 }

@@ -27,10 +27,12 @@ def test_translation_keeps_edges_and_anchors_and_inlines_backreferences() -> Non
     # A one-character lookbehind first and lookahead last are exact (a consumed character
     # or the text's end); anchors and ASCII word boundaries are the crate's own.
     assert superset_pattern(r"(?<![\w.])(?P<sep>[:\-])a(?P=sep)\b$") == (
-        r"(?:\A|[^0-9A-Za-z_\x{2e}])(?:[\x{3a}\x{2d}])a(?:[\x{3a}\x{2d}])(?-u:\b)(?m:$)"
+        r"(?:(?m:^)|[^0-9A-Za-z_\x{2e}])(?:[\x{3a}\x{2d}])a(?:[\x{3a}\x{2d}])(?-u:\b)(?m:$)"
     )
-    assert superset_pattern(r"(?<=[a-z])x(?!a|bc)") == r"[a-z]x(?:[^a]|\z)"
-    # Lookarounds elsewhere, or wider than one character, are dropped.
+    assert superset_pattern(r"(?<=[a-z])x(?!a|bc)") == r"(?:[a-z])x(?:[^a]|(?m:$))"
+    # What a positive lookaround at an edge requires is matched, whatever its width.
+    assert superset_pattern(r"(?<=://)x(?=@\w)") == r"(?:\x{3a}\x{2f}\x{2f})x(?:\x{40}[0-9A-Za-z_])"
+    # Lookarounds elsewhere, and negative ones wider than one character, are dropped.
     assert superset_pattern(r"(?<!ab)x(?=y)z") == "xz"
     # ASCII classes, as the scanner compiles them with (?a); no nested classes.
     assert superset_pattern(r"\d\w[\s\S]", re.IGNORECASE) == (

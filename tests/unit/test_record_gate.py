@@ -1,0 +1,191 @@
+"""The native record gate changes how much Python runs, never what comes out.
+
+Two engines with the same policy and key see the same records in the same order; one has
+the gate, the other has it switched off. Their outcomes (bytes, kind, issue, counts) must
+be equal record by record: on generated corpora, on odd JSON, and on values the scanner
+reads through a transformation. Separately: what the gate answers for records it cannot
+vouch for, and that a record with nothing to clean leaves byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import orjson
+import pytest
+
+from pipeline.corpus import generate_lines
+from pipeline.engine import Engine, Outcome
+from pipeline.keys import KeyRing
+from pipeline.policy import load_policy
+
+KEYS = KeyRing.from_secret("gate-test-secret-0123456789-abcdefghijklmn", "k1")
+
+
+def _engines() -> tuple[Engine, Engine]:
+    gated = Engine(load_policy(None), keys=KEYS, ner=False)
+    plain = Engine(load_policy(None), keys=KEYS, ner=False)
+    assert gated._gate is not None  # noqa: SLF001
+    plain._gate = None  # noqa: SLF001 — the reference: every record walked in Python
+    return gated, plain
+
+
+def _same(a: Outcome, b: Outcome, raw: bytes) -> bool:
+    """Equal outcomes; or the gate passed the record as it came (``raw``, byte for byte)
+    where the engine re-serialized the same JSON."""
+    if (a.kind, a.issue, a.dropped, a.entities, a.operators) != (
+        b.kind,
+        b.issue,
+        b.dropped,
+        b.entities,
+        b.operators,
+    ):
+        return False
+    if a.value == b.value:
+        return True
+    return a.value == raw and json.loads(raw) == json.loads(b.value)
+
+
+def _compare(records: list[bytes]) -> int:
+    """Feed both engines; return how many records the gate passed (eligible)."""
+    gated, plain = _engines()
+    passed = 0
+    for i, raw in enumerate(records):
+        eligible = gated._gate.scan(raw) is not None  # noqa: SLF001
+        a, b = gated.apply(raw), plain.apply(raw)
+        assert _same(a, b, raw), f"record {i} differs with the gate (eligible: {eligible})"
+        passed += eligible
+    return passed
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("density", [0.0, 0.3, 1.0])
+def test_the_gate_changes_no_outcome_on_generated_corpora(seed, density):
+    lines = [line.encode() for line in generate_lines(1200, seed=seed, density=density)]
+    passed = _compare(lines)
+    # Many JSON records pass the gate once their paths and keys were seen (the test is
+    # about something: the gate did take part).
+    json_lines = sum(line.startswith(b"{") for line in lines)
+    assert passed > json_lines // 8
+
+
+def test_a_record_with_nothing_to_clean_leaves_byte_for_byte():
+    gated, _ = _engines()
+    raw = b'{ "level" : "INFO",  "service":"orders", "latency_ms": 12, "ok": true }'
+    first = gated.apply(raw)  # walked in Python (the gate learns its paths and keys)
+    assert first.value == b'{"level":"INFO","service":"orders","latency_ms":12,"ok":true}'
+    again = gated.apply(raw)
+    assert again.value == raw  # the gate vouches for it: not parsed, not re-serialized
+    assert again.entities == {} and again.issue is None
+
+
+VALUES = [
+    "alice.smith@example.com",
+    "13800138000",
+    "+86 139 1234 5678",
+    "１３８００１３８０００",  # full-width digits: folded before scanning
+    "13800\u200b138000",  # a zero-width space inside
+    "call%2013800138000",  # percent-encoded
+    "<EMAIL_ADDRESS:k1:3b9ab5c353911ec1>",  # our own token
+    "203.0.113.57",
+    "2001:db8:85a3::8a2e:370:7334",
+    "490154203237518",
+    "4111 1111 1111 1111",
+    "4111111111111112",  # fails Luhn
+    "1730695830082",  # epoch milliseconds
+    "66194cb1-d710-47d1-b83e-90ec17e0aa3c",
+    "923a736994e3bf91",
+    "00:1A:2B:3C:4D:5E",
+    "Wang Lei",
+    "2024-11-04 00:08:09,274",
+    "Mon, 04 Nov 2024 05:08:07 GMT",
+    "ok",
+    "",
+    "line one\nline two 13800138000",
+]
+NUMBERS = [5, 999_999, 1_000_000, 13800138000, 490154203237518, -13800138000, 1730695830.5, 3.25, 1e20, 12345678901234567890123]
+KEYS_POOL = ["msg", "value", "id", "request_id", "idfa", "android_id", "phone", "card", "order_id", "NAME", "name", "info", "tags", "ts", "offset", "user", "device"]
+
+
+def test_the_gate_changes_no_outcome_on_mixed_records():
+    rng = random.Random(7)
+
+    def value(depth: int) -> object:
+        roll = rng.random()
+        if depth < 3 and roll < 0.15:
+            return {rng.choice(KEYS_POOL): value(depth + 1) for _ in range(rng.randint(0, 3))}
+        if depth < 3 and roll < 0.25:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        if roll < 0.45:
+            return rng.choice(NUMBERS)
+        if roll < 0.5:
+            return rng.choice([True, False, None])
+        return rng.choice(VALUES)
+
+    records = []
+    for _ in range(1500):
+        obj = {rng.choice(KEYS_POOL): value(0) for _ in range(rng.randint(1, 6))}
+        records.append(json.dumps(obj).encode())  # (orjson stops at 64-bit integers)
+    # Repeats, so the gate's taught paths and keys come into play.
+    records += records[:500]
+    assert _compare(records) > 300
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": 1, "a": 2}',  # duplicate keys
+        b'[{"a": 1}]',  # not an object
+        b'{"a": "\\ud800"}',  # a lone surrogate
+        b'{"a": 1} trailing',
+        b'{"a": "\xff"}',  # not UTF-8
+        b'{"a": 1',  # cut
+        b'{"a": NaN}',
+        b'{"a": 01}',
+        b'{"a": "tab\there"}',  # a raw control character inside a string
+        b"plain text 13800138000",
+    ],
+)
+def test_the_gate_leaves_what_it_cannot_vouch_for_to_the_engine(raw):
+    gated, plain = _engines()
+    for _ in range(2):  # the second time its paths and keys would be known
+        a, b = gated.apply(raw), plain.apply(raw)
+        assert _same(a, b, raw)
+    assert gated._gate.scan(raw) is None  # noqa: SLF001
+
+
+def test_paths_and_keys_not_taught_yet_are_ineligible():
+    gated, _ = _engines()
+    raw = b'{"level":"INFO","new_field":"x"}'
+    assert gated._gate.scan(raw) is None  # noqa: SLF001
+    gated.apply(raw)
+    assert gated._gate.scan(raw) == []  # noqa: SLF001
+    assert gated._gate.scan(b'{"level":"INFO","other":"x"}') is None  # noqa: SLF001
+
+
+def test_deep_nesting_over_the_limit_is_ineligible():
+    gated, plain = _engines()
+    limit = gated.policy.model.limits.max_depth
+    raw = b'{"a":' * (limit + 1) + b"1" + b"}" * (limit + 1)
+    for _ in range(2):
+        assert _same(gated.apply(raw), plain.apply(raw), raw)
+    assert gated._gate.scan(raw) is None  # noqa: SLF001
+
+
+def test_a_deny_list_value_reaches_python():
+    from pipeline.policy import parse_policy
+
+    text = """version: 1
+name: deny
+unknown_fields: scan
+scan:
+  deny_list:
+    PERSON: ["Zorblax"]
+"""
+    gated = Engine(parse_policy(text), keys=KEYS, ner=False)
+    assert gated._gate is not None  # noqa: SLF001
+    raw = b'{"level":"INFO","msg":"met zorblax today"}'
+    gated.apply(b'{"level":"INFO","msg":"nothing"}')  # teaches the paths and keys
+    out = gated.apply(raw)
+    assert b"zorblax" not in out.value.lower()
