@@ -157,12 +157,15 @@ def scrub(
     (bad JSON or UTF-8, too deep, too large) come out scrubbed as text or as a marked
     placeholder, and are counted as bad lines.
     """
-    from pipeline._lines import read_lines
-    from pipeline.parallel import clean_lines, default_jobs
-    from pipeline.stats import RunStats
+    from pipeline.gc_tuning import no_collections_while_loading
 
-    with _errors():
-        engine = build_engine(policy, key_file, key_id, ner)
+    with no_collections_while_loading():
+        from pipeline._lines import read_lines
+        from pipeline.parallel import clean_lines, default_jobs
+        from pipeline.stats import RunStats
+
+        with _errors():
+            engine = build_engine(policy, key_file, key_id, ner)
     stats = RunStats()
     max_bytes = engine.policy.model.limits.max_bytes
     with contextlib.ExitStack() as stack:
