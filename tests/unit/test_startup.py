@@ -50,8 +50,11 @@ def test_scrub_without_ner_does_not_import_what_it_does_not_use(tmp_path: Path) 
     # The engine is built (the detectors and the scanner are loaded) ...
     assert {"pipeline.engine", "pipeline.scanner", "detectors"} <= modules
     # ... but the user-agent parser is imported only when a user agent is generalized,
-    # and the stream's clients and NER module never by the file mode without NER.
-    for name in ("ua_parser", "pipeline.ner", "faust", "confluent_kafka", "aiokafka"):
+    # the stream commands only when one is run (or listed), and the stream's clients and
+    # the NER module never by the file mode without NER.
+    for name in (
+        "ua_parser", "pipeline.cli_stream", "pipeline.ner", "faust", "confluent_kafka", "aiokafka"
+    ):
         assert name not in modules, f"{name} imported by a NER-off scrub"
 
 
