@@ -35,7 +35,8 @@ _HERE = Path(__file__).resolve().parent.parent
 
 
 def _run(tree: Path, env: dict[str, str]) -> float:
-    run_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))}
+    path = os.pathsep.join(filter(None, [str(tree), env.get("PYTHONPATH")]))
+    run_env = {**env, "PYTHONPATH": path}
     start = time.perf_counter()
     subprocess.run([sys.executable, *_COMMAND], cwd=tree, env=run_env, check=True)
     return time.perf_counter() - start
