@@ -275,24 +275,41 @@ class Prefilter:
     def build(cls, recognizers: Sequence[Any]) -> Prefilter:
         """Compile the patterns of ``recognizers`` (Presidio ``PatternRecognizer``s);
         recognizer ``i`` of the sequence is :func:`bit` ``(i)`` of the masks."""
-        patterns: list[str] = []
-        groups: list[int] = []
+        # Translated first; each one compiled alone (to leave out only what the Rust
+        # crate rejects) only if the set of all of them does not compile: when the set
+        # compiles, so does each of its patterns, and the 84 single compiles of the
+        # shipped detectors were ~18 ms of every start-up.
+        translated: list[tuple[int, str, str]] = []
         always = 0
         untranslated: list[tuple[int, str, str]] = []
         for index, recognizer in enumerate(recognizers):
             flags = int(recognizer.global_regex_flags or 0)
             for pattern in recognizer.patterns:
                 try:
-                    translated = superset_pattern(pattern.regex, flags)
-                    error = _native.compile_error(translated)
-                    if error is not None:
-                        raise Untranslatable("rust regex: " + error.splitlines()[-1][:120])
+                    text = superset_pattern(pattern.regex, flags)
                 except Untranslatable as why:
                     always |= bit(index)
                     untranslated.append((index, pattern.name, str(why)))
                     continue
-                patterns.append(translated)
-                groups.append(index)
+                translated.append((index, pattern.name, text))
+        try:
+            pattern_set = _native.PatternSet(
+                [text for _, _, text in translated], [index for index, _, _ in translated]
+            )
+        except ValueError:
+            pattern_set = None
+        if pattern_set is not None:
+            return cls(pattern_set, always, untranslated)
+        patterns: list[str] = []
+        groups: list[int] = []
+        for index, name, text in translated:
+            error = _native.compile_error(text)
+            if error is not None:
+                always |= bit(index)
+                untranslated.append((index, name, "rust regex: " + error.splitlines()[-1][:120]))
+                continue
+            patterns.append(text)
+            groups.append(index)
         return cls(_native.PatternSet(patterns, groups), always, untranslated)
 
     @property

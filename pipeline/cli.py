@@ -98,6 +98,19 @@ class _Logscrub(click.Group):
         with _errors():
             return super().invoke(ctx)
 
+    # The stream commands (pipeline/cli_stream.py) are attached on first need: a command
+    # name this module does not define, or the command list (`--help`). `logscrub scrub`
+    # then does not import that module (~8 ms of its start-up).
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and _add_stream_commands():
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _add_stream_commands()
+        return super().list_commands(ctx)
+
 
 @click.group(cls=_Logscrub, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (never values).")
@@ -157,12 +170,15 @@ def scrub(
     (bad JSON or UTF-8, too deep, too large) come out scrubbed as text or as a marked
     placeholder, and are counted as bad lines.
     """
-    from pipeline._lines import read_lines
-    from pipeline.parallel import clean_lines, default_jobs
-    from pipeline.stats import RunStats
+    from pipeline.gc_tuning import no_collections_while_loading
 
-    with _errors():
-        engine = build_engine(policy, key_file, key_id, ner)
+    with no_collections_while_loading():
+        from pipeline._lines import read_lines
+        from pipeline.parallel import clean_lines, default_jobs
+        from pipeline.stats import RunStats
+
+        with _errors():
+            engine = build_engine(policy, key_file, key_id, ner)
     stats = RunStats()
     max_bytes = engine.policy.model.limits.max_bytes
     with contextlib.ExitStack() as stack:
@@ -607,16 +623,24 @@ def test_policies(paths: tuple[str, ...], policies_dir: str | None) -> None:
         sys.exit(EXIT_FAILED)
 
 
-def _add_stream_commands() -> None:
-    # The stream commands live in their own module so that the file mode never imports
-    # Kafka clients; they are attached here so there is one `logscrub` command.
+_stream_commands_added = False
+
+
+def _add_stream_commands() -> bool:
+    """Attach the stream commands to ``main`` (once); True if they were not there yet.
+
+    They live in their own module so that the file mode never imports Kafka clients (nor
+    that module); they are attached here so there is one `logscrub` command.
+    """
+    global _stream_commands_added  # noqa: PLW0603 — once per process
+    if _stream_commands_added:
+        return False
+    _stream_commands_added = True
     from pipeline.cli_stream import COMMANDS
 
     for command in COMMANDS:
         main.add_command(command)
-
-
-_add_stream_commands()
+    return True
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -8,13 +8,15 @@ import math
 import re
 import socket
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from stdnum import imei as stdnum_imei
 from stdnum import imsi as stdnum_imsi
 from stdnum import mac as stdnum_mac
 from stdnum.exceptions import ValidationError
-from ua_parser import BasicResolver, Domain, Resolver, load_builtins, load_lazy_builtins
+
+if TYPE_CHECKING:
+    from ua_parser import Domain, Resolver
 
 __all__ = [
     "date_to",
@@ -293,23 +295,28 @@ def _parse_date(value: str) -> tuple[int, int] | None:
 
 # -------------------------------------------------------------------- User agent
 
-_UA_DOMAINS: Final = Domain.USER_AGENT | Domain.OS
-
 
 @functools.cache
-def _ua_resolver() -> Resolver:
-    """Build the user-agent resolver once, on first use (about 0.1 s).
+def _ua_resolver() -> tuple[Resolver, Domain]:
+    """Build the user-agent resolver once, on first use (about 0.1 s), and the domains
+    to parse.
+
+    ua-parser is imported here too, not at module level: a run that generalizes no user
+    agent (``logscrub scrub`` start-up included) does not pay its import.
 
     Prefers the Rust-backed resolver from the optional ``ua-parser-rs`` package and
     falls back to ua-parser's pure-Python one; both read the same uap-core rules from
     ``ua-parser-builtins`` (no download) and agree on all 1,601 uap-core browser and
     483 OS test cases.
     """
+    from ua_parser import BasicResolver, Domain, load_builtins, load_lazy_builtins
+
+    domains = Domain.USER_AGENT | Domain.OS
     try:
         from ua_parser.regex import Resolver as RegexResolver
     except ImportError:
-        return BasicResolver(load_builtins())
-    return RegexResolver(load_lazy_builtins())
+        return BasicResolver(load_builtins()), domains
+    return RegexResolver(load_lazy_builtins()), domains
 
 
 @functools.lru_cache(maxsize=4096)
@@ -348,7 +355,8 @@ def user_agent(ua: str) -> str:
         raise ValueError(msg)
     if _is_generalized_ua(ua):
         return ua  # already this function's output: generalizing again changes nothing
-    result = _ua_resolver()(ua, _UA_DOMAINS)
+    resolve, domains = _ua_resolver()
+    result = resolve(ua, domains)
     browser = result.user_agent
     system = result.os
     browser_text = _family_major(browser.family, browser.major) if browser else "Other"

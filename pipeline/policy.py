@@ -183,6 +183,11 @@ class Policy:
 
 # --------------------------------------------------------------------------- YAML + lines
 
+# libyaml's safe loader when PyYAML was built with it (the same safe constructor and
+# resolver, the parser in C): the shipped policy loads in ~1 ms instead of ~9 ms of the
+# ~1 s `logscrub scrub` start-up.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _line_map(node: yaml.Node, issues: list[ConfigIssue], file: str) -> dict[tuple[Any, ...], int]:
     """Map every path in the YAML document to its 1-based line; report duplicate keys."""
@@ -272,8 +277,8 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
 
     lines: dict[tuple[Any, ...], int] = {}
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_YAML_LOADER)
+        data = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 — a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "invalid YAML"

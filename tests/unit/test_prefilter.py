@@ -98,3 +98,37 @@ def test_scanner_findings_are_the_same_with_and_without_the_prefilter() -> None:
     without._prefilter = AllHit()  # type: ignore[assignment]
     for line in generate_lines(300, seed=11, density=0.5):
         assert with_prefilter.scan(line) == without.scan(line)
+
+
+def test_a_pattern_the_rust_crate_rejects_makes_its_recognizer_always_hit(monkeypatch) -> None:
+    # The set of all patterns is compiled first; only when it fails is each pattern
+    # compiled alone, to leave out just the rejected ones. Here the crate is a stand-in
+    # that rejects any pattern with `REJECTED` in it.
+    from pipeline import _native, _prefilter
+
+    class Crate:
+        @staticmethod
+        def compile_error(pattern: str) -> str | None:
+            return "error:\nunsupported" if "REJECTED" in pattern else None
+
+        @staticmethod
+        def PatternSet(patterns: list[str], groups: list[int]):  # noqa: N802
+            if any("REJECTED" in p for p in patterns):
+                raise ValueError("pattern set does not compile")
+            return _native.PatternSet(patterns, groups)
+
+    monkeypatch.setattr(_prefilter, "_native", Crate)
+
+    class Two:
+        global_regex_flags = 0
+        patterns = [type("P", (), {"regex": r"REJECTED\d", "name": "bad"})()]
+
+    class Fine:
+        global_regex_flags = 0
+        patterns = [type("P", (), {"regex": r"abc\d", "name": "good"})()]
+
+    built = Prefilter.build([Fine(), Two()])
+    assert built.untranslated == [(1, "bad", "rust regex: unsupported")]
+    assert built.hits("nothing") == bit(1)
+    assert built.hits("abc1") == bit(0) | bit(1)
+    assert Prefilter.build([Fine()]).untranslated == []
