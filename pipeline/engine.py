@@ -436,6 +436,8 @@ class Engine:
     def _collect_node(
         self, v: Any, p: tuple[str, ...], name: str, parent: str | None, texts: list[str]
     ) -> None:
+        if not isinstance(v, str | dict | list):
+            return  # numbers, booleans and nulls never go to NER
         decision = self._decide(p, name, parent)
         action = decision.action
         if type(action) is int:
