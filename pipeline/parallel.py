@@ -10,6 +10,10 @@ seconds of start-up) and the children inherit it, instead of each building its o
 At most ``4 * jobs`` chunks are in flight, so memory stays bounded on a file of any size.
 An exception in a child is not a lost line: the chunk is cleaned again in the parent,
 where :meth:`Engine.apply` turns any failure into a placeholder or scrubbed text.
+
+A chunk goes through :meth:`Engine.apply_many`: with NER on, the free text of its lines
+goes through spaCy in one ``nlp.pipe`` (batched NER), with the same output. With one
+process and NER on, lines are cleaned in chunks too; with NER off, one by one as read.
 """
 
 from __future__ import annotations
@@ -49,9 +53,17 @@ def clean_one(engine: Engine, raw: bytes | Oversize) -> Outcome:
     return engine.apply(raw)
 
 
+def clean_chunk(engine: Engine, chunk: list[bytes | Oversize]) -> list[Outcome]:
+    """The outcomes of a chunk of lines, in order, through one :meth:`Engine.apply_many`
+    (an oversize line becomes its placeholder)."""
+    values = [raw for raw in chunk if not isinstance(raw, Oversize)]
+    cleaned = iter(engine.apply_many(values) if values else ())
+    return [clean_one(engine, raw) if isinstance(raw, Oversize) else next(cleaned) for raw in chunk]
+
+
 def _clean_chunk(chunk: list[bytes | Oversize]) -> list[Outcome]:
     assert _ENGINE is not None  # noqa: S101 — set before the fork
-    return [clean_one(_ENGINE, raw) for raw in chunk]
+    return clean_chunk(_ENGINE, chunk)
 
 
 def clean_lines(
@@ -59,8 +71,13 @@ def clean_lines(
 ) -> Iterator[Outcome]:
     """Yield the outcome of every line, in input order, using ``jobs`` processes."""
     if jobs <= 1:
-        for raw in lines:
-            yield clean_one(engine, raw)
+        if not engine.batches_ner:
+            for raw in lines:
+                yield clean_one(engine, raw)
+            return
+        one = iter(lines)
+        while chunk := list(islice(one, CHUNK_LINES)):
+            yield from clean_chunk(engine, chunk)
         return
     global _ENGINE
     _ENGINE = engine
