@@ -211,9 +211,8 @@ class Engine:
         # pattern has no native form (then every value would go to Python anyway).
         self._gate: RecordGate | None = None
         self._gated = 0
-        prefilter = getattr(self.scanner, "prefilter", None)
-        sets = self.scanner.gate_sets() if prefilter is not None and not prefilter.always else []
-        if sets and not policy.drop_rules:
+        sets = getattr(self.scanner, "native_sets", None)
+        if sets is not None and not policy.drop_rules:
             try:
                 self._gate = RecordGate(
                     sets,

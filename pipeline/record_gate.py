@@ -32,7 +32,6 @@ from typing import Any
 
 from pipeline import _native
 from pipeline._prefilter import Untranslatable, superset_pattern
-from pipeline.scanner import GateSet
 
 __all__ = [
     "CONTAINER_KEEP",
@@ -59,8 +58,8 @@ class RecordGate:
     """The native gate of one engine (see the module docstring).
 
     Args:
-        sets: the recognizers' pattern sets and what their matches need
-            (:meth:`Scanner.gate_sets <pipeline.scanner.Scanner.gate_sets>`).
+        sets: the scanner's compiled ``GateSets`` (``Scanner.native_sets``): the
+            recognizers' pattern sets and what their matches need.
         deny: the policy's deny-list patterns (``re.Pattern``), which match without a
             detector: a value one of them may match goes to Python as well.
         max_depth, max_bytes: the policy's record limits (beyond them: ineligible).
@@ -70,16 +69,13 @@ class RecordGate:
     """
 
     def __init__(
-        self, sets: list[GateSet], deny: list[re.Pattern[str]], *, max_depth: int, max_bytes: int
+        self, sets: Any, deny: list[re.Pattern[str]], *, max_depth: int, max_bytes: int
     ) -> None:
         extra = [superset_pattern(p.pattern, p.flags & ~re.UNICODE) for p in deny]
         for pattern in extra:
             if _native.compile_error(pattern) is not None:
                 raise Untranslatable("deny list")
-        specs = [
-            (s.patterns, s.bit, s.needs_context, s.needles, s.validator, s.waiver) for s in sets
-        ]
-        self._native = _native.RecordGate(specs, extra, max_depth, max_bytes)
+        self._native = _native.RecordGate(sets, extra, max_depth, max_bytes)
 
     def scan(self, raw: bytes) -> list[tuple[str | int, ...]] | None:
         """The values of ``raw`` the engine must look at (each as its keys and indices

@@ -61,6 +61,7 @@ from detectors.base import (
     words_before,
 )
 
+from pipeline import _native
 from pipeline._calibration import Calibrations
 from pipeline._prefilter import BITS, Prefilter, bit, superset_pattern
 from pipeline.addresses import find_addresses
@@ -509,6 +510,18 @@ class Scanner:
             if item.full_text or item.trigger_words or any(g for _, g, _ in item.groups)
         ]
 
+        # The same patterns with what their matches need (context, a checksum), compiled
+        # natively: a text's hits leave out recognizers that match but cannot count there
+        # (a trace id is a hex run, but no device id without a device word or field).
+        self._native_sets: Any = None
+        if not self._prefilter.always:
+            specs = self.gate_sets()
+            if specs:
+                self._native_sets = _native.GateSets(
+                    [(g.patterns, g.bit, g.needs_context, g.needles, g.validator, g.waiver) for g in specs]
+                )
+        self._field_bits_cache: dict[str, tuple[int, int]] = {}
+
         self._deny: list[tuple[str, Any]] = []
         for entity, values in (deny_list or {}).items():
             literals = sorted({v for v in values if v}, key=len, reverse=True)
@@ -604,6 +617,21 @@ class Scanner:
                         )
                     )
         return out
+
+    @property
+    def native_sets(self) -> Any:
+        """The compiled ``GateSets`` (None when a pattern has no native form)."""
+        return self._native_sets
+
+    def _field_bits(self, field: str) -> tuple[int, int]:
+        """(:meth:`ruled_out`, :meth:`context_bits`) of a field name (cached)."""
+        found = self._field_bits_cache.get(field)
+        if found is None:
+            found = (self.ruled_out(field), self.context_bits(field))
+            if len(self._field_bits_cache) >= _NAME_CACHE_LIMIT:
+                self._field_bits_cache.clear()
+            self._field_bits_cache[field] = found
+        return found
 
     def context_bits(self, field: str) -> int:
         """The prefilter bits of the recognizers for which ``field`` is context."""
@@ -718,7 +746,11 @@ class Scanner:
             return []
         # Recognizers with a pattern that can match somewhere in the text (a bit mask); a
         # recognizer outside it cannot find anything here, so no plan step runs it.
-        hits = self._prefilter.hits(text)
+        if self._native_sets is not None:
+            ruled_out, context = self._field_bits(field) if field else (0, 0)
+            hits = self._native_sets.hits(text, ruled_out, context)
+        else:
+            hits = self._prefilter.hits(text)
         keys = self._find_keys(text) if n > 3 and hits else {}
         if not hits:
             plan = []

@@ -114,6 +114,7 @@ fn compile_error(pattern: &str) -> Option<String> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PatternSet>()?;
     m.add_class::<record::RecordGate>()?;
+    m.add_class::<record::GateSets>()?;
     m.add_function(wrap_pyfunction!(compile_error, m)?)?;
     Ok(())
 }

@@ -56,7 +56,60 @@ const KEY_LIMIT: usize = 100_000;
 /// Objects with more keys than this check duplicates with a hash set.
 const FEW_KEYS: usize = 16;
 
+/// The recognizers' pattern sets, each with what a match of it needs to count: the
+/// scanner asks it which recognizers may find something in a text (its plan leaves the
+/// others out), and the record gate is built on it.
+#[pyclass(frozen, module = "pipeline._native")]
+pub struct GateSets {
+    sets: Vec<GateSet>,
+}
+
+#[pymethods]
+impl GateSets {
+    /// One tuple per pattern set, as `Scanner.gate_sets` describes them: patterns,
+    /// recognizer bit, needs context, context words, validator, words that waive it.
+    #[new]
+    fn new(specs: Vec<(Vec<String>, u128, bool, Vec<String>, Option<String>, Vec<String>)>) -> PyResult<Self> {
+        let mut sets = Vec::with_capacity(specs.len());
+        for (patterns, bit, needs_context, needles, validator, waiver) in specs {
+            let validator = match validator.as_deref() {
+                None => None,
+                Some("card") => Some(Validator::Card),
+                Some(_) => return Err(PyValueError::new_err("unknown validator")),
+            };
+            sets.push(GateSet {
+                set: crate::build_set(&patterns)?,
+                bit,
+                needs_context,
+                needles: words_regex(&needles)?,
+                validator,
+                waiver: words_regex(&waiver)?,
+            });
+        }
+        Ok(GateSets { sets })
+    }
+
+    /// The bits of the recognizers that may find something in `text` under a field
+    /// name that rules out `ruled_out` and is context for `context` (text the extension
+    /// cannot read, such as lone surrogates: every bit).
+    fn hits(&self, text: &Bound<'_, PyString>, ruled_out: u128, context: u128) -> u128 {
+        let field = FieldBits { ruled_out, context };
+        let Ok(text) = text.to_str() else {
+            return self.sets.iter().fold(0, |acc, g| acc | g.bit);
+        };
+        let mut words = None;
+        self.sets.iter().fold(0u128, |acc, g| {
+            if acc & g.bit == 0 && g.may_find(text, field, &mut words) {
+                acc | g.bit
+            } else {
+                acc
+            }
+        })
+    }
+}
+
 /// One set of a recognizer's (translated) patterns and what a match of it needs to count.
+#[derive(Clone)]
 struct GateSet {
     set: RegexSet,
     /// The recognizer's bit (0: the deny list, never ruled out).
@@ -125,33 +178,16 @@ struct Tables {
 
 #[pymethods]
 impl RecordGate {
-    /// `specs`: one tuple per pattern set, as `Scanner.gate_sets` describes them
-    /// (patterns, recognizer bit, needs context, context words, validator, words that
-    /// waive the validator); `extra`: patterns that make a value go to Python in any
-    /// case (the policy's deny list); limits as the engine's.
+    /// `sets`: the recognizers' pattern sets (`GateSets`); `extra`: patterns that make
+    /// a value go to Python in any case (the policy's deny list); limits as the engine's.
     #[new]
     fn new(
-        specs: Vec<(Vec<String>, u128, bool, Vec<String>, Option<String>, Vec<String>)>,
+        sets: &GateSets,
         extra: Vec<String>,
         max_depth: usize,
         max_bytes: usize,
     ) -> PyResult<Self> {
-        let mut sets = Vec::with_capacity(specs.len() + 1);
-        for (patterns, bit, needs_context, needles, validator, waiver) in specs {
-            let validator = match validator.as_deref() {
-                None => None,
-                Some("card") => Some(Validator::Card),
-                Some(_) => return Err(PyValueError::new_err("unknown validator")),
-            };
-            sets.push(GateSet {
-                set: crate::build_set(&patterns)?,
-                bit,
-                needs_context,
-                needles: words_regex(&needles)?,
-                validator,
-                waiver: words_regex(&waiver)?,
-            });
-        }
+        let mut sets: Vec<GateSet> = sets.sets.clone();
         if !extra.is_empty() {
             sets.push(GateSet {
                 set: crate::build_set(&extra)?,
@@ -288,6 +324,11 @@ impl GateSet {
         // The scanner's plan leaves out a recognizer the field name rules out.
         if self.bit & field.ruled_out != 0 || !self.set.is_match(text) {
             return false;
+        }
+        if !text.is_ascii() {
+            // Context words and field names are compared as the scanner normalizes
+            // them (letters and digits, Unicode's idea of them): not repeated here.
+            return true;
         }
         if self.needs_context && self.bit & field.context == 0 {
             let words = words.get_or_insert_with(|| normalized(text));

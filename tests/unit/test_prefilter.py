@@ -96,8 +96,62 @@ def test_scanner_findings_are_the_same_with_and_without_the_prefilter() -> None:
     with_prefilter = Scanner()
     without = Scanner()
     without._prefilter = AllHit()  # type: ignore[assignment]
+    without._native_sets = None  # noqa: SLF001 — every recognizer planned
     for line in generate_lines(300, seed=11, density=0.5):
         assert with_prefilter.scan(line) == without.scan(line)
+
+
+def _values(obj, name=None):
+    """(field name, value) of every string and number of a JSON record."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield (key, key)  # keys are scanned too (as text)
+            yield from _values(value, key)
+    elif isinstance(obj, list):
+        for item in obj:
+            yield from _values(item, name)
+    elif isinstance(obj, str | int | float) and not isinstance(obj, bool):
+        yield (name, str(obj))
+
+
+def test_native_sets_leave_out_only_recognizers_that_cannot_count() -> None:
+    """The native sets drop a recognizer from a text's hits when its field name rules it
+    out, when its matches need context that neither the field nor the text can give, or
+    when no run of digits passes the card check: findings stay the same, value by value
+    under their own field names, and for whole lines."""
+    import orjson
+
+    with_sets = Scanner()
+    without = Scanner()
+    without._native_sets = None  # noqa: SLF001 — the prefilter alone
+    assert with_sets.native_sets is not None
+    checked = 0
+    extra = [
+        ("request_id", "66194cb1-d710-47d1-b83e-90ec17e0aa3c"),
+        ("idfa", "66194cb1-d710-47d1-b83e-90ec17e0aa3c"),
+        ("msg", "idfa 66194cb1-d710-47d1-b83e-90ec17e0aa3c"),
+        ("msg", "设备 idfa：66194cb1-d710-47d1-b83e-90ec17e0aa3c"),
+        ("created_at", "1730695830082"),
+        ("note", "card 4111111111111112"),
+        ("note", "pay with 4111 1111 1111 1111"),
+        ("offset", "4828092986"),
+        ("msg", "call me at 4828092986"),
+        ("msg", "4828092986 (mobile)"),
+        ("span_id", "923a736994e3bf91"),
+        ("android_id", "923a736994e3bf91"),
+    ]
+    for line in generate_lines(400, seed=12, density=0.6):
+        pairs = list(extra) if not checked else []
+        pairs.append((None, line))
+        if line.startswith("{"):
+            try:
+                pairs.extend(_values(orjson.loads(line)))
+            except orjson.JSONDecodeError:
+                pass
+        for field, text in pairs:
+            assert with_sets.scan(text, field) == without.scan(text, field), (field, text)
+            checked += 1
+    assert checked > 5000
 
 
 def test_a_pattern_the_rust_crate_rejects_makes_its_recognizer_always_hit(monkeypatch) -> None:
