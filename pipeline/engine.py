@@ -703,7 +703,10 @@ class Engine:
                 self._plain_keys.add(key)
                 if self._gate is not None:
                     self._gate.teach_key(
-                        key, self.scanner.ruled_out(key), self.scanner.context_bits(key)
+                        key,
+                        self.scanner.ruled_out(key),
+                        self.scanner.context_bits(key),
+                        self.scanner.has_context(key),
                     )
                 return key
             if len(self._key_memo) >= _MEMO_LIMIT:

@@ -90,11 +90,12 @@ class RecordGate:
         """Forget the taught paths (each is walked by Python again, then taught)."""
         self._native.clear_paths()
 
-    def teach_key(self, key: str, ruled_out: int, context: int) -> None:
+    def teach_key(self, key: str, ruled_out: int, context: int, any_context: bool) -> None:
         """An object key in which the engine found nothing; ``ruled_out``: the mask of
         the recognizers the scanner never runs on a value under that field name;
-        ``context``: of those for which it is context."""
-        self._native.add_plain_key(key, ruled_out, context)
+        ``context``: of those for which it is context; ``any_context``: it is context
+        for some entity (the scanner then reads values it otherwise answers by shape)."""
+        self._native.add_plain_key(key, ruled_out, context, any_context)
 
     def take_path_counts(self, saw: Callable[[tuple[str, ...], int], None]) -> None:
         """Report the paths the gate walked since the last call (schema drift counts)."""

@@ -633,6 +633,11 @@ class Scanner:
             self._field_bits_cache[field] = found
         return found
 
+    def has_context(self, field: str) -> bool:
+        """Whether ``field`` is context for any entity (then :meth:`scan` reads a value
+        it would otherwise answer by its shape alone)."""
+        return bool(self._field_context(field))
+
     def context_bits(self, field: str) -> int:
         """The prefilter bits of the recognizers for which ``field`` is context."""
         context = self._field_context(field)

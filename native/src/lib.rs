@@ -115,6 +115,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PatternSet>()?;
     m.add_class::<record::RecordGate>()?;
     m.add_class::<record::GateSets>()?;
+    m.add_function(wrap_pyfunction!(record::benign_shape, m)?)?;
     m.add_function(wrap_pyfunction!(compile_error, m)?)?;
     Ok(())
 }

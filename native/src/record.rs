@@ -93,7 +93,7 @@ impl GateSets {
     /// name that rules out `ruled_out` and is context for `context` (text the extension
     /// cannot read, such as lone surrogates: every bit).
     fn hits(&self, text: &Bound<'_, PyString>, ruled_out: u128, context: u128) -> u128 {
-        let field = FieldBits { ruled_out, context };
+        let field = FieldBits { ruled_out, context, any_context: context != 0 };
         let Ok(text) = text.to_str() else {
             return self.sets.iter().fold(0, |acc, g| acc | g.bit);
         };
@@ -135,6 +135,8 @@ enum Validator {
 struct FieldBits {
     ruled_out: u128,
     context: u128,
+    /// The name is context for some entity (then the scanner reads even a benign value).
+    any_context: bool,
 }
 
 struct PathInfo {
@@ -163,6 +165,8 @@ type Res<T> = Result<T, Ineligible>;
 pub struct RecordGate {
     /// The recognizers' pattern sets (see `GateSet`).
     sets: Vec<GateSet>,
+    /// A deny list is among the sets (then no value is benign by its shape alone).
+    deny: bool,
     max_depth: usize,
     max_bytes: usize,
     tables: Mutex<Tables>,
@@ -188,7 +192,8 @@ impl RecordGate {
         max_bytes: usize,
     ) -> PyResult<Self> {
         let mut sets: Vec<GateSet> = sets.sets.clone();
-        if !extra.is_empty() {
+        let deny = !extra.is_empty();
+        if deny {
             sets.push(GateSet {
                 set: crate::build_set(&extra)?,
                 bit: 0,
@@ -200,6 +205,7 @@ impl RecordGate {
         }
         Ok(RecordGate {
             sets,
+            deny,
             max_depth,
             max_bytes,
             tables: Mutex::new(Tables {
@@ -238,12 +244,12 @@ impl RecordGate {
     /// Teach an object key in which the engine found nothing: the bits of the
     /// recognizers that never run on a value under that field name, and of those for
     /// which the name is context.
-    fn add_plain_key(&self, key: &str, ruled_out: u128, context: u128) {
+    fn add_plain_key(&self, key: &str, ruled_out: u128, context: u128, any_context: bool) {
         let mut tables = self.lock();
         if tables.plain_keys.len() >= KEY_LIMIT {
             tables.plain_keys.clear();
         }
-        tables.plain_keys.insert(Arc::from(key), FieldBits { ruled_out, context });
+        tables.plain_keys.insert(Arc::from(key), FieldBits { ruled_out, context, any_context });
     }
 
     /// Paths walked since the last call and how often (path key, count); counts reset.
@@ -291,7 +297,7 @@ impl RecordGate {
             seq: 0,
             seen: Vec::with_capacity(32),
             text: String::with_capacity(64),
-            field: FieldBits { ruled_out: 0, context: 0 },
+            field: FieldBits { ruled_out: 0, context: 0, any_context: false },
         };
         if walk.record().is_err() {
             return Ok(None);
@@ -696,6 +702,9 @@ impl Walk<'_> {
         match leaf {
             LEAF_KEEP => {}
             LEAF_SCAN if number || plain_for_scan(text) => {
+                if !self.field.any_context && !self.gate.deny && benign_shape(text) {
+                    return; // the scanner answers such a value without any recognizer
+                }
                 self.seq += 1;
                 let start = self.buffer.len();
                 self.buffer.push_str(text);
@@ -939,6 +948,46 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+/// `Scanner.scan`'s shortcut: a value whose shape is an ISO date or time, a clock time,
+/// an integer of up to 10 digits, a short decimal, a UUID, a 16/32/40/64-hex id or a
+/// word without digits is answered with no finding when its field name is context for
+/// nothing and there is no deny list (`_BENIGN_SHAPE` in pipeline/scanner.py, whose
+/// `(?=[0a]*a)` lookahead is the `has_hex_letter` check here; a unit test compares the
+/// two). ASCII text only.
+#[pyfunction]
+pub fn benign_shape(text: &str) -> bool {
+    static BENIGN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let benign = BENIGN.get_or_init(|| {
+        Regex::new(concat!(
+            r"\A(?:0000-00-00(?:[x ]00:00(?::00)?(?:[.,]0{1,9})?)?(?:x|[+\-]00:?00)?",
+            r"|00:00(?::00)?(?:[.,]0{1,9})?",
+            r"|[+\-]?0{1,10}(?:\.0{1,2})?",
+            r"|[0a]{8}-[0a]{4}-[0a]{4}-[0a]{4}-[0a]{12}",
+            r"|[ax][ax\-_.]{0,63})\z",
+        ))
+        .expect("the benign shape pattern compiles")
+    });
+    if !text.is_ascii() || text.len() < 2 {
+        return false;
+    }
+    let shape: String = text
+        .bytes()
+        .map(|b| match b {
+            b'0'..=b'9' => '0',
+            b'a'..=b'f' | b'A'..=b'F' => 'a',
+            b'g'..=b'z' | b'G'..=b'Z' => 'x',
+            other => char::from(other),
+        })
+        .collect();
+    if matches!(shape.len(), 16 | 32 | 40 | 64)
+        && shape.bytes().all(|b| b == b'0' || b == b'a')
+        && shape.contains('a')
+    {
+        return true;
+    }
+    benign.is_match(&shape)
 }
 
 /// Whether the scanner scans `text` exactly as written: ASCII without control characters

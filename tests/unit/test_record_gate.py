@@ -189,3 +189,23 @@ scan:
     gated.apply(b'{"level":"INFO","msg":"nothing"}')  # teaches the paths and keys
     out = gated.apply(raw)
     assert b"zorblax" not in out.value.lower()
+
+
+def test_the_native_benign_shape_is_the_scanners():
+    from detectors.base import text_shape
+    from pipeline import _native
+    from pipeline.scanner import _BENIGN_SHAPE
+
+    rng = random.Random(3)
+    samples = [
+        "2024-11-04T05:08:07.123Z", "2024-11-04 05:08:07,274", "2024-11-04T05:08:07+08:00",
+        "05:08:07", "12:00", "1234567890", "12345678901", "-42", "3.14", "3.141",
+        "66194cb1-d710-47d1-b83e-90ec17e0aa3c", "923a736994e3bf91", "1234567890123456",
+        "4ef8aa38922766581e27a1c08a6a63ec", "INFO", "order-service", "a", "ok", "x_y.z",
+        "13800138000", "alice@example.com", "", "ab" * 40,
+    ]
+    alphabet = "0123456789abcdefxyzABCXYZ-:._ +,TZ"
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 70))) for _ in range(3000)]
+    for word in samples:
+        want = len(word) >= 2 and _BENIGN_SHAPE.fullmatch(text_shape(word)) is not None
+        assert _native.benign_shape(word) == want, word
