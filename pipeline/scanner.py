@@ -142,8 +142,17 @@ class GateSet:
     waiver: list[str]  # normalized field names that waive a failed check
 
 
-# Recognizers whose validation the gate repeats natively (native/src/record.rs).
-_NATIVE_VALIDATORS = {"CreditCardRecognizer": "card"}
+# Validation the native sets repeat (native/src/record.rs), as necessary conditions of
+# the recognizer's own, per (recognizer, pattern name; None: every pattern):
+# `card`: some run of digit groups passes Luhn and the brand lengths
+#   (CreditCardRecognizer.validate_result);
+# `ipv6`: `::`, or seven colons in one run of hex digits, colons and dots
+#   (IpAddressRecognizer: `_is_host_address` rejects any other colon form).
+_NATIVE_VALIDATORS: dict[tuple[str, str | None], str] = {
+    ("CreditCardRecognizer", None): "card",
+    ("IpAddressRecognizer", "ipv6"): "ipv6",
+    ("IpAddressRecognizer", "ipv6 full with port"): "ipv6",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,32 +599,36 @@ class Scanner:
             flags = int(recognizer.global_regex_flags or 0)
             context_only = frozenset(getattr(type(recognizer), "CONTEXT_PATTERNS", frozenset()))
             needles = sorted(words[item.entity] - {""})
-            groups: dict[bool, list[str]] = {False: [], True: []}
+            groups: dict[tuple[bool, str | None], list[str]] = {}
             for pattern in recognizer.patterns:
                 valued = isinstance(pattern, KeyedPattern) or f"(?P<{VALUE_GROUP}>" in pattern.regex
                 needs = not valued and (item.context_required or pattern.name in context_only)
-                groups[needs].append(superset_pattern(pattern.regex, flags))
-            validator = _NATIVE_VALIDATORS.get(type(recognizer).__name__)
+                name = type(recognizer).__name__
+                validator = _NATIVE_VALIDATORS.get((name, pattern.name)) or _NATIVE_VALIDATORS.get(
+                    (name, None)
+                )
+                groups.setdefault((needs, validator), []).append(
+                    superset_pattern(pattern.regex, flags)
+                )
             waiver = (
                 sorted(
                     {field_name_key(w) for i in self._compiled if i.entity == item.entity
                      for w in i.field_names} - {""}
                 )
-                if validator and item.key_waives_checksum
+                if item.key_waives_checksum
                 else []
             )
-            for needs, patterns in groups.items():
-                if patterns:
-                    out.append(
-                        GateSet(
-                            patterns,
-                            self._bits[index],
-                            needs,
-                            needles if needs else [],
-                            None if needs else validator,
-                            waiver if not needs else [],
-                        )
+            for (needs, validator), patterns in groups.items():
+                out.append(
+                    GateSet(
+                        patterns,
+                        self._bits[index],
+                        needs,
+                        needles if needs else [],
+                        validator,
+                        waiver if validator else [],
                     )
+                )
         return out
 
     @property

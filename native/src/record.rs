@@ -75,6 +75,7 @@ impl GateSets {
             let validator = match validator.as_deref() {
                 None => None,
                 Some("card") => Some(Validator::Card),
+                Some("ipv6") => Some(Validator::Ipv6),
                 Some(_) => return Err(PyValueError::new_err("unknown validator")),
             };
             sets.push(GateSet {
@@ -129,6 +130,9 @@ enum Validator {
     /// `CreditCardRecognizer.validate_result`: 12-19 digits, an issuer prefix that
     /// allows that length, Luhn, not one digit repeated.
     Card,
+    /// `IpAddressRecognizer`'s IPv6 patterns (`_is_host_address`): a colon address
+    /// needs `::` or at least seven colons.
+    Ipv6,
 }
 
 #[derive(Clone, Copy)]
@@ -356,6 +360,7 @@ impl Validator {
     fn may_pass(self, text: &str) -> bool {
         match self {
             Validator::Card => card_possible(text.as_bytes()),
+            Validator::Ipv6 => ipv6_possible(text.as_bytes()),
         }
     }
 }
@@ -397,6 +402,27 @@ fn card_possible(text: &[u8]) -> bool {
                     return true;
                 }
             }
+        }
+    }
+    false
+}
+
+/// Whether `text` holds `::` or a run of hex digits, colons and dots with at least seven
+/// colons: every IPv6 match that `_is_host_address` accepts is in such a run (its
+/// address part is hex groups, colons and maybe an IPv4 tail).
+fn ipv6_possible(text: &[u8]) -> bool {
+    if text.windows(2).any(|w| w == b"::") {
+        return true;
+    }
+    let mut colons = 0;
+    for &b in text {
+        if b == b':' {
+            colons += 1;
+            if colons >= 7 {
+                return true;
+            }
+        } else if !(b.is_ascii_hexdigit() || b == b'.') {
+            colons = 0;
         }
     }
     false

@@ -139,6 +139,12 @@ def test_native_sets_leave_out_only_recognizers_that_cannot_count() -> None:
         ("msg", "4828092986 (mobile)"),
         ("span_id", "923a736994e3bf91"),
         ("android_id", "923a736994e3bf91"),
+        ("ts", "Mon, 04 Nov 2024 05:08:07 GMT"),
+        ("msg", "client 2001:db8::1 connected at 12:00:00"),
+        ("addr", "fe80:0:0:0:0:0:0:1"),
+        ("msg", "peer 2001:0db8:85a3:0000:0000:8a2e:0370:7334:443 closed"),
+        ("msg", "mac 00:1a:2b:3c:4d:5e:6f:70 seen"),
+        ("msg", "from [::ffff:203.0.113.7]:443"),
     ]
     for line in generate_lines(400, seed=12, density=0.6):
         pairs = list(extra) if not checked else []
