@@ -63,7 +63,7 @@ from detectors.base import (
 
 from pipeline import _native
 from pipeline._calibration import Calibrations
-from pipeline._prefilter import BITS, Prefilter, bit, superset_pattern
+from pipeline._prefilter import BITS, Prefilter, Untranslatable, bit, superset_pattern
 from pipeline.addresses import find_addresses
 from pipeline.names import (
     coordinated_names,
@@ -499,9 +499,6 @@ class Scanner:
                 vocab.setdefault(key, set()).add(index)
         self._key_vocab = {key: tuple(sorted(ids)) for key, ids in vocab.items()}
         self._key_cache: dict[str, tuple[tuple[int, int], ...]] = {}
-        # One native pass per text says which recognizers can match in it at all
-        # (pipeline/_prefilter.py); the plan leaves the others out.
-        self._prefilter = Prefilter.build([item.recognizer for item in self._compiled])
         _calibrations().save()  # new timing answers, for the next start
         self._bits = [bit(index) for index in range(len(self._compiled))]
         self._shape_needed = any(
@@ -522,13 +519,20 @@ class Scanner:
         # The same patterns with what their matches need (context, a checksum), compiled
         # natively: a text's hits leave out recognizers that match but cannot count there
         # (a trace id is a hex run, but no device id without a device word or field).
+        # Without them (a pattern with no native form, more recognizers than mask bits),
+        # the plain prefilter (pipeline/_prefilter.py) says which can match at all.
         self._native_sets: Any = None
-        if not self._prefilter.always:
+        self._prefilter: Prefilter | None = None
+        try:
             specs = self.gate_sets()
             if specs:
                 self._native_sets = _native.GateSets(
                     [(g.patterns, g.bit, g.needs_context, g.needles, g.validator, g.waiver) for g in specs]
                 )
+        except (Untranslatable, ValueError):
+            self._native_sets = None
+        if self._native_sets is None:
+            self._prefilter = self.prefilter
         self._field_bits_cache: dict[str, tuple[int, int]] = {}
 
         self._deny: list[tuple[str, Any]] = []
@@ -562,7 +566,10 @@ class Scanner:
 
     @property
     def prefilter(self) -> Prefilter:
-        """The native prefilter (the record gate uses its pattern sets)."""
+        """The plain native prefilter (built when first asked for: scanning uses the
+        native sets when every pattern has a native form)."""
+        if self._prefilter is None:
+            self._prefilter = Prefilter.build([item.recognizer for item in self._compiled])
         return self._prefilter
 
     @property
@@ -768,7 +775,7 @@ class Scanner:
             ruled_out, context = self._field_bits(field) if field else (0, 0)
             hits = self._native_sets.hits(text, ruled_out, context)
         else:
-            hits = self._prefilter.hits(text)
+            hits = (self._prefilter or self.prefilter).hits(text)
         keys = self._find_keys(text) if n > 3 and hits else {}
         if not hits:
             plan = []

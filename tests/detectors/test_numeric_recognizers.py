@@ -131,3 +131,27 @@ def test_card_digits_normalize(scanner) -> None:  # noqa: ANN001
     assert scanner.normalize("MAC_ADDRESS", "00-1A-2B-3C-4D-5E") == "00:1a:2b:3c:4d:5e"
     assert scanner.normalize("EMAIL_ADDRESS", "Bob@Example.COM") == "bob@example.com"
     assert scanner.normalize("CN_RESIDENT_ID", "44030419851111234x") == "44030419851111234X"
+
+
+def test_imsi_verdicts_remembered_per_operator_prefix_are_stdnums_own():
+    """The IMSI check is remembered per MCC+MNC prefix (python-stdnum's lookup walks its
+    table in Python each time); the verdicts equal a fresh lookup of each number."""
+    import random
+
+    from detectors import imsi_recognizer
+    from detectors.imsi_recognizer import ImsiRecognizer
+
+    assert imsi_recognizer._deciding_digits() is not None  # noqa: SLF001 — the fast path is on
+    recognizer = ImsiRecognizer()
+    rng = random.Random(5)
+    mccs = ["460", "310", "311", "234", "262", "404", "405", "001", "999", "123", "722", "302"]
+    numbers = [
+        rng.choice(mccs + [f"{rng.randint(0, 999):03d}"]) + "".join(rng.choices("0123456789", k=12))
+        for _ in range(4000)
+    ]
+    verdicts = {True: 0, None: 0, False: 0}
+    for number in numbers:
+        got = recognizer.validate_result(number)
+        assert got == imsi_recognizer._verdict(number), number  # noqa: SLF001
+        verdicts[got] += 1
+    assert all(verdicts.values()), verdicts  # each kind of verdict was exercised
