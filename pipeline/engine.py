@@ -223,7 +223,7 @@ class Engine:
             except Untranslatable:
                 self._gate = None
         # The field paths walked, for the schema drift guard (pipeline.drift); None: off.
-        self._decisions: dict[tuple[str, ...], Any] = {}
+        self._decisions: dict[tuple[tuple[str, ...], str, str | None], Any] = {}
         self._paths: PathLog | None = None
         self.paths = paths
         self._plain_keys: set[str] = set()  # object keys and header names with nothing found
@@ -608,7 +608,11 @@ class Engine:
 
     def _decide(self, path: tuple[str, ...], name: str, parent: str | None) -> _Decision:
         """The rule for a concrete path and the entity its field name implies (cached)."""
-        found = self._decisions.get(path)
+        # Per path *and* spelling: the hint reads the field name as written (`netBssid`
+        # names a MAC address, `netbssid` does not), so a decision made for one spelling
+        # must not answer for another (it made the outcome depend on which came first).
+        memo_key = (path, name, parent)
+        found = self._decisions.get(memo_key)
         if found is not None:
             return found
         action: int | str = self._default
@@ -633,9 +637,9 @@ class Engine:
         found = _Decision(action, hint, unknown)
         if len(self._decisions) >= _DECISION_CACHE_LIMIT:
             self._decisions.clear()
-        self._decisions[path] = found
+        self._decisions[memo_key] = found
         if self._gate is not None:
-            self._gate.teach_path(path, *self._gate_classes(found))
+            self._gate.teach_path(path, name, parent, *self._gate_classes(found))
         return found
 
     def _gate_classes(self, decision: _Decision) -> tuple[int, int]:

@@ -52,6 +52,7 @@ CONTAINER_KEEP = 1  # kept whole
 CONTAINER_PYTHON = 2  # one rule for the whole subtree: to Python
 
 _SEP = "\x1f"  # joins a path's segments into the native table's key
+_NAME_SEP = "\x1e"  # then the field name and the parent's name, as written
 
 
 class RecordGate:
@@ -82,9 +83,13 @@ class RecordGate:
         from the root, in document order), or None when the record is ineligible."""
         return self._native.scan(raw)  # type: ignore[no-any-return]
 
-    def teach_path(self, path: tuple[str, ...], leaf: int, container: int) -> None:
-        """What the engine does at ``path`` (its lower-cased keys, ``[]`` for items)."""
-        self._native.set_path(_SEP.join(path), leaf, container)
+    def teach_path(
+        self, path: tuple[str, ...], name: str, parent: str | None, leaf: int, container: int
+    ) -> None:
+        """What the engine does at ``path`` (its lower-cased keys, ``[]`` for items) for a
+        value whose field name and parent's name are written ``name`` and ``parent``."""
+        key = f"{_SEP.join(path)}{_NAME_SEP}{name}{_NAME_SEP}{parent or ''}"
+        self._native.set_path(key, leaf, container)
 
     def forget_paths(self) -> None:
         """Forget the taught paths (each is walked by Python again, then taught)."""

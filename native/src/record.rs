@@ -47,6 +47,8 @@ const CONTAINER_PYTHON: u8 = 2;
 
 /// Separator of path segments in path keys (the engine joins its path tuples with it).
 const SEP: u8 = 0x1f;
+/// Separates a path key from the field name and the parent's name (as written).
+const NAME_SEP: u8 = 0x1e;
 /// The segment of an array item (the engine's `ARRAY`).
 const ARRAY: &[u8] = b"[]";
 
@@ -220,7 +222,8 @@ impl RecordGate {
         })
     }
 
-    /// Teach the decision for one field path (segments joined by U+001F).
+    /// Teach the decision for one field path: its lower-cased segments joined by U+001F,
+    /// then U+001E, the field name as written, U+001E and the parent's name.
     fn set_path(&self, path: &str, leaf: u8, container: u8) {
         let mut tables = self.lock();
         if let Some(&id) = tables.paths.get(path.as_bytes()) {
@@ -264,7 +267,9 @@ impl RecordGate {
         for (path, &id) in tables.paths.iter() {
             let info = &mut tables.infos[id as usize];
             if info.count > 0 {
-                out.push((String::from_utf8_lossy(path).into_owned(), info.count));
+                // The path alone (without the names as written).
+                let end = path.iter().position(|&b| b == NAME_SEP).unwrap_or(path.len());
+                out.push((String::from_utf8_lossy(&path[..end]).into_owned(), info.count));
                 info.count = 0;
             }
         }
@@ -302,6 +307,8 @@ impl RecordGate {
             seen: Vec::with_capacity(32),
             text: String::with_capacity(64),
             field: FieldBits { ruled_out: 0, context: 0, any_context: false },
+            name: None,
+            parent: None,
         };
         if walk.record().is_err() {
             return Ok(None);
@@ -540,6 +547,10 @@ struct Walk<'a> {
     text: String,
     /// What the current value's field name says.
     field: FieldBits,
+    /// The current value's field name and its parent's, as written (array items keep
+    /// their array's).
+    name: Option<Arc<str>>,
+    parent: Option<Arc<str>>,
 }
 
 impl Walk<'_> {
@@ -577,7 +588,20 @@ impl Walk<'_> {
 
     /// The decisions at the current path (ineligible if not taught).
     fn decision(&mut self) -> Res<(u8, u8)> {
-        let id = *self.tables.paths.get(&self.path).ok_or(Ineligible)?;
+        // The engine decides per path *and* spelling: the field name and its parent's
+        // name as written (`netBssid` names a MAC, `netbssid` does not).
+        let mark = self.path.len();
+        self.path.push(NAME_SEP);
+        if let Some(name) = &self.name {
+            self.path.extend_from_slice(name.as_bytes());
+        }
+        self.path.push(NAME_SEP);
+        if let Some(parent) = &self.parent {
+            self.path.extend_from_slice(parent.as_bytes());
+        }
+        let found = self.tables.paths.get(&self.path).copied();
+        self.path.truncate(mark);
+        let id = found.ok_or(Ineligible)?;
         self.seen.push(id);
         let info = &self.tables.infos[id as usize];
         Ok((info.leaf, info.container))
@@ -598,6 +622,8 @@ impl Walk<'_> {
         // one pointer; a hash set past a few (no quadratic time on a huge object).
         let mut keys: Vec<Arc<str>> = Vec::new();
         let mut many: FxHashSet<*const u8> = FxHashSet::default();
+        // Members are named by their key; their parent is this object's name.
+        let own_name = self.name.clone();
         loop {
             self.ws();
             self.string()?;
@@ -632,12 +658,16 @@ impl Walk<'_> {
             }
             self.segs.push(Seg::Key(key.clone()));
             if keys.len() < FEW_KEYS {
-                keys.push(key);
+                keys.push(key.clone());
             }
             // A member's field name is its key; array items keep their array's.
             let outer = std::mem::replace(&mut self.field, field);
+            let outer_name = std::mem::replace(&mut self.name, Some(key));
+            let outer_parent = std::mem::replace(&mut self.parent, own_name.clone());
             self.value(depth)?;
             self.field = outer;
+            self.name = outer_name;
+            self.parent = outer_parent;
             self.segs.pop();
             self.path.truncate(mark);
             self.ws();
