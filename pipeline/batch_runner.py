@@ -11,11 +11,13 @@ One batch at a time, in one thread:
 1. ``consumer.consume()``: what the client has fetched, up to ``batch_max_records``
    (waiting only when nothing is there, so an idle stream costs no latency);
 2. every record through the engine: a cleaned record, a quarantine entry or a counted drop;
-3. at-least-once: every output produced (idempotent producer, ``acks=all``) and waited
-   for; a refused output falls back to a smaller one (:meth:`RouteProcessor.rejected`),
-   a failed one is sent again with backoff; only once every output of the batch is
-   acknowledged are the input offsets committed. A crash anywhere before the commit means
-   the batch is processed again: duplicates are possible, losses are not.
+3. at-least-once: every output produced (idempotent producer, ``acks=all``); while the
+   producer's threads deliver them, the next batch is cleaned; then the acknowledgements
+   are settled: a refused output falls back to a smaller one
+   (:meth:`RouteProcessor.rejected`), a failed one is sent again with backoff, and only
+   once every output of the batch is acknowledged are its input offsets committed, before
+   the next batch's outputs are produced. A crash anywhere before the commit means the
+   batch is processed again: duplicates are possible, losses are not.
 4. exactly-once: the outputs and the input offsets in one transaction
    (``send_offsets_to_transaction`` with ``consumer_group_metadata()``, KIP-447: one
    transactional producer per process, fenced by the consumer group's generation). On a
@@ -211,6 +213,13 @@ class _RewindError(Exception):
         self.why = why
 
 
+# A batch produced and not yet settled: its outputs, their delivery reports (filled by the
+# producer's callbacks: index -> None or the failure) and its input offsets.
+_Sent = tuple[
+    list[tuple[RouteProcessor, Emit]], dict[int, BaseException | None], dict[tuple[str, int], int]
+]
+
+
 class BatchRunner:
     """Consume, clean and produce in batches with confluent-kafka.
 
@@ -239,6 +248,9 @@ class BatchRunner:
         self._producer: Any = None
         self._uncommitted: dict[tuple[str, int], int] = {}  # at-least-once: offsets to commit
         self._leftover: list[Any] = []  # fetched, not yet processed (past a batch's slice)
+        # At-least-once: the last batch's outputs, produced and not yet known acknowledged
+        # (outputs, delivery results filled by the producer's callbacks, input offsets).
+        self._sent: _Sent | None = None
         self._lag: dict[str, tuple[int, int]] = {p.route.name: (0, 0) for p in processors}
         self._lag_at = 0.0
         self._fatal_in_a_row = 0
@@ -296,7 +308,10 @@ class BatchRunner:
             **self._common(),
             "enable.idempotence": True,
             "acks": "all",
-            "linger.ms": 5,
+            # A batch's outputs are produced together, so they fill requests without
+            # lingering; the runner no longer waits for them (it cleans the next batch),
+            # so a linger would be added to every record's latency.
+            "linger.ms": 1,
             "message.max.bytes": s.max_request_bytes,
             # An output not acknowledged within this time is reported failed and sent again
             # by this runner (counted in send_retries), rather than waited for forever.
@@ -416,11 +431,18 @@ class BatchRunner:
                 messages, self._leftover = self._leftover + fetched, []
                 if messages:
                     self._leftover = self._batch(messages)
+                else:
+                    self._finish_sent()  # nothing to clean meanwhile: settle the last batch
                 self._refresh_lag()
         except _StoppedError:
             logger.info("batch: stopping with a batch unfinished; it stays uncommitted")
         finally:
             self.health.stopping = True
+            if self._sent is not None:
+                try:
+                    self._finish_sent()
+                except _StoppedError:
+                    logger.info("batch: stopping before the last batch was acknowledged; uncommitted")
             if not self.exactly_once and self._uncommitted:
                 self._commit(final=True)
             try:
@@ -505,9 +527,14 @@ class BatchRunner:
                     self._rewind(sorted(parts))
                 return []
         else:
-            self._send(outputs)
-            self._uncommitted.update(offsets)
-            self._commit()
+            # The last batch's outputs were acknowledged while this one was cleaned (the
+            # producer's threads deliver meanwhile): settle it (retries, fallbacks),
+            # commit its offsets, then produce this one's and go on without waiting.
+            # Outputs of a batch still leave after every output of the batch before.
+            self._finish_sent()
+            results: dict[int, BaseException | None] = {}
+            self._enqueue(outputs, range(len(outputs)), results)
+            self._sent = (outputs, results, offsets)
         if logger.isEnabledFor(logging.DEBUG):
             done = time.monotonic()
             logger.debug(
@@ -551,8 +578,19 @@ class BatchRunner:
         todo: Sequence[int],
         results: dict[int, BaseException | None],
     ) -> None:
-        producer = self._producer
         want = len(results) + len(todo)
+        self._enqueue(outputs, todo, results)
+        self._await_reports(todo, results, want)
+
+    def _enqueue(
+        self,
+        outputs: Sequence[tuple[RouteProcessor, Emit]],
+        todo: Sequence[int],
+        results: dict[int, BaseException | None],
+    ) -> None:
+        """Produce ``outputs[i]`` for each i in ``todo``; their delivery reports fill
+        ``results`` (i -> None or the failure) when the producer is polled."""
+        producer = self._producer
 
         def acked(i: int) -> Callable[[Any, Any], None]:
             def on_delivery(err: Any, _msg: Any) -> None:
@@ -581,6 +619,13 @@ class BatchRunner:
                 except RECORD_ERRORS as exc:  # the client cannot encode it (type, value)
                     results[i] = exc
                 break
+        producer.poll(0)  # serve the reports already in (no wait)
+
+    def _await_reports(
+        self, todo: Sequence[int], results: dict[int, BaseException | None], want: int
+    ) -> None:
+        """Wait until ``results`` holds ``want`` delivery reports."""
+        producer = self._producer
         stop_at: float | None = None
         # Every output gets a delivery report within message.timeout.ms; past that (and a
         # margin) the producer is stuck (seen once after a broker restart, waiting on a
@@ -604,13 +649,32 @@ class BatchRunner:
                 for i in todo:
                     results.setdefault(i, SendError("_DELIVERY_STUCK"))
 
-    def _send(self, outputs: list[tuple[RouteProcessor, Emit]]) -> None:
-        """At-least-once: every output acknowledged (with fallbacks and retries), counted."""
+    def _finish_sent(self) -> None:
+        """At-least-once: wait for the last batch's acknowledgements (usually all in), settle
+        its failures (:meth:`_send`), then commit its input offsets."""
+        if self._sent is None:
+            return
+        (outputs, results, offsets), self._sent = self._sent, None
+        self._await_reports(range(len(outputs)), results, len(outputs))
+        self._send(outputs, first=results)
+        self._uncommitted.update(offsets)
+        self._commit()
+
+    def _send(
+        self,
+        outputs: list[tuple[RouteProcessor, Emit]],
+        first: dict[int, BaseException | None] | None = None,
+    ) -> None:
+        """At-least-once: every output acknowledged (with fallbacks and retries), counted.
+        ``first``: the delivery reports of a first send of every output, made by the caller."""
         todo = list(range(len(outputs)))
         solo: set[int] = set()
         attempt = 0
         while todo:
-            results = self._produce_all(outputs, todo, solo)
+            if first is not None:
+                results, first = first, None
+            else:
+                results = self._produce_all(outputs, todo, solo)
             again: list[int] = []
             transient: BaseException | None = None
             for i in todo:
@@ -851,8 +915,12 @@ class BatchRunner:
         self._lag_at = 0.0
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
-        # Between batches (callbacks are served inside consume): at-least-once commits
-        # what is acknowledged and not yet committed; exactly-once has nothing open.
+        # Between batches (callbacks are served inside consume): at-least-once settles the
+        # last batch and commits what is acknowledged; exactly-once has nothing open.
+        try:
+            self._finish_sent()
+        except _StoppedError:
+            logger.info("batch: stopping before the last batch was acknowledged; uncommitted")
         if self._uncommitted:
             self._commit(final=True)
         self._leftover = []  # uncommitted: the next owner (maybe us) fetches them again
@@ -861,6 +929,7 @@ class BatchRunner:
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
         self._uncommitted.clear()  # a commit would be refused: the new owner redoes them
+        self._sent = None
         self._leftover = []
         self.health.detail = {"assigned_partitions": 0}
         logger.warning("batch: %d partition(s) lost", len(partitions))

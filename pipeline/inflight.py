@@ -25,16 +25,19 @@ class InFlight:
             raise ValueError("limit must be at least 1")
         self.limit = limit
         self._pending: set[asyncio.Future[Any]] = set()
+        # Outputs in flight: a watched future may stand for several (a record batch).
+        self._load = 0
+        self._weights: dict[asyncio.Future[Any], int] = {}
         self._room = asyncio.Event()
         self._room.set()
         self.closed = False
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return self._load
 
     async def room(self) -> None:
-        """Return once fewer than ``limit`` deliveries are in flight."""
-        while len(self._pending) >= self.limit:
+        """Return once fewer than ``limit`` outputs are in flight."""
+        while self._load >= self.limit:
             self._room.clear()
             await self._room.wait()
 
@@ -49,25 +52,37 @@ class InFlight:
             coro.close()
             return None
         task = asyncio.ensure_future(coro)
-        self._pending.add(task)
+        self._add(task, 1)
         task.add_done_callback(self._finished)
         return task
 
-    def watch(self, fut: asyncio.Future[Any], on_done: Callable[[asyncio.Future[Any]], Any]) -> None:
+    def watch(
+        self,
+        fut: asyncio.Future[Any],
+        on_done: Callable[[asyncio.Future[Any]], Any],
+        weight: int = 1,
+    ) -> None:
         """Track a future someone else resolves (a producer's acknowledgement) and call
         ``on_done`` with it when it is done (call :meth:`room` first).
 
         Cheaper than a task per delivery: no coroutine to step through on the usual path.
         :meth:`settle` waits for these but does not cancel them: they belong to the
-        producer, and an acknowledgement that still arrives is still true.
+        producer, and an acknowledgement that still arrives is still true. ``weight``:
+        how many outputs the future stands for (a record batch holds several).
         """
-        self._pending.add(fut)
+        self._add(fut, weight)
         fut.add_done_callback(on_done)
         fut.add_done_callback(self._finished)
 
+    def _add(self, fut: asyncio.Future[Any], weight: int) -> None:
+        self._pending.add(fut)
+        self._weights[fut] = weight
+        self._load += weight
+
     def _finished(self, done: asyncio.Future[Any]) -> None:
         self._pending.discard(done)
-        if len(self._pending) < self.limit:
+        self._load -= self._weights.pop(done, 0)
+        if self._load < self.limit:
             self._room.set()
 
     async def settle(self, timeout_s: float) -> None:

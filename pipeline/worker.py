@@ -241,6 +241,10 @@ class RouteProcessor:
         self._dropped = metrics.records_dropped.labels(route=route.name)
         self._engine_time = metrics.processing_seconds.labels(route=route.name)
         self._latency = metrics.delivery_seconds.labels(route=route.name)
+        # Labelled children by entity type and by reason, looked up once (labels() takes a
+        # lock and builds a key each time: ~2 µs per record and entity type).
+        self._entity_counters: dict[str, Any] = {}
+        self._quarantine_counters: dict[str, Any] = {}
         # A reloaded (policy, engine), taken up at the start of the next batch (swap()).
         self._pending: tuple[Policy, Engine] | None = None
         self._pending_lock = threading.Lock()
@@ -560,12 +564,22 @@ class RouteProcessor:
         """Count an output the broker acknowledged (or a transaction committed)."""
         if emit.kind == "clean":
             self._out.inc()
+            counters = self._entity_counters
             for entity, n in emit.entities.items():
-                self.metrics.entities.labels(route=self.route.name, entity=entity).inc(n)
+                counter = counters.get(entity)
+                if counter is None:
+                    counter = counters[entity] = self.metrics.entities.labels(
+                        route=self.route.name, entity=entity
+                    )
+                counter.inc(n)
         else:
-            self.metrics.records_quarantined.labels(
-                route=self.route.name, reason=emit.reason or "unknown"
-            ).inc()
+            reason = emit.reason or "unknown"
+            counter = self._quarantine_counters.get(reason)
+            if counter is None:
+                counter = self._quarantine_counters[reason] = (
+                    self.metrics.records_quarantined.labels(route=self.route.name, reason=reason)
+                )
+            counter.inc()
         self.completed(emit.source)
 
     def completed(self, msg: Incoming) -> None:

@@ -92,6 +92,9 @@ def test_offsets_are_committed_only_once_every_output_is_acknowledged(keys):
     r, proc = runner(keys, producer)
     rest = r._batch([message(i, VALUE.replace(b"login", f"login{i}".encode())) for i in range(5)])
     assert rest == []
+    # Produced, not waited for: settled while the next batch is cleaned (or when idle).
+    assert r._consumer.commits == []
+    r._finish_sent()
     assert r._consumer.commits == [({(ROUTE.source, 0): 5}, 5)]  # after all 5 acks
     assert total(proc.metrics, "logscrub_stream_send_retries") == 2
     assert total(proc.metrics, "logscrub_stream_records_out") == 5
@@ -109,6 +112,7 @@ def test_a_record_refused_in_a_batch_is_sent_alone_before_it_falls_back_to_quara
     producer = FakeProducer(verdict)
     r, proc = runner(keys, producer)
     r._batch([message(0), message(1, big), message(2)])
+    r._finish_sent()
     entries = [orjson.loads(v) for v in producer.acked if v.startswith(b'{"v"')]
     assert [e["reason"] for e in entries] == ["clean_send_failed"]
     assert entries[0]["source"]["offset"] == 1
@@ -123,7 +127,9 @@ def test_a_batch_ends_after_its_time_slice_and_the_rest_leads_the_next(keys):
     messages = [message(i) for i in range(3)]
     rest = r._batch(messages)
     assert [m.offset() for m in rest] == [1, 2]
-    assert r._consumer.commits == [({(ROUTE.source, 0): 1}, 1)]  # only what was processed
+    assert r._consumer.commits == []  # settled once the next batch is cleaned
     rest = r._batch(rest)
     assert [m.offset() for m in rest] == [2]
+    assert r._consumer.commits == [({(ROUTE.source, 0): 1}, 1)]  # only what was processed
+    r._finish_sent()
     assert r._consumer.commits[-1][0] == {(ROUTE.source, 0): 2}
