@@ -1314,7 +1314,27 @@ class Scanner:
             for item in self._compiled:
                 if candidate in item.field_names:
                     return item.entity
+        if len(tokens) == 1:
+            # One run-together word (`netbssid`, `wifibssid`, `hostaddress`): producers
+            # that lowercase everything leave no boundary, so its ending is read as its
+            # last word, for field names of five letters or more (`ssid` or `name`
+            # alone would be read into too many words).
+            bare = key.rstrip("0123456789")
+            for name, entity in self._run_together_endings():
+                if len(bare) > len(name) + 1 and bare.endswith(name):
+                    return entity
         return None
+
+    @functools.cache  # noqa: B019 — one scanner per engine, kept for the process
+    def _run_together_endings(self) -> tuple[tuple[str, str], ...]:
+        """Field names of five letters or more, longest first (registration order among
+        equals), with their entity."""
+        seen: dict[str, str] = {}
+        for item in self._compiled:
+            for name in item.field_names:
+                if len(name) >= 5 and name.isalpha():
+                    seen.setdefault(name, item.entity)
+        return tuple(sorted(seen.items(), key=lambda pair: -len(pair[0])))
 
     def _resolve(
         self, candidates: list[Finding], text: str, tokens: list[tuple[int, int]]

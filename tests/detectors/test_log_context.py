@@ -301,3 +301,17 @@ def test_card_security_codes_are_secrets(text: str, code: str) -> None:
 
 def test_words_near_cvv_are_not_codes() -> None:
     assert Scanner().scan("the cvs 123 pharmacy") == []
+
+
+def test_a_run_together_field_name_is_read_by_its_ending():
+    """`netbssid` is `net` + `bssid` written by a producer that lowercases everything: its
+    ending names a MAC address, as `netBssid` does; short endings (`name`, `ssid`) and
+    words that merely contain a field name elsewhere are not read this way."""
+    from pipeline.scanner import Scanner
+
+    scanner = Scanner()
+    assert scanner.field_entity("netbssid") == scanner.field_entity("netBssid") == "MAC_ADDRESS"
+    assert scanner.field_entity("wifibssid") == "MAC_ADDRESS"
+    assert scanner.field_entity("clientsecret") == "SECRET"
+    for name in ("hostname", "filename", "ordername", "status", "emailsent", "phonebook2x"):
+        assert scanner.field_entity(name) is None, name
