@@ -627,6 +627,11 @@ impl Walk<'_> {
         loop {
             self.ws();
             self.string()?;
+            // The separators of path keys cannot be part of a key (no two paths may
+            // spell the same table key).
+            if self.text.bytes().any(|b| b == SEP || b == NAME_SEP) {
+                return Err(Ineligible);
+            }
             let (key, field) = self
                 .tables
                 .plain_keys

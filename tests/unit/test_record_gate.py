@@ -229,3 +229,11 @@ def test_a_field_decision_does_not_depend_on_which_spelling_came_first(gate):
     assert (later.value, later.entities) == (first.value, first.entities)
     again = seasoned.apply(record)  # (with the gate: its answer, the paths taught)
     assert (again.value, again.entities) == (first.value, first.entities)
+
+
+def test_keys_holding_the_path_separators_are_left_to_the_engine():
+    gated, plain = _engines()
+    for raw in (b'{"a\\u001fb":"x"}', b'{"a\\u001eb":{"c":"13800138000"}}'):
+        for _ in range(2):
+            assert _same(gated.apply(raw), plain.apply(raw), raw)
+        assert gated._gate.scan(raw) is None  # noqa: SLF001
