@@ -40,6 +40,10 @@ class MeidRecognizer(LogRecognizer):
             0.2,
         ),
     ]
+    # Patterns whose matches `validate_result` never confirms (returns True for): an
+    # 18-digit decimal MEID carries no check digit, so it scores at most 0.2 and counts
+    # only with context (the scanner's native sets read this: no context, no candidate).
+    NEVER_CONFIRMED: ClassVar[frozenset[str]] = frozenset({"meid (decimal)"})
     CONTEXT: ClassVar[list[str]] = ["meid", "esn", "cdma"]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({"meid", "devicemeid", "esn"})
     MIN_DIGITS: ClassVar[int] = 2

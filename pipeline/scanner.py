@@ -605,11 +605,18 @@ class Scanner:
             recognizer = item.recognizer
             flags = int(recognizer.global_regex_flags or 0)
             context_only = frozenset(getattr(type(recognizer), "CONTEXT_PATTERNS", frozenset()))
+            # A pattern its validator never confirms keeps its own score, so below the
+            # threshold it counts only with the context boost.
+            never_confirmed = frozenset(getattr(type(recognizer), "NEVER_CONFIRMED", frozenset()))
             needles = sorted(words[item.entity] - {""})
             groups: dict[tuple[bool, str | None], list[str]] = {}
             for pattern in recognizer.patterns:
                 valued = isinstance(pattern, KeyedPattern) or f"(?P<{VALUE_GROUP}>" in pattern.regex
-                needs = not valued and (item.context_required or pattern.name in context_only)
+                needs = not valued and (
+                    item.context_required
+                    or pattern.name in context_only
+                    or (pattern.name in never_confirmed and pattern.score < self._threshold)
+                )
                 name = type(recognizer).__name__
                 validator = _NATIVE_VALIDATORS.get((name, pattern.name)) or _NATIVE_VALIDATORS.get(
                     (name, None)

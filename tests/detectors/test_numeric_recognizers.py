@@ -155,3 +155,24 @@ def test_imsi_verdicts_remembered_per_operator_prefix_are_stdnums_own():
         assert got == imsi_recognizer._verdict(number), number  # noqa: SLF001
         verdicts[got] += 1
     assert all(verdicts.values()), verdicts  # each kind of verdict was exercised
+
+
+def test_patterns_marked_never_confirmed_are_never_confirmed():
+    """`NEVER_CONFIRMED` lets the scanner's native sets require context for a pattern
+    below the threshold: it must hold that the validator never returns True for it."""
+    import random
+
+    from detectors import RECOGNIZERS
+
+    rng = random.Random(9)
+    checked = 0
+    for cls in RECOGNIZERS:
+        recognizer = cls()
+        for name in getattr(cls, "NEVER_CONFIRMED", ()):
+            pattern = next(p for p in recognizer.patterns if p.name == name)
+            assert pattern.score < 0.5
+            for _ in range(3000):
+                value = str(rng.randint(10**17, 10**18 - 1))  # meid (decimal): 18 digits
+                assert recognizer.validate_result(value) is not True, (name, value)
+                checked += 1
+    assert checked

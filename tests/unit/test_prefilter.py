@@ -145,6 +145,11 @@ def test_native_sets_leave_out_only_recognizers_that_cannot_count() -> None:
         ("msg", "peer 2001:0db8:85a3:0000:0000:8a2e:0370:7334:443 closed"),
         ("msg", "mac 00:1a:2b:3c:4d:5e:6f:70 seen"),
         ("msg", "from [::ffff:203.0.113.7]:443"),
+        ("meid", "268435456012345678"),
+        ("msg", "cdma meid 268435456012345678"),
+        ("order_id", "202411041308072450"),
+        ("ref", "202411041308072450"),
+        ("msg", "meid: 29360 87365 0070 3710"),
     ]
     for line in generate_lines(400, seed=12, density=0.6):
         pairs = list(extra) if not checked else []
