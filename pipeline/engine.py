@@ -290,6 +290,8 @@ class Engine:
         outcome = None
         if self._gate is not None and type(value) is bytes:
             outcome = self._apply_gated(value, counts)
+            if outcome is None:
+                counts = _Counts(deadline=deadline)  # a gated attempt leaves no counts
         if outcome is None:
             outcome = self._apply_value(value, counts)
         if self._paths is not None:
@@ -497,7 +499,6 @@ class Engine:
         except RecordError as exc:
             return Outcome(placeholder(exc.reason, len(raw)), "placeholder", issue=exc.reason)
         except Exception:  # noqa: BLE001 — the usual way has its own last resort
-            counts.__init__(counts.trace, counts.deadline)  # type: ignore[misc]
             return None
         if not changed:
             return Outcome(raw, "json", issue=_unknown(counts))
@@ -706,12 +707,7 @@ class Engine:
                     self._plain_keys.clear()
                 self._plain_keys.add(key)
                 if self._gate is not None:
-                    self._gate.teach_key(
-                        key,
-                        self.scanner.ruled_out(key),
-                        self.scanner.context_bits(key),
-                        self.scanner.has_context(key),
-                    )
+                    self._gate.teach_key(key, *self.scanner.field_bits(key))
                 return key
             if len(self._key_memo) >= _MEMO_LIMIT:
                 self._key_memo.clear()

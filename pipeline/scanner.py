@@ -533,7 +533,7 @@ class Scanner:
             self._native_sets = None
         if self._native_sets is None:
             self._prefilter = self.prefilter
-        self._field_bits_cache: dict[str, tuple[int, int]] = {}
+        self._field_bits_cache: dict[str, tuple[int, int, bool]] = {}
 
         self._deny: list[tuple[str, Any]] = []
         for entity, values in (deny_list or {}).items():
@@ -650,42 +650,31 @@ class Scanner:
         """The compiled ``GateSets`` (None when a pattern has no native form)."""
         return self._native_sets
 
-    def _field_bits(self, field: str) -> tuple[int, int]:
-        """(:meth:`ruled_out`, :meth:`context_bits`) of a field name (cached)."""
+    def field_bits(self, field: str) -> tuple[int, int, bool]:
+        """What a field name tells the native sets, as prefilter bit masks (cached):
+
+        * the recognizers :meth:`scan` never runs on a value under ``field`` (their
+          negative words name it: ``order_id`` is no card number; 0 when recognizers
+          share bits, more than the mask holds);
+        * those for which ``field`` is context;
+        * whether it is context for any entity (then :meth:`scan` reads a value it would
+          otherwise answer by its shape alone).
+        """
         found = self._field_bits_cache.get(field)
         if found is None:
-            found = (self.ruled_out(field), self.context_bits(field))
+            context = self._field_context(field)
+            negative = self._field_negative(field) if len(self._compiled) <= BITS else ()
+            ruled_out = context_bits = 0
+            for index, item in self._indexed:
+                if item.entity in negative:
+                    ruled_out |= self._bits[index]
+                if item.entity in context:
+                    context_bits |= self._bits[index]
+            found = (ruled_out, context_bits, bool(context))
             if len(self._field_bits_cache) >= _NAME_CACHE_LIMIT:
                 self._field_bits_cache.clear()
             self._field_bits_cache[field] = found
         return found
-
-    def has_context(self, field: str) -> bool:
-        """Whether ``field`` is context for any entity (then :meth:`scan` reads a value
-        it would otherwise answer by its shape alone)."""
-        return bool(self._field_context(field))
-
-    def context_bits(self, field: str) -> int:
-        """The prefilter bits of the recognizers for which ``field`` is context."""
-        context = self._field_context(field)
-        mask = 0
-        for index, item in self._indexed:
-            if item.entity in context:
-                mask |= self._bits[index]
-        return mask
-
-    def ruled_out(self, field: str) -> int:
-        """The prefilter bits of the recognizers :meth:`scan` never runs on a value under
-        ``field`` (its negative words name the field: ``order_id`` is no card number).
-        0 when recognizers share bits (more than the mask holds)."""
-        if len(self._compiled) > BITS:
-            return 0
-        negative = self._field_negative(field)
-        mask = 0
-        for index, item in self._indexed:
-            if item.entity in negative:
-                mask |= self._bits[index]
-        return mask
 
     @property
     def entities(self) -> frozenset[str]:
@@ -779,7 +768,7 @@ class Scanner:
         # Recognizers with a pattern that can match somewhere in the text (a bit mask); a
         # recognizer outside it cannot find anything here, so no plan step runs it.
         if self._native_sets is not None:
-            ruled_out, context = self._field_bits(field) if field else (0, 0)
+            ruled_out, context, _any = self.field_bits(field) if field else (0, 0, False)
             hits = self._native_sets.hits(text, ruled_out, context)
         else:
             hits = (self._prefilter or self.prefilter).hits(text)

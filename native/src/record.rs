@@ -607,15 +607,24 @@ impl Walk<'_> {
         Ok((info.leaf, info.container))
     }
 
-    /// An object at `depth` (the root is 1), `self.pos` at its `{`.
-    fn object(&mut self, depth: usize) -> Res<()> {
+    /// Open a container at `depth` (the root is 1; deeper than the limit: ineligible),
+    /// `self.pos` at `open`; true when it is empty (then it is read to its end).
+    fn enter(&mut self, depth: usize, open: u8, close: u8) -> Res<bool> {
         if depth > self.gate.max_depth {
             return Err(Ineligible);
         }
-        self.expect(b'{')?;
+        self.expect(open)?;
         self.ws();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.pos += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// An object at `depth` (the root is 1), `self.pos` at its `{`.
+    fn object(&mut self, depth: usize) -> Res<()> {
+        if self.enter(depth, b'{', b'}')? {
             return Ok(());
         }
         // Keys of this object, for duplicates. Taught keys are shared, so one key is
@@ -689,13 +698,7 @@ impl Walk<'_> {
 
     /// An array at `depth`, `self.pos` at its `[`.
     fn array(&mut self, depth: usize) -> Res<()> {
-        if depth > self.gate.max_depth {
-            return Err(Ineligible);
-        }
-        self.expect(b'[')?;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
+        if self.enter(depth, b'[', b']')? {
             return Ok(());
         }
         let mark = self.path.len();
@@ -966,21 +969,15 @@ impl Walk<'_> {
 
     /// Skip a container, checking it is valid JSON within the depth limit.
     fn skip(&mut self, depth: usize) -> Res<()> {
-        if depth > self.gate.max_depth {
-            return Err(Ineligible);
-        }
-        let close = match self.peek() {
-            Some(b'{') => b'}',
-            Some(b'[') => b']',
+        let (open, close) = match self.peek() {
+            Some(b'{') => (b'{', b'}'),
+            Some(b'[') => (b'[', b']'),
             _ => return Err(Ineligible),
         };
-        let object = close == b'}';
-        self.pos += 1;
-        self.ws();
-        if self.peek() == Some(close) {
-            self.pos += 1;
+        if self.enter(depth, open, close)? {
             return Ok(());
         }
+        let object = close == b'}';
         loop {
             self.ws();
             if object {
