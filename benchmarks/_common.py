@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/x.py` as well as `python -m 
 
 def corpus(n: int, density: float, seed: int = 0) -> list[bytes]:
     """``n`` corpus lines as UTF-8 bytes (deterministic in ``n, seed, density``)."""
-    from pipeline.corpus import generate_lines
+    from pipeline.tools.corpus import generate_lines
 
     return [line.encode("utf-8") for line in generate_lines(n, seed=seed, density=density)]
 

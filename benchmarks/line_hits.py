@@ -2,9 +2,9 @@
 
 Issue 13 asks that "a record with no hit and no personal field name leaves byte for byte as
 it came". That pays only if many lines have no hit at all. Measured here per line of the
-generated corpus (``pipeline.corpus``, default policy's detectors), on the whole raw line:
+generated corpus (``pipeline.tools.corpus``, default policy's detectors), on the whole raw line:
 
-* ``superset``: the native prefilter (``pipeline._native``, superset patterns: lookarounds
+* ``superset``: the native prefilter (``pipeline.detection._native``, superset patterns: lookarounds
   dropped) says no recognizer can match anywhere in the line;
 * ``exact``: no detector pattern (the Python pattern as written, ``regex`` module) matches
   anywhere in the line, before validators and context.

@@ -69,9 +69,9 @@ def _child(ner: bool, records: int, density: float, stream_libs: bool) -> dict[s
     if stream_libs:
         import aiokafka  # noqa: F401
         import faust  # noqa: F401
-    from pipeline.engine import Engine
+    from pipeline.core.engine import Engine
+    from pipeline.core.policy import load_policy
     from pipeline.keys import KeyRing
-    from pipeline.policy import load_policy
 
     engine = Engine(
         load_policy(), keys=KeyRing.from_secret(BENCH_SECRET), ner=None if ner else False

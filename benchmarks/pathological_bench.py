@@ -26,9 +26,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.engine import Engine  # noqa: E402
+from pipeline.core.engine import Engine  # noqa: E402
+from pipeline.core.policy import load_policy  # noqa: E402
 from pipeline.keys import KeyRing  # noqa: E402
-from pipeline.policy import load_policy  # noqa: E402
 
 _SECRET = "pathological-bench-secret-0123456789-ab"  # public, benchmark only
 MB = 1_000_000

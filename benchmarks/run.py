@@ -241,7 +241,7 @@ def write_markdown(results: dict[str, Any], path: Path) -> None:
         lines += [
             "## Engine (no Kafka, one core)",
             "",
-            f"Default policy (`{p['policy']}`), synthetic corpus from `pipeline.corpus` "
+            f"Default policy (`{p['policy']}`), synthetic corpus from `pipeline.tools.corpus` "
             f"({p['corpus_mix']['json_share']:.0%} JSON service logs, "
             "rest nginx/sshd/logcat/syslog text; "
             f"mean {p['corpus_mix']['mean_bytes']:.0f} bytes). Process pinned to one CPU; rec/s = "

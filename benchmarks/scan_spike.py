@@ -3,17 +3,17 @@
 The question: can one compiled pass over a text say which of the project's recognizers
 (``detectors/``, 23 recognizers, 77 Presidio patterns) can possibly match in it, so that
 the Python scanner runs only there? Measured per corpus line, one process, on the
-project's own patterns and the generated corpus (``pipeline.corpus.generate_lines``,
+project's own patterns and the generated corpus (``pipeline.tools.corpus.generate_lines``,
 densities 0 / 0.3 / 1.0):
 
-* ``python-scanner``: today's ``pipeline.scanner.Scanner.scan`` on each text of the line
+* ``python-scanner``: today's ``pipeline.detection.scanner.Scanner.scan`` on each text of the line
   (each string value of a JSON record with its field name, or the whole text line): the
   work a prefilter could skip; measured with the scanner's native prefilter switched off
   (every recognizer reported as a possible hit, as before it existed);
 * ``scanner+prefilter``: the same scanner with the prefilter on (issue 13, first step:
   recognizers that cannot match are left out of the plan, texts without any possible
   match skip planning);
-* ``rust-regexset``: ``pipeline._native.PatternSet.hits`` (the ``regex`` crate's
+* ``rust-regexset``: ``pipeline.detection._native.PatternSet.hits`` (the ``regex`` crate's
   ``RegexSet`` in a pyo3 extension built from ``native/``) on the same texts;
 * ``hyperscan``: the ``hyperscan`` wheel (Vectorscan), a which-patterns-hit block scan of
   the UTF-8 bytes (single match per pattern), when installed;
@@ -22,7 +22,7 @@ densities 0 / 0.3 / 1.0):
 
 No Python pattern runs as is anywhere but in Python: lookbehinds (some of variable width),
 lookaheads and backreferences (``(?P=sep)``) exist in none of the three engines. The
-native side therefore gets *superset* translations (``pipeline._prefilter``: assertions
+native side therefore gets *superset* translations (``pipeline.detection.prefilter``: assertions
 dropped, a backreference replaced by its group, large repeats opened up); the table of
 "expressible" counts says how many original patterns each engine accepts as written, and
 how many superset translations it accepts. A prefilter is only useful if it skips work:
@@ -75,9 +75,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import RESULTS, corpus, pin_one_core  # noqa: E402
 from detectors import RECOGNIZERS  # noqa: E402
-from pipeline import _native  # noqa: E402
-from pipeline._prefilter import Prefilter, Untranslatable, superset_pattern  # noqa: E402
-from pipeline.scanner import Scanner  # noqa: E402
+from pipeline.detection import _native  # noqa: E402
+from pipeline.detection.prefilter import Prefilter, Untranslatable, superset_pattern  # noqa: E402
+from pipeline.detection.scanner import Scanner  # noqa: E402
 
 DENSITIES = (0.0, 0.3, 1.0)
 
@@ -354,7 +354,7 @@ def main() -> int:
         f"`python benchmarks/scan_spike.py --lines {args.lines}` at "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, pinned to core {core}; one process, CPU time, "
-        "best of 3 rounds. Corpus: `pipeline.corpus.generate_lines(n, seed=0, density)`; "
+        "best of 3 rounds. Corpus: `pipeline.tools.corpus.generate_lines(n, seed=0, density)`; "
         "a line's texts are its JSON string/number values (with field names) or the whole "
         "text line.",
         "",

@@ -79,14 +79,14 @@ def worker_command() -> list[str] | None:
 
     try:
         if (
-            importlib.util.find_spec("pipeline.cli_stream") is None
-            or importlib.util.find_spec("pipeline.agents") is None
+            importlib.util.find_spec("pipeline.cli.stream") is None
+            or importlib.util.find_spec("pipeline.stream.agents") is None
         ):
             return None
     except ImportError:
         return None
     try:
-        from pipeline.cli import main as cli_main
+        from pipeline.cli.main import main as cli_main
 
         if "worker" in getattr(cli_main, "commands", {}):
             return [sys.executable, "-m", "pipeline", "worker"]
@@ -95,14 +95,14 @@ def worker_command() -> list[str] | None:
     return [
         sys.executable,
         "-c",
-        "from pipeline.cli_stream import worker; worker(prog_name='logscrub worker')",
+        "from pipeline.cli.stream import worker; worker(prog_name='logscrub worker')",
     ]
 
 
 def available(need_worker: bool = True) -> tuple[bool, str]:
     """Whether the stream benchmark can run here, and why not."""
     if need_worker and worker_command() is None:
-        return False, "the stream worker (pipeline.agents) is not there yet"
+        return False, "the stream worker (pipeline.stream.agents) is not there yet"
     if not os.environ.get("LOGSCRUB_BENCH_BOOTSTRAP") and not KAFKA_LOCAL.exists():
         return False, "no broker: docker/kafka-local missing and LOGSCRUB_BENCH_BOOTSTRAP unset"
     if not os.environ.get("LOGSCRUB_BENCH_BOOTSTRAP") and shutil.which("java") is None:
@@ -361,7 +361,7 @@ class System:
                 if self.profile_to is not None:
                     runner = self.tmp / "run_worker.py"
                     runner.write_text(
-                        "from pipeline.cli_stream import worker\n"
+                        "from pipeline.cli.stream import worker\n"
                         "worker(prog_name='logscrub worker')\n"
                     )
                     cmd = [
@@ -1152,9 +1152,9 @@ def profile_worker(
         rows.append((tt, ct, nc, func, f"{Path(file).name}:{line}", g))
         short = f"{Path(file).parent.name}/{Path(file).name}:{func}"
         for name in (
-            "pipeline/engine.py:apply",
-            "pipeline/worker.py:process",
-            "pipeline/worker.py:deliver",
+            "pipeline/core/engine.py:apply",
+            "pipeline/stream/processor.py:process",
+            "pipeline/stream/delivery.py:deliver",
         ):
             if short == name:
                 key_cum[name] = key_cum.get(name, 0.0) + ct

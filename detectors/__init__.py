@@ -1,7 +1,7 @@
 """logscrub's Presidio recognizers for personal data in service logs.
 
 ``RECOGNIZERS`` is the explicit registry: ``pipeline/analyzer.py`` adds each class to a
-Presidio ``RecognizerRegistry`` and the fast scanner (``pipeline/scanner.py``) compiles
+Presidio ``RecognizerRegistry`` and the fast scanner (``pipeline/detection/scanner.py``) compiles
 them. Third-party packages add recognizers through the ``logscrub.detectors`` entry-point
 group instead of editing this tuple.
 """

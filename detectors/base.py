@@ -2,7 +2,7 @@
 
 Every detector is a real Presidio ``PatternRecognizer``: ``recognizer.analyze(text, [ENTITY])``
 works as in Presidio and the class can be registered in an ``AnalyzerEngine``. The extra
-class constants below are what the engine's fast scanner (``pipeline/scanner.py``) needs to
+class constants below are what the engine's fast scanner (``pipeline/detection/scanner.py``) needs to
 decide *when* a recognizer runs at all, so that a log line costs microseconds instead of the
 milliseconds a full analyzer call costs.
 """
@@ -204,7 +204,7 @@ class LogRecognizer(PatternRecognizer):
 
 
 # ---------------------------------------------------------------------------------------
-# Additions used by the detector pack and the fast scanner (pipeline/scanner.py).
+# Additions used by the detector pack and the fast scanner (pipeline/detection/scanner.py).
 # Everything above keeps its meaning; the hints below default to "no restriction", so a
 # recognizer that does not set them is simply run over the whole text.
 # ---------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from stdnum.cn import ric
 
 from detectors.base import DIGITS_15, LogRecognizer
 
-
 # GB/T 2260 province codes; 81/82/83 are the residence permits of Hong Kong, Macau and
 # Taiwan residents, which use the same format.
 _PROVINCES = frozenset({

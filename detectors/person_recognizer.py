@@ -73,7 +73,7 @@ _HEADER_WORDS = frozenset(
 class PersonRecognizer(LogRecognizer):
     """Detect a person's name after a name key: ``"real_name": "Zhang San"``.
 
-    Names in free text are found by NER (``pipeline/ner.py``), not by this recognizer.
+    Names in free text are found by NER (``pipeline/detection/ner.py``), not by this recognizer.
     """
 
     ENTITY: ClassVar[str] = "PERSON"

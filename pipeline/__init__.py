@@ -17,22 +17,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipeline.engine import Engine, Outcome
+    from pipeline.core.engine import Engine, Outcome
+    from pipeline.core.policy import Policy, load_policy, parse_policy
     from pipeline.exceptions import ConfigError, KeyMissingError, LogscrubError, RecordError
     from pipeline.keys import KeyRing
-    from pipeline.policy import Policy, load_policy, parse_policy
 
 _EXPORTS = {
-    "Engine": "pipeline.engine",
-    "Outcome": "pipeline.engine",
+    "Engine": "pipeline.core.engine",
+    "Outcome": "pipeline.core.engine",
     "ConfigError": "pipeline.exceptions",
     "KeyMissingError": "pipeline.exceptions",
     "LogscrubError": "pipeline.exceptions",
     "RecordError": "pipeline.exceptions",
     "KeyRing": "pipeline.keys",
-    "Policy": "pipeline.policy",
-    "load_policy": "pipeline.policy",
-    "parse_policy": "pipeline.policy",
+    "Policy": "pipeline.core.policy",
+    "load_policy": "pipeline.core.policy",
+    "parse_policy": "pipeline.core.policy",
 }
 __all__ = sorted(_EXPORTS)
 

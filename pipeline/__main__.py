@@ -1,5 +1,5 @@
 """``python -m pipeline`` runs the ``logscrub`` command line."""
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 main()

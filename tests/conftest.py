@@ -25,7 +25,7 @@ def other_keys() -> KeyRing:
 
 @pytest.fixture(scope="session")
 def default_engine(keys: KeyRing):
-    from pipeline.engine import Engine
-    from pipeline.policy import load_policy
+    from pipeline.core.engine import Engine
+    from pipeline.core.policy import load_policy
 
     return Engine(load_policy(), keys=keys, ner=False)

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from pipeline.exceptions import KeyMissingError, LogscrubError
 from pipeline.keys import KeyRing
 from pipeline.operators.base import NoParams, Operator, OperatorContext
-from pipeline.tokens import encrypted_token, parse_encrypted
+from pipeline.operators.tokens import encrypted_token, parse_encrypted
 
 
 class Encrypt(Operator[NoParams]):

@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline import generalize as g
+from pipeline.operators import generalization as g
 from pipeline.operators.base import Operator, OperatorContext
 
 Method = Literal["auto", "ip", "gps", "month", "year", "user_agent", "imei", "imsi", "mac"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pipeline.cryptopan import CryptoPAn
 from pipeline.operators.base import NoParams, Operator, OperatorContext
+from pipeline.operators.cryptopan import CryptoPAn
 
 _CACHE_LIMIT = 65_536
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.operators.base import Operator, OperatorContext
-from pipeline.tokens import pseudonym_token
+from pipeline.operators.tokens import pseudonym_token
 
 _CACHE_LIMIT = 65_536
 

@@ -12,8 +12,8 @@ import json
 import time
 from collections.abc import Callable
 
-from pipeline.ner import NerDetector
-from pipeline.scanner import Scanner
+from pipeline.detection.ner import NerDetector
+from pipeline.detection.scanner import Scanner
 
 RECORD = {
     "ts": "2024-05-01T12:00:00.123Z", "level": "INFO", "service": "order-service",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.scanner import Scanner
+from pipeline.detection.scanner import Scanner
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
-"""Street addresses in free text (pipeline.addresses): prose and address blocks."""
+"""Street addresses in free text (pipeline.detection.addresses): prose and address blocks."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.addresses import find_addresses
-from pipeline.scanner import Scanner
+from pipeline.detection.addresses import find_addresses
+from pipeline.detection.scanner import Scanner
 
 
 def _found(text: str) -> list[str]:

@@ -132,7 +132,7 @@ def test_version_tokens_are_not_user_agents(found: Found, text: str) -> None:
 
 
 def test_when_the_word_for_address_precedes_a_url_then_it_is_no_address() -> None:
-    from pipeline.scanner import Scanner
+    from pipeline.detection.scanner import Scanner
 
     text = "活动详情见地址：http://t.cn/8kNf4qV 欢迎参加"
     assert all(f.entity != "ADDRESS" for f in Scanner().scan(text, None, ner=True))

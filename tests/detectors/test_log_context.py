@@ -10,11 +10,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pipeline._percent import decode_with_offsets, has_escapes
-from pipeline.engine import Engine
+from pipeline.core.engine import Engine
+from pipeline.core.policy import load_policy
+from pipeline.detection.percent import decode_with_offsets, has_escapes
+from pipeline.detection.scanner import Scanner
 from pipeline.keys import KeyRing
-from pipeline.policy import load_policy
-from pipeline.scanner import Scanner
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_free_text_addresses_and_devices(engine: Engine, text: str, raw: str, en
 
 
 def test_ner_identifier_filter() -> None:
-    from pipeline.names import looks_like_identifier as _looks_like_identifier
+    from pipeline.detection.names import looks_like_identifier as _looks_like_identifier
 
     def flagged(text: str, span: str) -> bool:
         start = text.index(span)
@@ -307,7 +307,7 @@ def test_a_run_together_field_name_is_read_by_its_ending():
     """`netbssid` is `net` + `bssid` written by a producer that lowercases everything: its
     ending names a MAC address, as `netBssid` does; short endings (`name`, `ssid`) and
     words that merely contain a field name elsewhere are not read this way."""
-    from pipeline.scanner import Scanner
+    from pipeline.detection.scanner import Scanner
 
     scanner = Scanner()
     assert scanner.field_entity("netbssid") == scanner.field_entity("netBssid") == "MAC_ADDRESS"

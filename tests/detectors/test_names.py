@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.names import find_names
+from pipeline.detection.names import find_names
 
 
 def _found(text: str) -> list[str]:

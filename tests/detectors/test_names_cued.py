@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.names import coordinated_names, find_cued_names, find_lowercase_names
-from pipeline.scanner import Finding
+from pipeline.detection.names import coordinated_names, find_cued_names, find_lowercase_names
+from pipeline.detection.scanner import Finding
 
 
 def _cued(text: str) -> list[str]:

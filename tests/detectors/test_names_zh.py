@@ -1,4 +1,4 @@
-"""Chinese person names in running Han text (pipeline.names_zh).
+"""Chinese person names in running Han text (pipeline.detection.names_zh).
 
 All sentences are made up here: none comes from the Weibo NER corpus (CC BY-SA 3.0).
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.names_zh import available, find_names_zh
-from pipeline.scanner import Scanner
+from pipeline.detection.names_zh import available, find_names_zh
+from pipeline.detection.scanner import Scanner
 
 pytestmark = pytest.mark.skipif(not available(), reason="rjieba is not installed")
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from pipeline.ner import NerDetector
-from pipeline.scanner import Scanner
+from pipeline.detection.ner import NerDetector
+from pipeline.detection.scanner import Scanner
 
 pytestmark = pytest.mark.nlp
 
@@ -57,7 +56,7 @@ def test_scanner_runs_ner_only_when_asked(ner: NerDetector) -> None:
     ],
 )
 def test_ner_runs_only_where_a_name_could_pass_the_filters(text: str, worth: bool) -> None:
-    from pipeline.ner import _may_hold_a_name
+    from pipeline.detection.ner import _may_hold_a_name
 
     assert _may_hold_a_name(text) is worth
 
@@ -74,7 +73,7 @@ def test_ner_runs_only_where_a_name_could_pass_the_filters(text: str, worth: boo
     ],
 )
 def test_a_single_capitalized_word_counts_only_inside_prose(text: str, word: str, prose: bool) -> None:
-    from pipeline.ner import _in_prose
+    from pipeline.detection.ner import _in_prose
 
     start = text.index(word)
     assert _in_prose(text, start, start + len(word)) is prose

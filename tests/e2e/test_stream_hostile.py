@@ -22,7 +22,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 
-from pipeline.manifest import HEADER
+from pipeline.stream.manifest import HEADER
 from tests.e2e.test_stream_support import (
     RouteTopics,
     WorkerProc,

@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.manifest import HEADER, Manifest
-from pipeline.quarantine import decrypt_entry
+from pipeline.stream.manifest import HEADER, Manifest
+from pipeline.stream.quarantine import decrypt_entry
 from tests.e2e.test_stream_support import (
     KEYS,
     TEST_KEY_ID,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.manifest import find_manifest
+from pipeline.stream.manifest import find_manifest
 from tests.e2e.test_stream_support import (
     DEFAULT_POLICY,
     Feed,

@@ -39,12 +39,12 @@ DEFAULT_POLICY = ROOT / "configs" / "policies" / "default.yaml"
 TEST_SECRET = "e2e-stream-secret-0123456789-abcdefghijklmnop"  # public test key
 TEST_KEY_ID = "e2e"
 KEYS = KeyRing.from_secret(TEST_SECRET, TEST_KEY_ID)
-WORKER_CODE = "from pipeline.cli_stream import worker; worker(prog_name='logscrub worker')"
+WORKER_CODE = "from pipeline.cli.stream import worker; worker(prog_name='logscrub worker')"
 
 
 def worker_code(args: list[str]) -> str:
     """WORKER_CODE with command-line arguments (settings still come from the environment)."""
-    return f"from pipeline.cli_stream import worker; worker({args!r}, prog_name='logscrub worker')"
+    return f"from pipeline.cli.stream import worker; worker({args!r}, prog_name='logscrub worker')"
 
 
 # --- records -----------------------------------------------------------------------------

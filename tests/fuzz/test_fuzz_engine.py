@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline._fold import fold_with_offsets
-from pipeline._lines import Oversize, read_lines
+from pipeline.core.lines import Oversize, read_lines
+from pipeline.detection.fold import fold_with_offsets
 from tests.fuzz.conftest import FIGURES
 
 pytestmark = pytest.mark.fuzz

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.golden import default_case_files, run_case_file
+from pipeline.tools.golden import default_case_files, run_case_file
 from tests.conftest import CONFIGS
 
 CASE_FILES = default_case_files()

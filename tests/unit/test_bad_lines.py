@@ -5,8 +5,8 @@ import io
 import orjson
 import pytest
 
-from pipeline._lines import Oversize, read_lines
-from pipeline.stats import RunStats
+from pipeline.cli.stats import RunStats
+from pipeline.core.lines import Oversize, read_lines
 
 PII = "alice@example.com"
 PHONE = "13800138000"
@@ -42,7 +42,7 @@ def test_file_mode_counts_reconcile(default_engine):
     written = []
     for item in read_lines(io.BytesIO(b"\n".join(lines) + b"\n"), default_engine.policy.model.limits.max_bytes):
         if isinstance(item, Oversize):
-            from pipeline.engine import Outcome, placeholder
+            from pipeline.core.engine import Outcome, placeholder
 
             out = Outcome(placeholder("record_too_large", item.size), "placeholder", issue="record_too_large")
         else:

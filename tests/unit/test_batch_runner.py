@@ -14,9 +14,9 @@ import orjson
 from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError
 from confluent_kafka import Message as ConfluentMessage
 
-from pipeline.batch_runner import BatchRunner
-from pipeline.metrics import Health
-from pipeline.settings import load_settings
+from pipeline.stream.batch_runner import BatchRunner
+from pipeline.stream.metrics import Health
+from pipeline.stream.settings import load_settings
 from tests.unit.test_stream_outcomes import ROUTE, processor, total
 
 VALUE = b'{"msg":"login li.wei@example.com"}'

@@ -1,4 +1,4 @@
-"""The scanner's timing calibrations are remembered between runs (pipeline._calibration)."""
+"""The scanner's timing calibrations are remembered between runs (pipeline.detection.calibration)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline._calibration import Calibrations
+from pipeline.detection.calibration import Calibrations
 
 CODE = """
-import pipeline.scanner as s
+import pipeline.detection.scanner as s
 timed = [0]
 measure = s._search_cost
 def counted(*args):

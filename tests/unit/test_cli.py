@@ -160,7 +160,7 @@ def test_explain_refuses_to_write_into_a_pipe():
 
 
 def test_scrub_on_several_processes_gives_the_same_output_and_counts(tmp_path):
-    from pipeline.corpus import generate_lines
+    from pipeline.tools.corpus import generate_lines
 
     lines = [line.encode() for line in generate_lines(1_500, seed=5, density=0.3)]
     # Odd lines among them: bad UTF-8, a cut object, an oversize line, an empty line.
@@ -220,7 +220,7 @@ def test_web_server_start_on_a_taken_port_raises_a_clear_error():
     import asyncio
     import socket
 
-    from pipeline.metrics import Health, StreamMetrics, WebPortError, WebServer
+    from pipeline.stream.metrics import Health, StreamMetrics, WebPortError, WebServer
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -19,7 +19,7 @@ from stdnum import luhn
 from stdnum import meid as stdnum_meid
 from stdnum.cn import ric
 
-from pipeline.corpus import (
+from pipeline.tools.corpus import (
     KEEP_KINDS,
     KEEP_PREFIX,
     LINE_KINDS,
@@ -31,7 +31,7 @@ from pipeline.corpus import (
     read_jsonl,
     write_jsonl,
 )
-from pipeline.evaluation import count_tokens
+from pipeline.tools.evaluation import count_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def test_when_generated_in_other_processes_then_output_does_not_depend_on_hash_s
     # Set iteration order and str hashes change with PYTHONHASHSEED; the corpus must not.
     code = (
         "import hashlib\n"
-        "from pipeline.corpus import generate_labelled\n"
+        "from pipeline.tools.corpus import generate_labelled\n"
         "h = hashlib.sha256()\n"
         "for it in generate_labelled(300, seed=3, density=0.5):\n"
         "    h.update(repr(it).encode())\n"

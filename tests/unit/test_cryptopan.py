@@ -1,4 +1,4 @@
-"""Tests for pipeline.cryptopan: reference vectors, prefix preservation, error hygiene."""
+"""Tests for pipeline.operators.cryptopan: reference vectors, prefix preservation, error hygiene."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from pipeline import cryptopan
-from pipeline.cryptopan import CryptoPAn
+from pipeline.operators import cryptopan
+from pipeline.operators.cryptopan import CryptoPAn
 
 # Restated from node-cryptopan's test data (MIT); source and license are in the file.
 _VECTORS_PATH = Path(__file__).parent.parent / "fixtures" / "cryptopan_vectors.json"

@@ -7,13 +7,13 @@ import orjson
 import pytest
 from faust.types.tuples import Message
 
-from pipeline.drift import UNSHOWN, PathLog
-from pipeline.engine import Engine
+from pipeline.core.drift import UNSHOWN, PathLog
+from pipeline.core.engine import Engine
+from pipeline.core.policy import load_policy, parse_policy
 from pipeline.keys import KeyRing
-from pipeline.metrics import StreamMetrics
-from pipeline.policy import load_policy, parse_policy
-from pipeline.routes import Route
-from pipeline.worker import RouteProcessor
+from pipeline.stream.metrics import StreamMetrics
+from pipeline.stream.processor import RouteProcessor
+from pipeline.stream.routes import Route
 
 KEYS = KeyRing.from_secret("drift-test-secret-0123456789-abcdefghijklmn", "k1")
 KEEP_POLICY = """version: 1

@@ -5,8 +5,8 @@ import json
 import orjson
 import pytest
 
-from pipeline.engine import Engine
-from pipeline.policy import load_policy, parse_policy
+from pipeline.core.engine import Engine
+from pipeline.core.policy import load_policy, parse_policy
 from tests.conftest import CONFIGS
 
 BASE = "version: 1\nname: t\n"

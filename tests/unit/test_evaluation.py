@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.corpus import Label, LabelledLine, generate_labelled
-from pipeline.evaluation import (
+from pipeline.tools.corpus import Label, LabelledLine, generate_labelled
+from pipeline.tools.evaluation import (
     IGNORE,
     Span,
     SpanExample,
@@ -336,7 +336,7 @@ def test_shared_presidio_research_file_loads_and_a_perfect_detector_scores_one()
 
 
 def test_when_conll_is_character_level_then_tokens_join_without_spaces(tmp_path) -> None:
-    from pipeline.evaluation import load_conll
+    from pipeline.tools.evaluation import load_conll
 
     path = tmp_path / "weibo.dev"
     path.write_text(
@@ -350,7 +350,7 @@ def test_when_conll_is_character_level_then_tokens_join_without_spaces(tmp_path)
 
 
 def test_when_conll_has_words_then_they_join_with_spaces(tmp_path) -> None:
-    from pipeline.evaluation import load_conll, outside_changed
+    from pipeline.tools.evaluation import load_conll, outside_changed
 
     path = tmp_path / "en.conll"
     path.write_text("Mary B-PER\nLopez I-PER\nleft O\nParis B-LOC\n", encoding="utf-8")

@@ -2,13 +2,13 @@
 
 A change in what is found (entity, detector, field path, span), in how a line is read
 (kind, issue) or in the cleaned output fails here. When the change is intended,
-regenerate with `python -m pipeline.snapshot --write` and explain it in the commit.
+regenerate with `python -m pipeline.tools.snapshot --write` and explain it in the commit.
 """
 
 import orjson
 import pytest
 
-from pipeline.snapshot import LOGHUB, SNAPSHOT, corpus, snapshot_engine, take
+from pipeline.tools.snapshot import LOGHUB, SNAPSHOT, corpus, snapshot_engine, take
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""The worker's garbage-collector settings (pipeline.gc_tuning)."""
+"""The worker's garbage-collector settings (pipeline.stream.gc_tuning)."""
 
 from __future__ import annotations
 
 import gc
 
-from pipeline.gc_tuning import OLDER_THRESHOLDS, YOUNG_THRESHOLD, settle_for_streaming
+from pipeline.stream.gc_tuning import OLDER_THRESHOLDS, YOUNG_THRESHOLD, settle_for_streaming
 
 
 class _StartupState:

@@ -1,4 +1,4 @@
-"""Tests for pipeline.generalize: one table of positives and one of negatives per function."""
+"""Tests for pipeline.operators.generalization: one table of positives and one of negatives per function."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.generalize import (
+from pipeline.operators.generalization import (
     date_to,
     gps,
     gps_text,
@@ -447,6 +447,6 @@ def test_mac_oui_invalid(testcase: str, value: str) -> None:
 
 
 def test_when_an_ip_is_written_with_dashes_then_it_is_generalized_in_that_form() -> None:
-    from pipeline.generalize import ip_prefix
+    from pipeline.operators.generalization import ip_prefix
 
     assert ip_prefix("203-0-113-57") == "203-0-113-0"

@@ -10,7 +10,7 @@ import time
 import orjson
 import pytest
 
-from pipeline.engine import TOO_SLOW
+from pipeline.core.engine import TOO_SLOW
 
 
 def test_a_spent_time_budget_gives_the_record_up_as_too_slow(default_engine):
@@ -119,8 +119,8 @@ def test_ordinary_keys_are_kept_as_written(default_engine):
 
 
 def test_keys_that_become_the_same_token_do_not_overwrite_each_other(keys):
-    from pipeline.engine import Engine
-    from pipeline.policy import parse_policy
+    from pipeline.core.engine import Engine
+    from pipeline.core.policy import parse_policy
 
     policy = parse_policy(
         "version: 1\nname: t\nunknown_fields: scan\nscan:\n  entities:\n    EMAIL_ADDRESS: {type: redact}\n"

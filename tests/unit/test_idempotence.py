@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.engine import Engine
-from pipeline.generalize import date_to, user_agent
+from pipeline.core.engine import Engine
+from pipeline.core.policy import load_policy
 from pipeline.keys import KeyRing
-from pipeline.policy import load_policy
+from pipeline.operators.generalization import date_to, user_agent
 
 SAMPLE = Path(__file__).resolve().parents[2] / "pipeline" / "data" / "sample.log"
 

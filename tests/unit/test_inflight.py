@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from pipeline.inflight import InFlight
+from pipeline.stream.inflight import InFlight
 
 
 def test_room_waits_until_a_delivery_finishes() -> None:

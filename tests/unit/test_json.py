@@ -1,7 +1,7 @@
 import orjson
 import pytest
 
-from pipeline._json import decode_line, max_depth_exceeded
+from pipeline.core.json_codec import decode_line, max_depth_exceeded
 from pipeline.exceptions import RecordError
 
 LIMITS = {"max_bytes": 1 << 20, "max_depth": 64}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pipeline.manifest import HEADER, Manifest, find_manifest, with_manifest
+from pipeline.stream.manifest import HEADER, Manifest, find_manifest, with_manifest
 
 MANIFEST = Manifest(
     policy="default",

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.corpus import generate_lines
-from pipeline.engine import Engine, Outcome
+from pipeline.cli.parallel import clean_lines
+from pipeline.core.engine import Engine, Outcome
+from pipeline.core.policy import load_policy, parse_policy
+from pipeline.detection.ner import NerDetector
 from pipeline.keys import KeyRing
-from pipeline.metrics import StreamMetrics
-from pipeline.ner import NerDetector
-from pipeline.parallel import clean_lines
-from pipeline.policy import load_policy, parse_policy
-from pipeline.routes import Route
-from pipeline.worker import RouteProcessor
+from pipeline.stream.metrics import StreamMetrics
+from pipeline.stream.processor import RouteProcessor
+from pipeline.stream.routes import Route
+from pipeline.tools.corpus import generate_lines
 
 pytestmark = pytest.mark.nlp
 

@@ -8,11 +8,11 @@ import tomllib
 import pytest
 from setuptools import find_packages
 
-from pipeline.configcheck import check_paths
 from pipeline.exceptions import ConfigError
-from pipeline.golden import default_case_files
-from pipeline.routes import load_routes
 from pipeline.shipped import shipped, shipped_configs, yaml_files
+from pipeline.stream.routes import load_routes
+from pipeline.tools.configcheck import check_paths
+from pipeline.tools.golden import default_case_files
 from tests.conftest import CONFIGS, ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

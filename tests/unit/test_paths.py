@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline._paths import PathPattern, parse_pattern
+from pipeline.core.paths import PathPattern, parse_pattern
 
 # testcase, pattern, path, expected
 MATCH_CASES = [

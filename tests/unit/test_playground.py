@@ -22,10 +22,16 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from pipeline.golden import run_case_file
 from pipeline.keys import KeyRing
-from pipeline.playground import MAX_BODY_BYTES, MAX_LINES, Playground, check_loopback, make_app
 from pipeline.shipped import shipped
+from pipeline.tools.golden import run_case_file
+from pipeline.tools.playground import (
+    MAX_BODY_BYTES,
+    MAX_LINES,
+    Playground,
+    check_loopback,
+    make_app,
+)
 from tests.playground_support import served_playground
 
 DEFAULT_POLICY = shipped("policies").joinpath("default.yaml").read_text(encoding="utf-8")
@@ -81,7 +87,7 @@ def test_the_page_with_its_token_is_served_with_a_strict_content_security_policy
 
 
 def test_the_page_loads_nothing_from_elsewhere():
-    page = Path(__file__).resolve().parents[2] / "pipeline" / "playground_page"
+    page = Path(__file__).resolve().parents[2] / "pipeline" / "tools" / "playground_page"
     for f in page.iterdir():
         text = f.read_text(encoding="utf-8")
         assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", text), f.name

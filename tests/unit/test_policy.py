@@ -1,7 +1,7 @@
 import pytest
 
+from pipeline.core.policy import DEFAULT_POLICY_PATH, load_policy, parse_policy
 from pipeline.exceptions import ConfigError
-from pipeline.policy import DEFAULT_POLICY_PATH, load_policy, parse_policy
 
 MINIMAL = """\
 version: 1

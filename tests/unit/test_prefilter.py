@@ -6,9 +6,9 @@ import pytest
 import regex
 
 from detectors import RECOGNIZERS
-from pipeline._prefilter import BITS, Prefilter, Untranslatable, bit, superset_pattern
-from pipeline.corpus import generate_lines
-from pipeline.scanner import Scanner
+from pipeline.detection.prefilter import BITS, Prefilter, Untranslatable, bit, superset_pattern
+from pipeline.detection.scanner import Scanner
+from pipeline.tools.corpus import generate_lines
 
 RECOGNIZER_OBJECTS = [cls() for cls in RECOGNIZERS]
 
@@ -169,7 +169,8 @@ def test_a_pattern_the_rust_crate_rejects_makes_its_recognizer_always_hit(monkey
     # The set of all patterns is compiled first; only when it fails is each pattern
     # compiled alone, to leave out just the rejected ones. Here the crate is a stand-in
     # that rejects any pattern with `REJECTED` in it.
-    from pipeline import _native, _prefilter
+    from pipeline.detection import _native
+    from pipeline.detection import prefilter as _prefilter
 
     class Crate:
         @staticmethod

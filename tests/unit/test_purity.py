@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-ENGINE_MODULES = ["pipeline.engine", "pipeline.policy", "pipeline.operators", "pipeline.scanner", "detectors"]
+ENGINE_MODULES = ["pipeline.core.engine", "pipeline.core.policy", "pipeline.operators", "pipeline.detection.scanner", "detectors"]
 
 
 def test_engine_modules_import_no_faust_or_kafka():

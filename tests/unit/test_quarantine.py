@@ -13,12 +13,14 @@ import orjson
 import pytest
 from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
-from pipeline.engine import Engine
+from pipeline.core.engine import Engine
+from pipeline.core.policy import DEFAULT_POLICY_PATH, load_policy
 from pipeline.keys import KeyRing
-from pipeline.manifest import HEADER, Manifest
-from pipeline.metrics import Health, StreamMetrics
-from pipeline.policy import DEFAULT_POLICY_PATH, load_policy
-from pipeline.quarantine import (
+from pipeline.stream.delivery import deliver, is_record_error
+from pipeline.stream.manifest import HEADER, Manifest
+from pipeline.stream.metrics import Health, StreamMetrics
+from pipeline.stream.processor import Emit, Incoming, RouteProcessor
+from pipeline.stream.quarantine import (
     CLEAN_SEND_FAILED,
     ENGINE_EXCEPTION,
     QuarantineDecryptError,
@@ -26,8 +28,7 @@ from pipeline.quarantine import (
     build_entry,
     decrypt_entry,
 )
-from pipeline.routes import Route
-from pipeline.worker import Emit, Incoming, RouteProcessor, deliver, is_record_error
+from pipeline.stream.routes import Route
 
 EMAIL = b"li.wei@example.com"
 PHONE = b"13912345678"
@@ -279,7 +280,7 @@ def run_deliver(
             raise failures.pop(0)
 
     async def main() -> None:
-        import pipeline.worker as w
+        import pipeline.stream.delivery as w
 
         original = w.backoff_s
         w.backoff_s = lambda attempt: 0.0  # no real pauses in a unit test
@@ -339,7 +340,7 @@ def test_deliver_takes_over_a_send_that_already_failed(processor):
 def test_quarantine_decrypt_command_gives_the_key_holder_the_raw_record(keys, tmp_path):
     from click.testing import CliRunner
 
-    from pipeline.cli_stream import quarantine_decrypt
+    from pipeline.cli.stream import quarantine_decrypt
     from tests.conftest import TEST_SECRET
 
     entries = tmp_path / "entries.jsonl"
@@ -363,7 +364,7 @@ def test_quarantine_decrypt_command_gives_the_key_holder_the_raw_record(keys, tm
 def test_quarantine_decrypt_needs_a_reason_and_a_writable_audit_log(keys, tmp_path):
     from click.testing import CliRunner
 
-    from pipeline.cli_stream import quarantine_decrypt
+    from pipeline.cli.stream import quarantine_decrypt
     from tests.conftest import TEST_SECRET
 
     entries = tmp_path / "entries.jsonl"
@@ -381,7 +382,7 @@ def test_quarantine_decrypt_needs_a_reason_and_a_writable_audit_log(keys, tmp_pa
 def test_quarantine_decrypt_without_the_key_exits_2(tmp_path, keys):
     from click.testing import CliRunner
 
-    from pipeline.cli_stream import quarantine_decrypt
+    from pipeline.cli.stream import quarantine_decrypt
 
     entries = tmp_path / "entries.jsonl"
     entries.write_text(orjson.dumps(entry(keys)).decode() + "\n", encoding="utf-8")

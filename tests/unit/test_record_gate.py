@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import random
 
-import orjson
 import pytest
 
-from pipeline.corpus import generate_lines
-from pipeline.engine import Engine, Outcome
+from pipeline.core.engine import Engine, Outcome
+from pipeline.core.policy import load_policy
 from pipeline.keys import KeyRing
-from pipeline.policy import load_policy
+from pipeline.tools.corpus import generate_lines
 
 KEYS = KeyRing.from_secret("gate-test-secret-0123456789-abcdefghijklmn", "k1")
 
@@ -174,7 +173,7 @@ def test_deep_nesting_over_the_limit_is_ineligible():
 
 
 def test_a_deny_list_value_reaches_python():
-    from pipeline.policy import parse_policy
+    from pipeline.core.policy import parse_policy
 
     text = """version: 1
 name: deny
@@ -193,8 +192,8 @@ scan:
 
 def test_the_native_benign_shape_is_the_scanners():
     from detectors.base import text_shape
-    from pipeline import _native
-    from pipeline.scanner import _BENIGN_SHAPE
+    from pipeline.detection import _native
+    from pipeline.detection.scanner import _BENIGN_SHAPE
 
     rng = random.Random(3)
     samples = [

@@ -1,4 +1,4 @@
-"""Hot reload of routes and policies (pipeline.reload): real files, real engines, the route
+"""Hot reload of routes and policies (pipeline.stream.reload): real files, real engines, the route
 processor both runners use; the broker-side test is tests/e2e/test_stream_reload.py."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from faust.types.tuples import Message
 
-from pipeline.manifest import find_manifest
-from pipeline.metrics import StreamMetrics
-from pipeline.reload import ConfigWatcher
-from pipeline.settings import load_settings
 from pipeline.shipped import shipped
-from pipeline.worker import RouteProcessor, build_processors
+from pipeline.stream.manifest import find_manifest
+from pipeline.stream.metrics import StreamMetrics
+from pipeline.stream.processor import RouteProcessor, build_processors
+from pipeline.stream.reload import ConfigWatcher
+from pipeline.stream.settings import load_settings
 
 SECRET = "reload-test-secret-0123456789-abcdefghijklm"
 DEFAULT = shipped("policies").joinpath("default.yaml").read_text(encoding="utf-8")
@@ -85,7 +85,7 @@ def test_an_invalid_policy_is_refused_with_every_issue_and_the_running_one_stays
     watcher = ConfigWatcher(settings, [processor], metrics)
     digest, _ = _clean(processor, 1)
     policy.write_text(policy.read_text().replace("version: 1", "version: 3") + "\nbogus: 1\n")
-    with caplog.at_level(logging.ERROR, logger="pipeline.reload"):
+    with caplog.at_level(logging.ERROR, logger="pipeline.stream.reload"):
         assert watcher.reload() == "invalid"
     text = caplog.text
     assert "app.yaml:" in text and "version" in text and "bogus" in text

@@ -12,12 +12,12 @@ import orjson
 import pytest
 
 from pipeline.audit import AuditError, append, verify_log
-from pipeline.engine import Engine
+from pipeline.core.engine import Engine
+from pipeline.core.policy import parse_policy
 from pipeline.exceptions import ConfigError, KeyMissingError
 from pipeline.keys import KeyRing, add_to_ring
 from pipeline.operators.encrypt import reveal
-from pipeline.policy import parse_policy
-from pipeline.quarantine import SourceRef, build_entry, decrypt_entry
+from pipeline.stream.quarantine import SourceRef, build_entry, decrypt_entry
 
 ENC_POLICY = "version: 1\nname: enc\nunknown_fields: keep\nfields:\n  uid: {type: encrypt, entity: USER_ID}\n"
 PSEUDO_POLICY = "version: 1\nname: ps\nunknown_fields: keep\nfields:\n  uid: {type: pseudonymize, entity: USER_ID}\n"

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.exceptions import ConfigError
-from pipeline.settings import Settings, load_settings
+from pipeline.stream.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,7 +107,7 @@ def test_settings_are_frozen():
 def test_worker_with_invalid_settings_exits_2_without_a_broker(monkeypatch):
     from click.testing import CliRunner
 
-    from pipeline.cli_stream import worker
+    from pipeline.cli.stream import worker
 
     monkeypatch.setenv("LOGSCRUB_WEB_PORT", "not-a-port")
     result = CliRunner().invoke(worker, ["--brokers", "127.0.0.1:1"])
@@ -118,7 +118,7 @@ def test_worker_with_invalid_settings_exits_2_without_a_broker(monkeypatch):
 def test_tail_refuses_a_raw_topic(monkeypatch):
     from click.testing import CliRunner
 
-    from pipeline.cli_stream import tail
+    from pipeline.cli.stream import tail
 
     result = CliRunner().invoke(tail, ["logs.raw.service", "--brokers", "127.0.0.1:1"])
     assert result.exit_code == 2

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # fresh interpreter; then what it imported and the collector's state.
 _PROBE = """
 import gc, json, sys
-from pipeline.cli import main
+from pipeline.cli.main import main
 try:
     main(["scrub", "-i", sys.argv[1], "--no-ner", "-q"], standalone_mode=False)
 finally:
@@ -48,12 +48,12 @@ def test_scrub_without_ner_does_not_import_what_it_does_not_use(tmp_path: Path) 
     state = _probe(tmp_path)
     modules = set(state["modules"])
     # The engine is built (the detectors and the scanner are loaded) ...
-    assert {"pipeline.engine", "pipeline.scanner", "detectors"} <= modules
+    assert {"pipeline.core.engine", "pipeline.detection.scanner", "detectors"} <= modules
     # ... but the user-agent parser is imported only when a user agent is generalized,
     # the stream commands only when one is run (or listed), and the stream's clients and
     # the NER module never by the file mode without NER.
     for name in (
-        "ua_parser", "pipeline.cli_stream", "pipeline.ner", "faust", "confluent_kafka", "aiokafka"
+        "ua_parser", "pipeline.cli.stream", "pipeline.detection.ner", "faust", "confluent_kafka", "aiokafka"
     ):
         assert name not in modules, f"{name} imported by a NER-off scrub"
 
@@ -74,7 +74,7 @@ def test_detector_regex_flags_are_plain_ints() -> None:
 
 
 def test_policy_yaml_uses_libyaml_when_available() -> None:
-    from pipeline import policy
+    from pipeline.core import policy
 
     if getattr(yaml, "__with_libyaml__", False):
         assert policy._YAML_LOADER is yaml.CSafeLoader

@@ -1,6 +1,6 @@
 """Every fetched record gets an outcome: RouteProcessor.take, the one place both transports
 hand their records to (the batch runner: confluent-kafka's Message behind
-:class:`pipeline.batch_runner.ConfluentRecord`; the Faust runner: Faust's Message; aiokafka's
+:class:`pipeline.stream.batch_runner.ConfluentRecord`; the Faust runner: Faust's Message; aiokafka's
 ConsumerRecord), and the engine thread it runs in.
 
 No broker, no mocks of the clients: the records are the clients' own record classes, built
@@ -21,14 +21,15 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME
 from confluent_kafka import Message as ConfluentMessage
 from faust.types.tuples import Message
 
-from pipeline.batch_runner import ConfluentRecord
-from pipeline.engine import Engine
+from pipeline.core.engine import Engine
+from pipeline.core.policy import load_policy
 from pipeline.keys import KeyRing
-from pipeline.metrics import Health, StreamMetrics
-from pipeline.policy import load_policy
-from pipeline.quarantine import decrypt_entry
-from pipeline.routes import Route
-from pipeline.worker import Emit, RouteProcessor, deliver
+from pipeline.stream.batch_runner import ConfluentRecord
+from pipeline.stream.delivery import deliver
+from pipeline.stream.metrics import Health, StreamMetrics
+from pipeline.stream.processor import Emit, RouteProcessor
+from pipeline.stream.quarantine import decrypt_entry
+from pipeline.stream.routes import Route
 
 ROUTE = Route(
     name="service",
@@ -250,8 +251,8 @@ def test_take_batch_returns_after_its_time_slice_with_one_record_at_least(keys):
 def test_batch_runner_maps_record_refusals_to_the_same_error_types_as_the_faust_runner(keys):
     from confluent_kafka import KafkaError
 
-    from pipeline.batch_runner import SendError, as_exception
-    from pipeline.worker import is_record_error
+    from pipeline.stream.batch_runner import SendError, as_exception
+    from pipeline.stream.delivery import is_record_error
 
     too_large = as_exception(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
     assert type(too_large).__name__ == "MessageSizeTooLargeError" and is_record_error(too_large)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import load_settings
-from pipeline.supervisor import child_env, parse_processes
+from pipeline.stream.settings import load_settings
+from pipeline.stream.supervisor import child_env, parse_processes
 
 
 def test_processes_is_a_count_or_auto():

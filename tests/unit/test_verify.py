@@ -13,10 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.engine import Engine
+from pipeline.core.engine import Engine
+from pipeline.core.policy import load_policy
 from pipeline.keys import KeyRing
-from pipeline.policy import load_policy
-from pipeline.verify import Verifier
+from pipeline.tools.verify import Verifier
 
 SECRET = "verify-test-secret-0123456789-abcdefghijklm"
 SAMPLE = Path(__file__).resolve().parents[2] / "pipeline" / "data" / "sample.log"
