@@ -76,7 +76,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import RESULTS, corpus, pin_one_core  # noqa: E402
 from detectors import RECOGNIZERS  # noqa: E402
 from pipeline.detection import _native  # noqa: E402
-from pipeline.detection.prefilter import Prefilter, Untranslatable, superset_pattern  # noqa: E402
+from pipeline.detection.prefilter import Prefilter, UntranslatableError, superset_pattern  # noqa: E402
 from pipeline.detection.scanner import Scanner  # noqa: E402
 
 DENSITIES = (0.0, 0.3, 1.0)
@@ -127,7 +127,7 @@ def expressible(patterns: list[tuple[str, int]]) -> dict[str, tuple[int, int]]:
     for regex, flags in patterns:
         try:
             translated.append(superset_pattern(regex, flags))
-        except Untranslatable:
+        except UntranslatableError:
             translated.append(None)
     out: dict[str, tuple[int, int]] = {}
     rust = lambda p: _native.compile_error(p) is None  # noqa: E731
@@ -287,7 +287,7 @@ def main() -> int:
         for p in r.patterns:
             try:
                 translated.append((superset_pattern(p.regex, int(r.global_regex_flags or 0)), index))
-            except Untranslatable:
+            except UntranslatableError:
                 pass
     scanner = Scanner(recognizers)
     today = Scanner(recognizers)

@@ -10,11 +10,29 @@ from presidio_analyzer import Pattern
 from detectors.base import LogRecognizer, keyed_pattern
 
 _KEYS = [
-    "address", "addr", "home_address", "homeaddress", "shipping_address",
-    "shippingaddress", "delivery_address", "deliveryaddress", "billing_address",
-    "billingaddress", "postal_address", "postaladdress", "street", "street_address",
-    "mailing_address", "receiver_address", "consignee_address", "detail_address",
-    "detailaddress", "地址", "收货地址", "详细地址", "住址",
+    "address",
+    "addr",
+    "home_address",
+    "homeaddress",
+    "shipping_address",
+    "shippingaddress",
+    "delivery_address",
+    "deliveryaddress",
+    "billing_address",
+    "billingaddress",
+    "postal_address",
+    "postaladdress",
+    "street",
+    "street_address",
+    "mailing_address",
+    "receiver_address",
+    "consignee_address",
+    "detail_address",
+    "detailaddress",
+    "地址",
+    "收货地址",
+    "详细地址",
+    "住址",
 ]
 # `addr=10.0.0.1:8080`, `address: [::1]:443`, `addr=db-1.internal:5432`: network
 # addresses are not postal ones (the IP recognizer takes the IP itself).
@@ -80,8 +98,7 @@ class AddressRecognizer(LogRecognizer):
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["home", "postal"]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
         {k.replace("_", "") for k in _KEYS}
-        | {"useraddress", "contactaddress", "zipcode",
-           "postcode", "postalcode", "zip"}
+        | {"useraddress", "contactaddress", "zipcode", "postcode", "postalcode", "zip"}
     )
     WINDOW: ClassVar[tuple[int, int]] = (120, 200)
 

@@ -2,15 +2,15 @@
 
 Every detector is a real Presidio ``PatternRecognizer``: ``recognizer.analyze(text, [ENTITY])``
 works as in Presidio and the class can be registered in an ``AnalyzerEngine``. The extra
-class constants below are what the engine's fast scanner (``pipeline/detection/scanner.py``) needs to
-decide *when* a recognizer runs at all, so that a log line costs microseconds instead of the
-milliseconds a full analyzer call costs.
+class constants below are what the engine's fast scanner
+(``pipeline/detection/scanner.py``) needs to decide *when* a recognizer runs at all, so
+that a log line costs microseconds instead of the milliseconds a full analyzer call costs.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
@@ -37,6 +37,15 @@ _TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A
 def field_name_tokens(name: str) -> list[str]:
     """Split a field name into lowercase tokens on ``_``, ``-``, ``.`` and camelCase."""
     return [t.lower() for t in _TOKEN_SPLIT.split(name) if t]
+
+
+def _compiled(pattern: Any, flags: int | None) -> Any:
+    """Presidio's own per-pattern cache of the compiled regex (``Pattern.compiled_regex``,
+    which its type annotations declare as always None)."""
+    if pattern.compiled_regex is None or pattern.compiled_with_flags != flags:
+        pattern.compiled_with_flags = flags
+        pattern.compiled_regex = regex.compile(pattern.regex, flags=flags or 0)
+    return pattern.compiled_regex
 
 
 class LogRecognizer(PatternRecognizer):
@@ -107,6 +116,9 @@ class LogRecognizer(PatternRecognizer):
     #: context (``shippingname``, ``membername`` end in ``name``), unless what comes
     #: before the ending is in ``FIELD_EXCLUDES`` (``hostname``).
     FIELD_SUFFIXES: ClassVar[tuple[str, ...]] = ()
+    # Set by Presidio's constructors; declared so that type checkers know them.
+    patterns: list[Pattern]
+    name: str
 
     def in_positive_position(self, text: str, start: int) -> bool:
         """Whether the text right before ``start`` says "this is the entity" so strongly
@@ -155,10 +167,7 @@ class LogRecognizer(PatternRecognizer):
         flags = regex_flags if regex_flags else self.global_regex_flags
         results: list[RecognizerResult] = []
         for pattern in self.patterns:
-            if pattern.compiled_regex is None or pattern.compiled_with_flags != flags:
-                pattern.compiled_with_flags = flags
-                pattern.compiled_regex = regex.compile(pattern.regex, flags=flags or 0)
-            for match in pattern.compiled_regex.finditer(text):
+            for match in _compiled(pattern, flags).finditer(text):
                 start, end = span_of(match)
                 if start >= end:
                     continue
@@ -182,7 +191,11 @@ class LogRecognizer(PatternRecognizer):
                         end=end,
                         score=score,
                         analysis_explanation=self.build_regex_explanation(
-                            self.name, pattern.name, pattern.regex, score, bool(validation),
+                            self.name,
+                            pattern.name,
+                            pattern.regex,
+                            score,
+                            bool(validation),
                             flags or 0,
                         ),
                         recognition_metadata={

@@ -9,8 +9,18 @@ from presidio_analyzer import Pattern
 from detectors.base import LogRecognizer, keyed_pattern
 
 _KEYS = [
-    "birthday", "birth_day", "birthdate", "birth_date", "date_of_birth", "dateofbirth",
-    "dob", "bday", "birth", "born", "生日", "出生日期",
+    "birthday",
+    "birth_day",
+    "birthdate",
+    "birth_date",
+    "date_of_birth",
+    "dateofbirth",
+    "dob",
+    "bday",
+    "birth",
+    "born",
+    "生日",
+    "出生日期",
 ]
 _DATE = (
     r"(?:19|20)\d{2}[\-/.年]?(?:0?[1-9]|1[0-2])[\-/.月]?(?:0?[1-9]|[12]\d|3[01])日?"

@@ -10,9 +10,23 @@ from detectors.base import LogRecognizer, keyed_pattern
 
 _MM_YY = r"(?:0[1-9]|1[0-2])\s?[/\-]\s?(?:20)?\d{2}(?![\w/\-])|20\d{2}-(?:0[1-9]|1[0-2])(?![\w\-])"
 _KEYS = [
-    "exp", "expiry", "expires", "expiration", "exp_date", "expdate", "expiry_date",
-    "expiration_date", "card_exp", "cardexp", "card_expiry", "valid_thru", "valid thru",
-    "validthru", "valid until", "good thru", "有效期",
+    "exp",
+    "expiry",
+    "expires",
+    "expiration",
+    "exp_date",
+    "expdate",
+    "expiry_date",
+    "expiration_date",
+    "card_exp",
+    "cardexp",
+    "card_expiry",
+    "valid_thru",
+    "valid thru",
+    "validthru",
+    "valid until",
+    "good thru",
+    "有效期",
 ]
 
 
@@ -33,10 +47,20 @@ class CardExpiryRecognizer(LogRecognizer):
         ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["thru", "valid"]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "exp", "expiry", "expdate", "expirydate", "expirationdate", "cardexp", "cardexpiry",
-        "validthru", "cardexpiration", "expmonthyear",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "exp",
+            "expiry",
+            "expdate",
+            "expirydate",
+            "expirationdate",
+            "cardexp",
+            "cardexpiry",
+            "validthru",
+            "cardexpiration",
+            "expmonthyear",
+        }
+    )
     CONTEXT_REQUIRED: ClassVar[bool] = True
     MIN_DIGITS: ClassVar[int] = 3
     TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("valid thru", "valid until", "good thru", "exp")

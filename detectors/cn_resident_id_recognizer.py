@@ -11,11 +11,45 @@ from detectors.base import DIGITS_15, LogRecognizer
 
 # GB/T 2260 province codes; 81/82/83 are the residence permits of Hong Kong, Macau and
 # Taiwan residents, which use the same format.
-_PROVINCES = frozenset({
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-    "65", "71", "81", "82", "83",
-})
+_PROVINCES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+        "83",
+    }
+)
 
 
 class CnResidentIdRecognizer(LogRecognizer):
@@ -41,14 +75,38 @@ class CnResidentIdRecognizer(LogRecognizer):
         ),
     ]
     CONTEXT: ClassVar[list[str]] = [
-        "idcard", "idno", "id_card", "idnumber", "identity", "citizen", "ric", "sfz",
-        "身份证", "身份证号", "证件号", "shenfenzheng",
+        "idcard",
+        "idno",
+        "id_card",
+        "idnumber",
+        "identity",
+        "citizen",
+        "ric",
+        "sfz",
+        "身份证",
+        "身份证号",
+        "证件号",
+        "shenfenzheng",
     ]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "idcard", "idcardno", "idno", "idnumber", "identitycard", "identityno",
-        "identitynumber", "citizenid", "residentid", "sfz", "sfzh", "certno", "certificateno",
-        "idcardnumber", "nationalid",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "idcard",
+            "idcardno",
+            "idno",
+            "idnumber",
+            "identitycard",
+            "identityno",
+            "identitynumber",
+            "citizenid",
+            "residentid",
+            "sfz",
+            "sfzh",
+            "certno",
+            "certificateno",
+            "idcardnumber",
+            "nationalid",
+        }
+    )
     MIN_DIGITS: ClassVar[int] = 15
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_15,)
     WINDOW: ClassVar[tuple[int, int]] = (2, 6)

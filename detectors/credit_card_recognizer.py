@@ -65,22 +65,77 @@ class CreditCardRecognizer(LogRecognizer):
         Pattern("card (bin-grouped)", r"(?<![\w\-.])[1-8]\d{5}[ \-]\d{7,13}(?![\w\-]|\.\d)", 0.5),
     ]
     CONTEXT: ClassVar[list[str]] = [
-        "card", "credit", "debit", "cc", "pan", "cardno", "cardnumber", "bankcard", "visa",
-        "mastercard", "amex", "unionpay", "卡号", "银行卡", "信用卡",
+        "card",
+        "credit",
+        "debit",
+        "cc",
+        "pan",
+        "cardno",
+        "cardnumber",
+        "bankcard",
+        "visa",
+        "mastercard",
+        "amex",
+        "unionpay",
+        "卡号",
+        "银行卡",
+        "信用卡",
     ]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "cardno", "cardnumber", "cardnum", "creditcard", "creditcardnumber", "ccnumber",
-        "ccnum", "pan", "bankcard", "bankcardno", "bankcardnumber", "debitcard",
-        "paymentcard", "card",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "cardno",
+            "cardnumber",
+            "cardnum",
+            "creditcard",
+            "creditcardnumber",
+            "ccnumber",
+            "ccnum",
+            "pan",
+            "bankcard",
+            "bankcardno",
+            "bankcardnumber",
+            "debitcard",
+            "paymentcard",
+            "card",
+        }
+    )
     MIN_DIGITS: ClassVar[int] = 12
     # Long numbers that pass Luhn by chance (1 in 10) under these names are not cards.
-    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset({
-        "order", "orderno", "orderid", "trade", "tradeno", "txn", "txnid", "transaction",
-        "seq", "sequence", "trace", "traceid", "span", "spanid", "request", "requestid",
-        "msgid", "block", "blockid", "offset", "epoch", "ts", "timestamp", "invoice",
-        "ticket", "waybill", "tracking", "shipment", "refund", "batch", "snowflake",
-    })
+    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset(
+        {
+            "order",
+            "orderno",
+            "orderid",
+            "trade",
+            "tradeno",
+            "txn",
+            "txnid",
+            "transaction",
+            "seq",
+            "sequence",
+            "trace",
+            "traceid",
+            "span",
+            "spanid",
+            "request",
+            "requestid",
+            "msgid",
+            "block",
+            "blockid",
+            "offset",
+            "epoch",
+            "ts",
+            "timestamp",
+            "invoice",
+            "ticket",
+            "waybill",
+            "tracking",
+            "shipment",
+            "refund",
+            "batch",
+            "snowflake",
+        }
+    )
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 16)
 

@@ -10,15 +10,49 @@ from detectors.base import LogRecognizer, keyed_pattern
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _KEYS = [
-    "device_id", "deviceid", "device-id", "did", "udid", "openudid", "open_udid", "idfa",
-    "idfv", "oaid", "gaid", "adid", "aaid", "android_id", "androidid", "advertising_id",
-    "advertisingid", "ad_id", "guid", "device_uuid", "deviceuuid", "device_token",
-    "devicetoken", "push_token", "client_device_id", "hardware_id", "hwid", "vaid",
-    "utdid", "device_fingerprint", "fingerprint",
+    "device_id",
+    "deviceid",
+    "device-id",
+    "did",
+    "udid",
+    "openudid",
+    "open_udid",
+    "idfa",
+    "idfv",
+    "oaid",
+    "gaid",
+    "adid",
+    "aaid",
+    "android_id",
+    "androidid",
+    "advertising_id",
+    "advertisingid",
+    "ad_id",
+    "guid",
+    "device_uuid",
+    "deviceuuid",
+    "device_token",
+    "devicetoken",
+    "push_token",
+    "client_device_id",
+    "hardware_id",
+    "hwid",
+    "vaid",
+    "utdid",
+    "device_fingerprint",
+    "fingerprint",
     # Android's ANDROID_ID is Settings.Secure "SSAID"; push registration ids (JPush,
     # FCM, APNs tokens) identify one install.
-    "ssaid", "aid", "registration_id", "registrationid", "reg_id", "regid",
-    "push_id", "pushid", "fcm_token", "apns_token",
+    "ssaid",
+    "aid",
+    "registration_id",
+    "registrationid",
+    "reg_id",
+    "regid",
+    "push_id",
+    "pushid",
+    "fcm_token",
+    "apns_token",
 ]
 
 
@@ -39,7 +73,8 @@ class DeviceIdRecognizer(LogRecognizer):
         keyed_pattern("device id (keyed)", _KEYS, r"[\w\-:.]{6,128}", 0.3),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "").replace("-", "") for k in _KEYS] + [
-        "device", "advertising",
+        "device",
+        "advertising",
     ]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
         {k.replace("_", "").replace("-", "") for k in _KEYS} - {"fingerprint"}

@@ -13,8 +13,19 @@ _EMAIL = (
     r"(?![\w\-])"
 )
 _KEYS = [
-    "email", "e-mail", "mail", "email_address", "emailaddress", "user_email", "from", "to",
-    "cc", "bcc", "reply-to", "sender", "recipient",
+    "email",
+    "e-mail",
+    "mail",
+    "email_address",
+    "emailaddress",
+    "user_email",
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "reply-to",
+    "sender",
+    "recipient",
     "邮箱",
 ]
 
@@ -41,10 +52,20 @@ class EmailAddressRecognizer(LogRecognizer):
         keyed_pattern("email (keyed)", _KEYS, _EMAIL, 0.9, quoted=False),
     ]
     CONTEXT: ClassVar[list[str]] = ["email", "mail", "e-mail", "邮箱", "邮件"]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "email", "mail", "emailaddress", "emailaddr", "useremail", "contactemail",
-        "replyto", "mailto", "mailaddress", "customeremail",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "email",
+            "mail",
+            "emailaddress",
+            "emailaddr",
+            "useremail",
+            "contactemail",
+            "replyto",
+            "mailto",
+            "mailaddress",
+            "customeremail",
+        }
+    )
     TRIGGER_CHARS: ClassVar[str] = "@"
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"@",)
     WINDOW: ClassVar[tuple[int, int]] = (64, 72)

@@ -23,8 +23,14 @@ class GenderRecognizer(LogRecognizer):
         keyed_pattern("gender (keyed)", _KEYS, _VALUES, 0.4),
     ]
     CONTEXT: ClassVar[list[str]] = ["gender", "sex", "性别"]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "gender", "sex", "usergender", "usersex", "性别",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "gender",
+            "sex",
+            "usergender",
+            "usersex",
+            "性别",
+        }
+    )
     CONTEXT_REQUIRED: ClassVar[bool] = True
     WINDOW: ClassVar[tuple[int, int]] = (12, 40)

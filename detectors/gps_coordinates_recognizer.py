@@ -11,8 +11,19 @@ from detectors.base import LogRecognizer, keyed_pattern
 _LAT = r"[+\-]?(?:[1-8]?\d|90)\.\d{3,10}"
 _LON = r"[+\-]?(?:1[0-7]\d|0?\d{1,2}|180)\.\d{3,10}"
 _KEYS = [
-    "lat", "lng", "lon", "long", "latitude", "longitude", "gps_lat", "gps_lng", "gps_lon",
-    "geo_lat", "geo_lng", "loc_lat", "loc_lng",
+    "lat",
+    "lng",
+    "lon",
+    "long",
+    "latitude",
+    "longitude",
+    "gps_lat",
+    "gps_lng",
+    "gps_lon",
+    "geo_lat",
+    "geo_lng",
+    "loc_lat",
+    "loc_lng",
 ]
 
 
@@ -35,22 +46,85 @@ class GpsCoordinatesRecognizer(LogRecognizer):
         keyed_pattern("keyed coordinate", _KEYS, rf"{_LON}(?![\w.])", 0.5, quoted=False),
     ]
     CONTEXT: ClassVar[list[str]] = [
-        "gps", "location", "loc", "geo", "coordinates", "coord", "coords", "position",
-        "latlng", "latlon", "lnglat", "point", "坐标", "位置", "定位",
+        "gps",
+        "location",
+        "loc",
+        "geo",
+        "coordinates",
+        "coord",
+        "coords",
+        "position",
+        "latlng",
+        "latlon",
+        "lnglat",
+        "point",
+        "坐标",
+        "位置",
+        "定位",
     ] + [k.replace("_", "") for k in _KEYS]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "lat", "lng", "lon", "latitude", "longitude", "gps", "location", "geo", "coordinates",
-        "coords", "latlng", "latlon", "lnglat", "geolocation", "gpslocation", "position",
-        "gpslat", "gpslng", "gpslon", "userlocation", "geopoint", "loc",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "lat",
+            "lng",
+            "lon",
+            "latitude",
+            "longitude",
+            "gps",
+            "location",
+            "geo",
+            "coordinates",
+            "coords",
+            "latlng",
+            "latlon",
+            "lnglat",
+            "geolocation",
+            "gpslocation",
+            "position",
+            "gpslat",
+            "gpslng",
+            "gpslon",
+            "userlocation",
+            "geopoint",
+            "loc",
+        }
+    )
     MIN_DIGITS: ClassVar[int] = 5
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.000",)
-    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset({
-        "version", "versions", "ver", "ratio", "ratios", "score", "scores", "weight",
-        "weights", "probability", "prob", "loss", "accuracy", "range", "bounds", "min",
-        "max", "avg", "mean", "p50", "p90", "p99", "latency", "duration", "cpu", "mem",
-        "load", "rate", "price", "amount", "balance",
-    })
+    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset(
+        {
+            "version",
+            "versions",
+            "ver",
+            "ratio",
+            "ratios",
+            "score",
+            "scores",
+            "weight",
+            "weights",
+            "probability",
+            "prob",
+            "loss",
+            "accuracy",
+            "range",
+            "bounds",
+            "min",
+            "max",
+            "avg",
+            "mean",
+            "p50",
+            "p90",
+            "p99",
+            "latency",
+            "duration",
+            "cpu",
+            "mem",
+            "load",
+            "rate",
+            "price",
+            "amount",
+            "balance",
+        }
+    )
     WINDOW: ClassVar[tuple[int, int]] = (24, 36)
 
     def validate_result(self, pattern_text: str) -> bool | None:

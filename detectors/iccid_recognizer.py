@@ -33,9 +33,16 @@ class IccidRecognizer(LogRecognizer):
         Pattern("iccid (alnum)", r"(?<![\w\-.])8986[0-9A-Z]{15,16}(?![\w\-])", 0.2),
     ]
     CONTEXT: ClassVar[list[str]] = ["iccid", "sim", "simcard", "simserial"]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "iccid", "simiccid", "simserial", "simserialnumber", "iccid1", "iccid2",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "iccid",
+            "simiccid",
+            "simserial",
+            "simserialnumber",
+            "iccid1",
+            "iccid2",
+        }
+    )
     MIN_DIGITS: ClassVar[int] = 12
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 12)

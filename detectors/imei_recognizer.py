@@ -13,10 +13,28 @@ from detectors.base import DIGITS_12, LogRecognizer
 _NON_DIGITS = re.compile(r"\D")
 # GSMA reporting-body identifiers: the first two digits of every allocated TAC. A
 # Luhn-valid 15-digit run outside these is more likely an id than an IMEI.
-_REPORTING_BODIES = frozenset({
-    "00", "01", "10", "30", "33", "35", "44", "45", "49", "50", "51", "52", "53", "54",
-    "86", "91", "98", "99",
-})
+_REPORTING_BODIES = frozenset(
+    {
+        "00",
+        "01",
+        "10",
+        "30",
+        "33",
+        "35",
+        "44",
+        "45",
+        "49",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "86",
+        "91",
+        "98",
+        "99",
+    }
+)
 
 
 class ImeiRecognizer(LogRecognizer):
@@ -40,10 +58,19 @@ class ImeiRecognizer(LogRecognizer):
         ),
     ]
     CONTEXT: ClassVar[list[str]] = ["imei", "imeisv", "imei1", "imei2", "deviceimei", "串号"]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "imei", "imeisv", "imei1", "imei2", "deviceimei", "phoneimei", "meiimei", "imeino",
-        "imeinumber",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "imei",
+            "imeisv",
+            "imei1",
+            "imei2",
+            "deviceimei",
+            "phoneimei",
+            "meiimei",
+            "imeino",
+            "imeinumber",
+        }
+    )
     MIN_DIGITS: ClassVar[int] = 14
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 8)

@@ -29,9 +29,16 @@ class ImsiRecognizer(LogRecognizer):
         Pattern("imsi", r"(?<![\w\-.])\d{15}(?![\w\-]|\.\d)", 0.55),
     ]
     CONTEXT: ClassVar[list[str]] = ["imsi", "subscriber", "sim"]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "imsi", "imsi1", "imsi2", "simimsi", "subscriberid", "deviceimsi",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "imsi",
+            "imsi1",
+            "imsi2",
+            "simimsi",
+            "subscriberid",
+            "deviceimsi",
+        }
+    )
     MIN_DIGITS: ClassVar[int] = 15
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_15,)
     WINDOW: ClassVar[tuple[int, int]] = (2, 2)

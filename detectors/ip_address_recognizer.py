@@ -17,7 +17,10 @@ _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 _DASHED = rf"{_OCTET}(?:-{_OCTET}){{3}}"
 # A port that cannot be an octet (256-65535): `203.0.113.7.51234` (BSD netstat, SOCKS
 # logs) is an address and its port, not a five-part version.
-_HIGH_PORT = r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{3}|[3-9]\d\d|2[6-9]\d|25[6-9])"
+_HIGH_PORT = (
+    r"(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{3}|[3-9]\d\d"
+    r"|2[6-9]\d|25[6-9])"
+)
 # Network positions: in brackets right after a host name (`mail.example.com[203.0.113.7]`,
 # Postfix and sendmail), or after `from`, `client`, `host=`, `relay=`, `peer`... A version
 # word in the host name (`build-01.example.com`, `rev.example.net`) or before it does not
@@ -86,17 +89,61 @@ class IpAddressRecognizer(LogRecognizer):
         ),
     ]
     CONTEXT: ClassVar[list[str]] = [
-        "ip", "ipv4", "ipv6", "addr", "address", "client", "remote", "source", "src",
-        "forwarded", "peer", "host",
+        "ip",
+        "ipv4",
+        "ipv6",
+        "addr",
+        "address",
+        "client",
+        "remote",
+        "source",
+        "src",
+        "forwarded",
+        "peer",
+        "host",
     ]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "ip", "ipv4", "ipv6", "ipaddr", "ipaddress", "clientip", "clientaddr", "remoteip",
-        "remoteaddr", "remoteaddress", "xrealip", "xforwardedfor", "forwardedfor",
-        "sourceip", "srcip", "sourceaddr", "srcaddr", "peerip", "peeraddr", "userip",
-        "hostip", "loginip", "lastloginip", "registerip", "cip", "realip", "requestip",
-        "originip", "dstip", "destip", "dstaddr", "localaddr", "localip", "serverip",
-        "serveraddr", "upstreamaddr", "trueclientip", "cfconnectingip",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "ip",
+            "ipv4",
+            "ipv6",
+            "ipaddr",
+            "ipaddress",
+            "clientip",
+            "clientaddr",
+            "remoteip",
+            "remoteaddr",
+            "remoteaddress",
+            "xrealip",
+            "xforwardedfor",
+            "forwardedfor",
+            "sourceip",
+            "srcip",
+            "sourceaddr",
+            "srcaddr",
+            "peerip",
+            "peeraddr",
+            "userip",
+            "hostip",
+            "loginip",
+            "lastloginip",
+            "registerip",
+            "cip",
+            "realip",
+            "requestip",
+            "originip",
+            "dstip",
+            "destip",
+            "dstaddr",
+            "localaddr",
+            "localip",
+            "serverip",
+            "serveraddr",
+            "upstreamaddr",
+            "trueclientip",
+            "cfconnectingip",
+        }
+    )
     # IPv6 needs `::` or four colons in a row of groups; clock times (`12:00:00`,
     # `22:15:29:606`) have fewer and open no window.
     _IPV6_ANCHORS = (rb"::", rb":[0a]{1,4}:[0a]{1,4}:[0a]{1,4}:")
@@ -110,11 +157,34 @@ class IpAddressRecognizer(LogRecognizer):
     }
     WINDOW: ClassVar[tuple[int, int]] = (40, 24)
     MIN_DIGITS: ClassVar[int] = 1
-    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset({
-        "version", "ver", "build", "release", "firmware", "fw", "sdk", "kernel", "rev",
-        "revision", "network", "subnet", "mask", "netmask", "oid", "patch", "app",
-        "appversion", "versionname", "versioncode", "os", "osversion", "ios", "android",
-    })
+    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset(
+        {
+            "version",
+            "ver",
+            "build",
+            "release",
+            "firmware",
+            "fw",
+            "sdk",
+            "kernel",
+            "rev",
+            "revision",
+            "network",
+            "subnet",
+            "mask",
+            "netmask",
+            "oid",
+            "patch",
+            "app",
+            "appversion",
+            "versionname",
+            "versioncode",
+            "os",
+            "osversion",
+            "ios",
+            "android",
+        }
+    )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Return whether ``pattern_text`` parses as an IP address (CIDR and zone allowed;
@@ -157,4 +227,4 @@ def _is_host_address(candidate: str) -> bool:
     if parsed.version == 4 and address.endswith(".0"):
         # A network address (or an already generalized /24), not a host.
         return False
-    return address not in ("0.0.0.0", "255.255.255.255", "::")
+    return address not in ("0.0.0.0", "255.255.255.255", "::")  # noqa: S104 — compared, not bound

@@ -45,14 +45,38 @@ class MacAddressRecognizer(LogRecognizer):
     ]
     TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("dhcp",)
     CONTEXT: ClassVar[list[str]] = [
-        "mac", "macaddr", "macaddress", "wifimac", "bssid", "hwaddr", "ether", "lladdr",
-        "btmac", "bluetooth", "wlan",
+        "mac",
+        "macaddr",
+        "macaddress",
+        "wifimac",
+        "bssid",
+        "hwaddr",
+        "ether",
+        "lladdr",
+        "btmac",
+        "bluetooth",
+        "wlan",
     ]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "mac", "macaddr", "macaddress", "wifimac", "wlanmac", "btmac", "bluetoothmac",
-        "bssid", "hwaddr", "hwaddress", "ethmac", "devicemac", "clientmac", "stamac",
-        "apmac", "routermac",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "mac",
+            "macaddr",
+            "macaddress",
+            "wifimac",
+            "wlanmac",
+            "btmac",
+            "bluetoothmac",
+            "bssid",
+            "hwaddr",
+            "hwaddress",
+            "ethmac",
+            "devicemac",
+            "clientmac",
+            "stamac",
+            "apmac",
+            "routermac",
+        }
+    )
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
         rb":[0a][0a]:[0a][0a]:",
         rb"-[0a][0a]-[0a][0a]-",

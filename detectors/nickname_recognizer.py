@@ -9,8 +9,16 @@ from presidio_analyzer import Pattern
 from detectors.base import LogRecognizer, keyed_pattern
 
 _KEYS = [
-    "nickname", "nick_name", "nick", "display_name", "displayname", "screen_name",
-    "screenname", "alias", "handle", "昵称",
+    "nickname",
+    "nick_name",
+    "nick",
+    "display_name",
+    "displayname",
+    "screen_name",
+    "screenname",
+    "alias",
+    "handle",
+    "昵称",
 ]
 _PLACEHOLDERS = frozenset({"null", "none", "undefined", "nil", "-", ""})
 
@@ -23,10 +31,18 @@ class NicknameRecognizer(LogRecognizer):
         keyed_pattern("nickname (keyed)", _KEYS, r"[^\s\"'&,;|}\])]{1,64}", 0.4),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "nickname", "nick", "displayname", "screenname", "usernick", "usernickname",
-        "nicknamecn", "昵称",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "nickname",
+            "nick",
+            "displayname",
+            "screenname",
+            "usernick",
+            "usernickname",
+            "nicknamecn",
+            "昵称",
+        }
+    )
     CONTEXT_REQUIRED: ClassVar[bool] = True
     WINDOW: ClassVar[tuple[int, int]] = (2, 150)
 

@@ -9,13 +9,43 @@ from presidio_analyzer import Pattern
 from detectors.base import LogRecognizer, keyed_pattern
 
 _KEYS = [
-    "alipay", "alipay_account", "alipayaccount", "alipay_id", "alipay_user_id",
-    "alipay_login_id", "buyer_logon_id", "buyer_user_id", "buyer_id", "seller_id",
-    "wechat", "wechat_id", "wechatid", "weixin", "wxid", "wx_id", "wechat_pay_account",
-    "openid", "open_id", "unionid", "union_id", "paypal", "paypal_account",
-    "payer_account", "payee_account", "pay_account", "payment_account",
-    "bank_account", "bankaccount", "account_no", "accountno", "iban", "支付宝", "微信",
-    "支付宝账号", "微信号", "银行账号",
+    "alipay",
+    "alipay_account",
+    "alipayaccount",
+    "alipay_id",
+    "alipay_user_id",
+    "alipay_login_id",
+    "buyer_logon_id",
+    "buyer_user_id",
+    "buyer_id",
+    "seller_id",
+    "wechat",
+    "wechat_id",
+    "wechatid",
+    "weixin",
+    "wxid",
+    "wx_id",
+    "wechat_pay_account",
+    "openid",
+    "open_id",
+    "unionid",
+    "union_id",
+    "paypal",
+    "paypal_account",
+    "payer_account",
+    "payee_account",
+    "pay_account",
+    "payment_account",
+    "bank_account",
+    "bankaccount",
+    "account_no",
+    "accountno",
+    "iban",
+    "支付宝",
+    "微信",
+    "支付宝账号",
+    "微信号",
+    "银行账号",
 ]
 
 
@@ -41,9 +71,19 @@ class PaymentAccountRecognizer(LogRecognizer):
             0.7,
         ),
     ]
-    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("wechat", "weixin", "alipay", "openid", "微信", "支付宝")
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = (
+        "wechat",
+        "weixin",
+        "alipay",
+        "openid",
+        "微信",
+        "支付宝",
+    )
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + [
-        "alipay", "wechat", "payer", "payee",
+        "alipay",
+        "wechat",
+        "payer",
+        "payee",
     ]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
         {k.replace("_", "") for k in _KEYS} - {"buyerid", "sellerid"}

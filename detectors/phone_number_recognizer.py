@@ -20,10 +20,31 @@ _NON_DIGITS = re.compile(r"\D")
 # which costs ~15 us per call.
 _CN_MOBILE_RANGE = re.compile(r"1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])\d{8}")
 _KEYS = [
-    "phone", "tel", "telephone", "mobile", "cell", "cellphone", "msisdn", "fax",
-    "phone_number", "phonenumber", "phone_no", "phoneno", "mobile_no", "mobileno",
-    "mobile_phone", "mobilephone", "contact_phone", "contact", "tel_no", "telno",
-    "手机", "手机号", "电话", "联系电话", "联系方式",
+    "phone",
+    "tel",
+    "telephone",
+    "mobile",
+    "cell",
+    "cellphone",
+    "msisdn",
+    "fax",
+    "phone_number",
+    "phonenumber",
+    "phone_no",
+    "phoneno",
+    "mobile_no",
+    "mobileno",
+    "mobile_phone",
+    "mobilephone",
+    "contact_phone",
+    "contact",
+    "tel_no",
+    "telno",
+    "手机",
+    "手机号",
+    "电话",
+    "联系电话",
+    "联系方式",
 ]
 _NANP = re.compile(r"\([2-9]\d{2}\) ?[2-9]\d{2}-\d{4}")
 _NANP_SHAPE = re.compile(
@@ -52,9 +73,7 @@ class PhoneNumberRecognizer(LogRecognizer):
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "cn mobile",
-            r"(?<![\w+])(?:(?:\(\+?86\)|(?:\+|00)86)[ \-]?|86[ \-])?"
-            + _CN_MOBILE
-            + r"(?![\w])",
+            r"(?<![\w+])(?:(?:\(\+?86\)|(?:\+|00)86)[ \-]?|86[ \-])?" + _CN_MOBILE + r"(?![\w])",
             0.6,
         ),
         Pattern(
@@ -74,7 +93,8 @@ class PhoneNumberRecognizer(LogRecognizer):
         # 10-11 digits (`3732695155-Fax`): phone-shaped only next to a phone word.
         Pattern(
             "short national (context)",
-            r"(?<![\w+\-.:/])(?:\(\d{2,4}\)[ \-]?\d{3}[ \-.]?\d{3,4}|\d{2,5}[ \-.]\d{4,8}|\d{10,11})"
+            r"(?<![\w+\-.:/])"
+            r"(?:\(\d{2,4}\)[ \-]?\d{3}[ \-.]?\d{3,4}|\d{2,5}[ \-.]\d{4,8}|\d{10,11})"
             r"(?![\w]|[.\-:/]\d)",
             0.2,
         ),
@@ -88,23 +108,72 @@ class PhoneNumberRecognizer(LogRecognizer):
         ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + [
-        "tel.", "call", "called", "calling", "dial", "sms", "text", "whatsapp", "wechat",
-        "number", "ph", "ring", "reach", "contact", "answering", "answer", "phoned", "dialled",
-        "dialed", "hotline", "landline", "mob",
+        "tel.",
+        "call",
+        "called",
+        "calling",
+        "dial",
+        "sms",
+        "text",
+        "whatsapp",
+        "wechat",
+        "number",
+        "ph",
+        "ring",
+        "reach",
+        "contact",
+        "answering",
+        "answer",
+        "phoned",
+        "dialled",
+        "dialed",
+        "hotline",
+        "landline",
+        "mob",
     ]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "phone", "tel", "telephone", "mobile", "cell", "cellphone", "msisdn", "phonenumber",
-        "phoneno", "phonenum", "mobileno", "mobilephone", "mobilenumber", "telno",
-        "contactphone", "userphone", "usermobile", "bindphone", "fax", "callerid",
-        "callernumber", "phonenbr",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "phone",
+            "tel",
+            "telephone",
+            "mobile",
+            "cell",
+            "cellphone",
+            "msisdn",
+            "phonenumber",
+            "phoneno",
+            "phonenum",
+            "mobileno",
+            "mobilephone",
+            "mobilenumber",
+            "telno",
+            "contactphone",
+            "userphone",
+            "usermobile",
+            "bindphone",
+            "fax",
+            "callerid",
+            "callernumber",
+            "phonenbr",
+        }
+    )
     # `Contact Olivia Fischer at 020 7946 0580`, `Sending SMS code to 020 ...`: in prose
     # the phone word is often four or five words before the number.
     CONTEXT_REACH: ClassVar[int] = 5
     # Address books and signatures name the line after the number: `166-684-7899 fax`.
-    CONTEXT_AFTER: ClassVar[frozenset[str]] = frozenset({
-        "office", "fax", "mobile", "cell", "home", "work", "phone", "tel", "landline",
-    })
+    CONTEXT_AFTER: ClassVar[frozenset[str]] = frozenset(
+        {
+            "office",
+            "fax",
+            "mobile",
+            "cell",
+            "home",
+            "work",
+            "phone",
+            "tel",
+            "landline",
+        }
+    )
     MIN_DIGITS: ClassVar[int] = 7
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
         DIGITS_7,

@@ -10,16 +10,62 @@ from detectors.base import LogRecognizer
 
 # Fields whose value is a picture of a person (or its URL). Not `image` or `icon` alone:
 # in logs those are container images and UI assets.
-FIELD_NAMES_PHOTO = frozenset({
-    "avatar", "avatars", "avatarurl", "avatarimg", "avatarimage", "avatarpath", "avatarkey",
-    "photo", "photos", "photourl", "photourls", "photoid", "userphoto", "profilephoto",
-    "profileimage", "profileimg", "profilepic", "profilepicture", "profilepicurl",
-    "headimg", "headimgurl", "headimage", "headpic", "headphoto", "headurl", "headicon",
-    "portrait", "portraiturl", "selfie", "selfieurl", "selfieimage", "userpic",
-    "userimage", "userimg", "picture", "pictureurl", "pic", "picurl", "pics",
-    "idphoto", "idcardphoto", "idcardfront", "idcardback", "idcardimage", "licensephoto",
-    "passportphoto", "personphoto", "memberphoto", "头像", "照片", "自拍", "证件照",
-})
+FIELD_NAMES_PHOTO = frozenset(
+    {
+        "avatar",
+        "avatars",
+        "avatarurl",
+        "avatarimg",
+        "avatarimage",
+        "avatarpath",
+        "avatarkey",
+        "photo",
+        "photos",
+        "photourl",
+        "photourls",
+        "photoid",
+        "userphoto",
+        "profilephoto",
+        "profileimage",
+        "profileimg",
+        "profilepic",
+        "profilepicture",
+        "profilepicurl",
+        "headimg",
+        "headimgurl",
+        "headimage",
+        "headpic",
+        "headphoto",
+        "headurl",
+        "headicon",
+        "portrait",
+        "portraiturl",
+        "selfie",
+        "selfieurl",
+        "selfieimage",
+        "userpic",
+        "userimage",
+        "userimg",
+        "picture",
+        "pictureurl",
+        "pic",
+        "picurl",
+        "pics",
+        "idphoto",
+        "idcardphoto",
+        "idcardfront",
+        "idcardback",
+        "idcardimage",
+        "licensephoto",
+        "passportphoto",
+        "personphoto",
+        "memberphoto",
+        "头像",
+        "照片",
+        "自拍",
+        "证件照",
+    }
+)
 # Base64 image payloads: a data URI, or the base64 of a JPEG/PNG/GIF/WebP/HEIC header.
 _DATA_URI = r"data:image/[a-z0-9.+\-]{2,20};base64,[A-Za-z0-9+/]{16,}={0,2}"
 _B64_IMAGE = (
@@ -45,5 +91,12 @@ class PhotoRecognizer(LogRecognizer):
     FIELD_NAMES: ClassVar[frozenset[str]] = FIELD_NAMES_PHOTO
     # `data:image/` and the base64 magic are their own triggers (see text_shape: letters
     # are `a`/`x`, digits `0`; the literal words are cheaper as trigger words).
-    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("data:image/", "/9j/", "ivborw0kggo", "r0lgod", "uklgr", "ftyphei")
+    TRIGGER_WORDS: ClassVar[tuple[str, ...]] = (
+        "data:image/",
+        "/9j/",
+        "ivborw0kggo",
+        "r0lgod",
+        "uklgr",
+        "ftyphei",
+    )
     WINDOW: ClassVar[tuple[int, int]] = (0, 0)

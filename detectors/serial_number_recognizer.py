@@ -9,9 +9,24 @@ from presidio_analyzer import Pattern
 from detectors.base import LogRecognizer, keyed_pattern
 
 _KEYS = [
-    "serial", "serial_no", "serialno", "serial_number", "serialnumber", "sn", "device_sn",
-    "devicesn", "hw_sn", "hwsn", "board_serial", "ro.serialno", "ro.boot.serialno",
-    "product_serial", "machine_sn", "chip_id", "chipid", "序列号",
+    "serial",
+    "serial_no",
+    "serialno",
+    "serial_number",
+    "serialnumber",
+    "sn",
+    "device_sn",
+    "devicesn",
+    "hw_sn",
+    "hwsn",
+    "board_serial",
+    "ro.serialno",
+    "ro.boot.serialno",
+    "product_serial",
+    "machine_sn",
+    "chip_id",
+    "chipid",
+    "序列号",
 ]
 
 
@@ -26,7 +41,8 @@ class SerialNumberRecognizer(LogRecognizer):
         keyed_pattern("serial (keyed)", _KEYS, r"[A-Za-z0-9][\w\-]{3,63}(?![\w\-])", 0.4),
         Pattern(
             "serial (text)",
-            r"(?<![\w])(?:serial\s+(?:number|no\.?)|S/N)[ \t:#]{1,3}(?P<value>[A-Za-z0-9][\w\-]{3,63})(?![\w\-])",
+            r"(?<![\w])(?:serial\s+(?:number|no\.?)|S/N)[ \t:#]{1,3}"
+            r"(?P<value>[A-Za-z0-9][\w\-]{3,63})(?![\w\-])",
             0.4,
         ),
     ]

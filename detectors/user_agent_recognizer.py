@@ -29,7 +29,9 @@ class UserAgentRecognizer(LogRecognizer):
 
     ENTITY: ClassVar[str] = "USER_AGENT"
     PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern("browser", rf"(?<![\w/])(?:Mozilla|Opera)/\d[\w.]*(?:[ \t]+{_COMMENT}){_TAIL}", 0.8),
+        Pattern(
+            "browser", rf"(?<![\w/])(?:Mozilla|Opera)/\d[\w.]*(?:[ \t]+{_COMMENT}){_TAIL}", 0.8
+        ),
         Pattern("dalvik", rf"(?<![\w/])Dalvik/\d[\w.]*[ \t]+{_COMMENT}{_TAIL}", 0.85),
         Pattern(
             "app",
@@ -52,10 +54,19 @@ class UserAgentRecognizer(LogRecognizer):
         ),
     ]
     CONTEXT: ClassVar[list[str]] = ["ua", "useragent", "user-agent", "agent", "browser"]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "ua", "useragent", "httpuseragent", "clientuseragent", "browseruseragent",
-        "requestuseragent", "huseragent", "reqheadersuseragent", "agent",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "ua",
+            "useragent",
+            "httpuseragent",
+            "clientuseragent",
+            "browseruseragent",
+            "requestuseragent",
+            "huseragent",
+            "reqheadersuseragent",
+            "agent",
+        }
+    )
     TRIGGER_CHARS: ClassVar[str] = "/"
     # Shapes (see detectors.base.text_shape) of `product/1.2 (`, `okhttp/4`, `CFNetwork/1`.
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (

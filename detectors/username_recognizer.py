@@ -9,17 +9,67 @@ from presidio_analyzer import Pattern
 from detectors.base import LogRecognizer, keyed_pattern
 
 _KEYS = [
-    "username", "user_name", "uname", "login", "login_name", "loginname", "user", "usr",
-    "account_name", "accountname", "ruser", "logname", "用户名", "账号",
+    "username",
+    "user_name",
+    "uname",
+    "login",
+    "login_name",
+    "loginname",
+    "user",
+    "usr",
+    "account_name",
+    "accountname",
+    "ruser",
+    "logname",
+    "用户名",
+    "账号",
 ]
 _NAME = r"[^\s\"'&,;|}\])=]{1,64}"
 # Placeholders, and PAM module types: `pam_unix(systemd-user:session)` is no user.
-_PLACEHOLDERS = frozenset({
-    "null", "none", "undefined", "nil", "-", "", "unknown", "anonymous", "true", "false",
-    "0", "session", "auth", "account", "password", "client", "agent", "id", "name", "is",
-    "was", "has", "not", "does", "did", "the", "a", "an", "with", "data", "info", "profile",
-    "service", "request", "input", "interface", "list", "group", "role", "type",
-})
+_PLACEHOLDERS = frozenset(
+    {
+        "null",
+        "none",
+        "undefined",
+        "nil",
+        "-",
+        "",
+        "unknown",
+        "anonymous",
+        "true",
+        "false",
+        "0",
+        "session",
+        "auth",
+        "account",
+        "password",
+        "client",
+        "agent",
+        "id",
+        "name",
+        "is",
+        "was",
+        "has",
+        "not",
+        "does",
+        "did",
+        "the",
+        "a",
+        "an",
+        "with",
+        "data",
+        "info",
+        "profile",
+        "service",
+        "request",
+        "input",
+        "interface",
+        "list",
+        "group",
+        "role",
+        "type",
+    }
+)
 # What applications log right after `user <name>`.
 _USER_VERBS = (
     r"failed|fails|logged|logs|login|logout|signed|bound|changed|updated|registered|"
@@ -104,18 +154,52 @@ class UsernameRecognizer(LogRecognizer):
         ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({
-        "username", "uname", "login", "loginname", "user", "usr", "accountname", "ruser",
-        "logname", "remoteuser", "authuser", "sshuser", "osuser", "linuxuser", "用户名",
-        "account", "memberaccount", "useraccount", "loginaccount",
-    })
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "username",
+            "uname",
+            "login",
+            "loginname",
+            "user",
+            "usr",
+            "accountname",
+            "ruser",
+            "logname",
+            "remoteuser",
+            "authuser",
+            "sshuser",
+            "osuser",
+            "linuxuser",
+            "用户名",
+            "account",
+            "memberaccount",
+            "useraccount",
+            "loginaccount",
+        }
+    )
     CONTEXT_REQUIRED: ClassVar[bool] = True
     # sshd / PAM phrases; `user=` style keys are found by the scanner's key pass.
     TRIGGER_WORDS: ClassVar[tuple[str, ...]] = (
-        "invalid user", "password for", "publickey for", "interactive", "for user",
-        "from user", "by user", "failures for", "exceeded for", "hostbased for",
-        "none for", "gssapi-with-mic for", "not allowed", "authenticating user", "sudo", "of user", "user ",
-        "/home/", "/users/", "\\users\\",
+        "invalid user",
+        "password for",
+        "publickey for",
+        "interactive",
+        "for user",
+        "from user",
+        "by user",
+        "failures for",
+        "exceeded for",
+        "hostbased for",
+        "none for",
+        "gssapi-with-mic for",
+        "not allowed",
+        "authenticating user",
+        "sudo",
+        "of user",
+        "user ",
+        "/home/",
+        "/users/",
+        "\\users\\",
     )
     # `[19/Feb/2024:` after an access log's user field (see text_shape).
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {

@@ -34,7 +34,19 @@ _EXPORTS = {
     "load_policy": "pipeline.core.policy",
     "parse_policy": "pipeline.core.policy",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ConfigError",
+    "Engine",
+    "KeyMissingError",
+    "KeyRing",
+    "LogscrubError",
+    "Outcome",
+    "Policy",
+    "RecordError",
+    "load_policy",
+    "parse_policy",
+]
+assert sorted(_EXPORTS) == __all__  # noqa: S101 — one list of names, checked at import
 
 
 def __getattr__(name: str) -> Any:

@@ -58,11 +58,15 @@ def default_path() -> Path:
 def digest(keys: KeyRing, item: str) -> str:
     """The keyed digest of a token or an entry's coordinates (32 hex)."""
     audit_key = hmac.new(keys.pseudonym_key, b"logscrub-audit", hashlib.sha256).digest()
-    return hmac.new(audit_key, item.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(audit_key, item.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[
+        :32
+    ]
 
 
 def _record_hash(prev: str, body: dict[str, object]) -> str:
-    return hashlib.sha256(prev.encode() + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(
+        prev.encode() + orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 def _last_record(f: object) -> dict[str, object] | None:
@@ -78,7 +82,9 @@ def _last_record(f: object) -> dict[str, object] | None:
     try:
         last = orjson.loads(lines[-1])
     except orjson.JSONDecodeError:
-        raise AuditError("the audit log's last record is not JSON: run logscrub audit verify") from None
+        raise AuditError(
+            "the audit log's last record is not JSON: run logscrub audit verify"
+        ) from None
     if not isinstance(last, dict) or "hash" not in last or "seq" not in last:
         raise AuditError("the audit log's last record is not an audit record")
     return last
@@ -122,7 +128,9 @@ def append(
             raise AuditError(f"cannot write the audit log {path} ({exc.strerror})") from None
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-    return int(body["seq"])  # type: ignore[call-overload]
+    seq = body["seq"]
+    assert isinstance(seq, int)  # noqa: S101 — set above
+    return seq
 
 
 @dataclass(frozen=True)
@@ -157,9 +165,14 @@ def verify_log(path: Path) -> Verified:
             raise AuditError(f"{path}:{number}: not an audit record")
         stated = record.pop("hash", None)
         if record.get("prev") != prev:
-            raise AuditError(f"{path}:{number}: does not follow the record before it (removed or reordered records)")
+            raise AuditError(
+                f"{path}:{number}: does not follow the record before it "
+                "(removed or reordered records)"
+            )
         if record.get("seq") != seq + 1:
-            raise AuditError(f"{path}:{number}: sequence number {record.get('seq')!r}, expected {seq + 1}")
+            raise AuditError(
+                f"{path}:{number}: sequence number {record.get('seq')!r}, expected {seq + 1}"
+            )
         if stated != _record_hash(prev, record):
             raise AuditError(f"{path}:{number}: the record was changed after it was written")
         prev, seq = str(stated), seq + 1

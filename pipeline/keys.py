@@ -65,7 +65,9 @@ class KeyRing:
     pseudonym_key: bytes = field(repr=False)
     encryption_key: bytes = field(repr=False)  # 64 bytes: AES-256-SIV
     cryptopan_key: bytes = field(repr=False)  # 32 bytes: AES-128 key + pad, as CryptoPAn
-    quarantine_key: bytes = field(repr=False)  # 64 bytes; quarantine payloads use [:32], AES-256-GCM
+    quarantine_key: bytes = field(
+        repr=False
+    )  # 64 bytes; quarantine payloads use [:32], AES-256-GCM
     older: Mapping[str, KeyRing] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -112,7 +114,9 @@ class KeyRing:
         )
 
     @classmethod
-    def from_ring(cls, secrets_by_id: Mapping[str, str], active: str, source: str = "key ring") -> KeyRing:
+    def from_ring(
+        cls, secrets_by_id: Mapping[str, str], active: str, source: str = "key ring"
+    ) -> KeyRing:
         """The ring of several secrets by id, ``active`` making new tokens.
 
         Raises:
@@ -161,7 +165,9 @@ class KeyRing:
             ring = _parse_ring(text, str(path))
             if ring is not None:
                 active, secrets_by_id = ring
-                return cls.from_ring(secrets_by_id, key_id or env.get(ENV_KEY_ID) or active, str(path))
+                return cls.from_ring(
+                    secrets_by_id, key_id or env.get(ENV_KEY_ID) or active, str(path)
+                )
             return cls.from_secret(text, kid)
         secret = env.get(ENV_KEY)
         if secret:
@@ -183,8 +189,10 @@ def _parse_ring(text: str, source: str) -> tuple[str, dict[str, str]] | None:
         return None
     keys = doc.get("keys")
     active = doc.get("active")
-    if not isinstance(keys, dict) or not keys or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in keys.items()
+    if (
+        not isinstance(keys, dict)
+        or not keys
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in keys.items())
     ):
         raise KeyMissingError(f"{source}: 'keys' must map key ids to secrets (text)")
     if not isinstance(active, str):
@@ -222,7 +230,11 @@ def add_to_ring(path: Path, key_id: str | None = None) -> tuple[str, list[str]]:
             n += 1
         key_id = f"k{n}"
     if not KEY_ID_RE.match(key_id) or key_id in secrets_by_id:
-        why = "is already in the ring" if key_id in secrets_by_id else "must be 1-16 of A-Z a-z 0-9 _ -"
+        why = (
+            "is already in the ring"
+            if key_id in secrets_by_id
+            else "must be 1-16 of A-Z a-z 0-9 _ -"
+        )
         raise ConfigError([ConfigIssue(str(path), None, "key_id", f"{key_id!r} {why}")])
     secrets_by_id[key_id] = new_secret()
     body = yaml.safe_dump({"active": key_id, "keys": secrets_by_id}, sort_keys=False)

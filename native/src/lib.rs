@@ -2,7 +2,7 @@
 //! recognizers can possibly match in it.
 //!
 //! The patterns given to [`PatternSet`] are *supersets* of the detectors' Python patterns
-//! (translated in `pipeline/_prefilter.py`: lookarounds and anchors dropped, backreferences
+//! (translated in `pipeline/detection/prefilter.py`: lookarounds and anchors dropped, backreferences
 //! replaced by the group they repeat), so a recognizer whose bit is not set cannot find
 //! anything in the text, and the Python scanner skips it. The exact Python patterns still
 //! decide every finding.
@@ -26,7 +26,7 @@ pub(crate) const BITS: u32 = 128;
 /// patterns: on the generated corpus its cache thrashed and a 6-character text took up
 /// to 40 ms (1,200 lines/s). One small set per recognizer, each stopping at its first
 /// match, stays at a few hundred nanoseconds per text.
-#[pyclass(frozen, module = "pipeline._native")]
+#[pyclass(frozen, module = "pipeline.detection._native")]
 pub struct PatternSet {
     pub(crate) sets: Vec<(RegexSet, u128)>,
     len: usize,

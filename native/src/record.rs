@@ -61,7 +61,7 @@ const FEW_KEYS: usize = 16;
 /// The recognizers' pattern sets, each with what a match of it needs to count: the
 /// scanner asks it which recognizers may find something in a text (its plan leaves the
 /// others out), and the record gate is built on it.
-#[pyclass(frozen, module = "pipeline._native")]
+#[pyclass(frozen, module = "pipeline.detection._native")]
 pub struct GateSets {
     sets: Vec<GateSet>,
 }
@@ -167,7 +167,7 @@ type Res<T> = Result<T, Ineligible>;
 
 /// Frozen, with its tables behind a mutex: the engine's thread scans while a metrics or
 /// `/drift` thread may take the path counts.
-#[pyclass(frozen, module = "pipeline._native")]
+#[pyclass(frozen, module = "pipeline.detection._native")]
 pub struct RecordGate {
     /// The recognizers' pattern sets (see `GateSet`).
     sets: Vec<GateSet>,
@@ -1011,7 +1011,7 @@ impl Walk<'_> {
 /// `Scanner.scan`'s shortcut: a value whose shape is an ISO date or time, a clock time,
 /// an integer of up to 10 digits, a short decimal, a UUID, a 16/32/40/64-hex id or a
 /// word without digits is answered with no finding when its field name is context for
-/// nothing and there is no deny list (`_BENIGN_SHAPE` in pipeline/scanner.py, whose
+/// nothing and there is no deny list (`_BENIGN_SHAPE` in pipeline/detection/scanner.py, whose
 /// `(?=[0a]*a)` lookahead is the `has_hex_letter` check here; a unit test compares the
 /// two). ASCII text only.
 #[pyfunction]

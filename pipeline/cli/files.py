@@ -168,7 +168,11 @@ def explain(
         raws: list[bytes] = [line.encode("utf-8", "surrogateescape")]
     else:
         with open_in(input_ or "-") as src:
-            raws = [r for r in read_lines(src, engine.policy.model.limits.max_bytes) if not isinstance(r, Oversize)][:limit]
+            raws = [
+                r
+                for r in read_lines(src, engine.policy.model.limits.max_bytes)
+                if not isinstance(r, Oversize)
+            ][:limit]
     for n, raw in enumerate(raws, 1):
         outcome, trace = engine.explain(raw)
         click.secho(f"── record {n}" + (f"  [{outcome.issue}]" if outcome.issue else ""), bold=True)
@@ -210,7 +214,11 @@ def test_policies(paths: tuple[str, ...], policies_dir: str | None) -> None:
                 total += 1
                 if not r.ok:
                     failures += 1
-                    click.echo(f"FAIL {f.name}::{r.case_id}\n  expected: {r.expected}\n  got:      {r.got}", err=True)
+                    click.echo(
+                        f"FAIL {f.name}::{r.case_id}\n"
+                        f"  expected: {r.expected}\n  got:      {r.got}",
+                        err=True,
+                    )
     click.echo(f"{total - failures} passed, {failures} failed")
     if failures:
         sys.exit(EXIT_FAILED)

@@ -23,9 +23,9 @@ log = logging.getLogger("logscrub")
 class _Logscrub(click.Group):
     """The command group; logscrub's own errors that reach it end as one line, not a traceback.
 
-    Commands turn their errors into exit codes with :func:`pipeline.cli.common.errors`; this catches what a
-    long-running command raises after its start-up (the exactly-once worker binding its
-    web port).
+    Commands turn their errors into exit codes with :func:`pipeline.cli.common.errors`; this
+    catches what a long-running command raises after its start-up (the exactly-once worker
+    binding its web port).
     """
 
     def invoke(self, ctx: click.Context) -> object:

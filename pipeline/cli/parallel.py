@@ -66,9 +66,7 @@ def _clean_chunk(chunk: list[bytes | Oversize]) -> list[Outcome]:
     return clean_chunk(_ENGINE, chunk)
 
 
-def clean_lines(
-    engine: Engine, lines: Iterable[bytes | Oversize], jobs: int
-) -> Iterator[Outcome]:
+def clean_lines(engine: Engine, lines: Iterable[bytes | Oversize], jobs: int) -> Iterator[Outcome]:
     """Yield the outcome of every line, in input order, using ``jobs`` processes."""
     if jobs <= 1:
         if not engine.batches_ner:

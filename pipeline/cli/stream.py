@@ -46,7 +46,7 @@ def _settings(config: str | None, **overrides: Any) -> Any:
 
 def _wait_for_topics(settings: Any, names: list[str], timeout_s: float = 60.0) -> list[str]:
     """Missing topics among ``names``; waits up to ``timeout_s`` for the cluster to answer."""
-    from kafka.errors import KafkaError  # type: ignore[import-untyped]
+    from kafka.errors import KafkaError
 
     from pipeline.stream.topics import missing_topics
 
@@ -479,11 +479,7 @@ def quarantine_decrypt(
             entry = orjson.loads(line)
             raw = decrypt_entry(entry, keys)
         except (orjson.JSONDecodeError, QuarantineDecryptError, KeyError, TypeError) as exc:
-            why = (
-                str(exc)
-                if isinstance(exc, QuarantineDecryptError)
-                else "not a quarantine entry"
-            )
+            why = str(exc) if isinstance(exc, QuarantineDecryptError) else "not a quarantine entry"
             click.echo(f"logscrub: line {number}: {why}", err=True)
             failed += 1
             continue
@@ -506,7 +502,11 @@ def quarantine_decrypt(
 
 @click.command()
 @config_option
-@click.option("--url", default=None, help="The worker's web address (default: http://web_host:web_port from settings).")
+@click.option(
+    "--url",
+    default=None,
+    help="The worker's web address (default: http://web_host:web_port from settings).",
+)
 @click.option("--all", "show_all", is_flag=True, help="Every path seen, not only the new ones.")
 @click.option("--json", "as_json", is_flag=True, help="The worker's answer as JSON.")
 def drift(config: str | None, url: str | None, show_all: bool, as_json: bool) -> None:
@@ -543,7 +543,9 @@ def drift(config: str | None, url: str | None, show_all: bool, as_json: bool) ->
         for item in route["items"]:
             first = datetime.datetime.fromtimestamp(item["first_seen"], datetime.UTC)
             flag = "new " if item["new"] else "    "
-            click.echo(f"  {flag}{item['path']:<48} first {first:%Y-%m-%d %H:%M:%S}Z  x{item['count']}")
+            click.echo(
+                f"  {flag}{item['path']:<48} first {first:%Y-%m-%d %H:%M:%S}Z  x{item['count']}"
+            )
 
 
 # ------------------------------------------------------------------------------- verify
@@ -593,20 +595,75 @@ def _topic_records(
 
 
 @click.command()
-@click.option("--input", "-i", "input_", default=None, help="Clean records from a file (- for stdin).")
+@click.option(
+    "--input", "-i", "input_", default=None, help="Clean records from a file (- for stdin)."
+)
 @click.option("--topic", default=None, help="Clean records from this topic (read_committed).")
 @config_option
 @brokers_option
-@click.option("--policy", "-p", type=click.Path(dir_okay=False), default=None, help="The policy the records were cleaned with (default: the shipped default).")
-@click.option("--sample", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0, show_default=True, help="Fraction of records checked (chosen by a hash of the record, so reruns agree).")
-@click.option("--since", default=None, help="Topic: only records from this long ago on (e.g. 30m, 6h, 2d); default: all.")
-@click.option("-n", "--max-records", type=click.IntRange(min=1), default=None, help="Stop after reading N records.")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None, help="Score threshold of the strict profile (default: 0.35).")
-@click.option("--ner/--no-ner", default=True, show_default=True, help="Names by NER in prose strings (needs the spaCy model).")
-@click.option("--max-leak-rate", type=click.FloatRange(0.0, 1.0), default=0.001, show_default=True, help="Exit 1 when more than this fraction of checked records holds personal data.")
-@click.option("--follow", is_flag=True, help="Topic: keep reading; export figures on --web-port (Prometheus) until Ctrl-C.")
-@click.option("--web-port", type=click.IntRange(1, 65535), default=None, help="With --follow: serve /metrics on 127.0.0.1:PORT.")
-@click.option("--key-file", type=click.Path(dir_okay=False), default=None, help="Key for fingerprints (default: $LOGSCRUB_KEY_FILE, $LOGSCRUB_KEY; none: no fingerprints).")
+@click.option(
+    "--policy",
+    "-p",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The policy the records were cleaned with (default: the shipped default).",
+)
+@click.option(
+    "--sample",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Fraction of records checked (chosen by a hash of the record, so reruns agree).",
+)
+@click.option(
+    "--since",
+    default=None,
+    help="Topic: only records from this long ago on (e.g. 30m, 6h, 2d); default: all.",
+)
+@click.option(
+    "-n",
+    "--max-records",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after reading N records.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Score threshold of the strict profile (default: 0.35).",
+)
+@click.option(
+    "--ner/--no-ner",
+    default=True,
+    show_default=True,
+    help="Names by NER in prose strings (needs the spaCy model).",
+)
+@click.option(
+    "--max-leak-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.001,
+    show_default=True,
+    help="Exit 1 when more than this fraction of checked records holds personal data.",
+)
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Topic: keep reading; export figures on --web-port (Prometheus) until Ctrl-C.",
+)
+@click.option(
+    "--web-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="With --follow: serve /metrics on 127.0.0.1:PORT.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Key for fingerprints (default: $LOGSCRUB_KEY_FILE, $LOGSCRUB_KEY; "
+    "none: no fingerprints).",
+)
 def verify(
     input_: str | None,
     topic: str | None,
@@ -712,7 +769,11 @@ def _verify_metrics(port: int) -> Any:
         check_web_port("127.0.0.1", port)
     registry = CollectorRegistry()
     checked = Gauge("logscrub_verify_records", "Clean records checked", registry=registry)
-    leaking = Gauge("logscrub_verify_records_with_residual", "Checked records with residual personal data", registry=registry)
+    leaking = Gauge(
+        "logscrub_verify_records_with_residual",
+        "Checked records with residual personal data",
+        registry=registry,
+    )
     found = Gauge("logscrub_verify_residual", "Residual findings", ["entity"], registry=registry)
     start_http_server(port, addr="127.0.0.1", registry=registry)
 

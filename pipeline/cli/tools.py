@@ -136,10 +136,23 @@ NOT_TARGETED = ("ORGANIZATION", "DATE_TIME", "TITLE", "PREFIX", "DOMAIN_NAME", "
 
 @eval_.command("logs")
 @policy_option
-@click.option("--labelled", type=click.Path(dir_okay=False), default=None, help="Labelled JSONL (from `logscrub corpus`).")
-@click.option("--generated", "-n", default=5000, show_default=True, help="Else: generate this many labelled lines.")
+@click.option(
+    "--labelled",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Labelled JSONL (from `logscrub corpus`).",
+)
+@click.option(
+    "--generated",
+    "-n",
+    default=5000,
+    show_default=True,
+    help="Else: generate this many labelled lines.",
+)
 @click.option("--seed", default=1, show_default=True)
-@click.option("--density", default=0.3, show_default=True, help="Fraction of generated records holding PII.")
+@click.option(
+    "--density", default=0.3, show_default=True, help="Fraction of generated records holding PII."
+)
 @key_file_option
 @key_id_option
 @ner_option
@@ -163,7 +176,11 @@ def eval_logs(
 
     with errors():
         engine = build_engine(policy, key_file, key_id, ner)
-    items = read_jsonl(labelled) if labelled else generate_labelled(generated, seed=seed, density=density)
+    items = (
+        read_jsonl(labelled)
+        if labelled
+        else generate_labelled(generated, seed=seed, density=density)
+    )
     report = leak_damage(items, engine.scrub_line)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.to_table())
 
@@ -233,9 +250,15 @@ def eval_spans(path: str, limit: int, fmt: str, ner: bool | None, as_json: bool)
     if fmt == "conll":
         person = [t for t in gold_types if t in _CONLL_PERSON]
         han = any("\u4e00" <= ch <= "\u9fff" for ex in examples[:50] for ch in ex.text)
-        changed, total = outside_changed(examples, detect, person[0] if person else "", han_only=han)
-        collateral = {"changed": changed, "total": total, "rate": changed / total if total else 0.0,
-                      "characters": "han" if han else "all"}
+        changed, total = outside_changed(
+            examples, detect, person[0] if person else "", han_only=han
+        )
+        collateral = {
+            "changed": changed,
+            "total": total,
+            "rate": changed / total if total else 0.0,
+            "characters": "han" if han else "all",
+        }
     if as_json:
         out: dict[str, object] = dict(scores)
         if collateral is not None:
@@ -243,10 +266,14 @@ def eval_spans(path: str, limit: int, fmt: str, ner: bool | None, as_json: bool)
         click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"{'entity':<20}{'gold':>6}{'pred':>6}{'precision':>11}{'recall':>8}{'F2':>7}")
-    for entity, row in sorted(scores.items(), key=lambda kv: (kv[0] in ("micro", "any_type"), kv[0])):
+    for entity, row in sorted(
+        scores.items(), key=lambda kv: (kv[0] in ("micro", "any_type"), kv[0])
+    ):
         gold = int(row["tp"] + row["fn"])
         pred = int(row["pred_tp"] + row["fp"]) if "pred_tp" in row else int(row["tp"] + row["fp"])
-        click.echo(f"{entity:<20}{gold:>6}{pred:>6}{row['precision']:>11.3f}{row['recall']:>8.3f}{row['f2']:>7.3f}")
+        click.echo(
+            f"{entity:<20}{gold:>6}{pred:>6}{row['precision']:>11.3f}{row['recall']:>8.3f}{row['f2']:>7.3f}"
+        )
     if collateral is not None:
         click.echo(
             f"other {collateral['characters']} characters changed: "
@@ -275,12 +302,26 @@ def corpus(output: str, count: int, seed: int, density: float, lines_only: bool)
             dst.write(line.encode() + b"\n")
         dst.flush()
         return
-    write_jsonl("/dev/stdout" if output == "-" else output, generate_labelled(count, seed=seed, density=density))
+    write_jsonl(
+        "/dev/stdout" if output == "-" else output,
+        generate_labelled(count, seed=seed, density=density),
+    )
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (no other is accepted).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port (0: any free port).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Loopback address to bind (no other is accepted).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port (0: any free port).",
+)
 @key_file_option
 @key_id_option
 @ner_option

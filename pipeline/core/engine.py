@@ -27,7 +27,7 @@ from pipeline.core.policy import OperatorSpec, Policy
 from pipeline.detection.findings import OWN_TOKEN, mask_spans
 from pipeline.detection.fold import fold_with_offsets
 from pipeline.detection.percent import decode_with_offsets, has_escapes
-from pipeline.detection.prefilter import Untranslatable
+from pipeline.detection.prefilter import UntranslatableError
 from pipeline.detection.record_gate import (
     CONTAINER_KEEP,
     CONTAINER_PYTHON,
@@ -48,7 +48,21 @@ if TYPE_CHECKING:
 
 # Field values that say "no value" and are left alone even in a field named `imei`.
 PLACEHOLDER_VALUES: Final = frozenset(
-    {"", "-", "--", "null", "none", "nil", "n/a", "na", "unknown", "undefined", "0", "false", "true"}
+    {
+        "",
+        "-",
+        "--",
+        "null",
+        "none",
+        "nil",
+        "n/a",
+        "na",
+        "unknown",
+        "undefined",
+        "0",
+        "false",
+        "true",
+    }
 )
 _DECISION_CACHE_LIMIT = 16_384
 _MEMO_LIMIT = 65_536
@@ -84,7 +98,7 @@ class Outcome:
     issue: str | None = None
     dropped: bool = False
     key: bytes | None = None
-    headers: list[tuple[str, bytes]] | None = None
+    headers: list[tuple[str, bytes | None]] | None = None
     entities: dict[str, int] = field(default_factory=dict)
     operators: dict[str, int] = field(default_factory=dict)
 
@@ -215,15 +229,17 @@ class Engine:
                     max_depth=policy.model.limits.max_depth,
                     max_bytes=policy.model.limits.max_bytes,
                 )
-            except Untranslatable:
+            except UntranslatableError:
                 self._gate = None
         # The field paths walked, for the schema drift guard (pipeline.core.drift); None: off.
-        self._decisions: dict[tuple[tuple[str, ...], str, str | None], Any] = {}
+        self._decisions: dict[tuple[tuple[str, ...], str, str | None], _Decision] = {}
         self._paths: PathLog | None = None
         self.paths = paths
         self._plain_keys: set[str] = set()  # object keys and header names with nothing found
         self._key_memo: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
-        self._memo: dict[tuple[str, int, bool, bool, str | None], tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._memo: dict[
+            tuple[str, int, bool, bool, str | None], tuple[str, tuple[tuple[str, str], ...]]
+        ] = {}
         self._limits = policy.model.limits
         self._text_action = policy.model.text.action
         self._text_ner = policy.model.text.ner
@@ -507,7 +523,9 @@ class Engine:
         try:
             scrubbed = self._scan_text(text, None, False, counts)
         except Exception:  # noqa: BLE001 — even text scanning failed: emit a placeholder
-            return Outcome(placeholder("engine_error", len(raw)), "placeholder", issue="engine_error")
+            return Outcome(
+                placeholder("engine_error", len(raw)), "placeholder", issue="engine_error"
+            )
         return Outcome(scrubbed.encode("utf-8"), "text", issue="engine_error")
 
     # ------------------------------------------------------------------ batched NER
@@ -758,7 +776,17 @@ class Engine:
         if spec.name == "drop":
             counts.add(spec.entity or hint or "FIELD", "drop")
             if counts.trace is not None:
-                counts.trace.append(Explanation(counts.where, spec.entity or hint or "FIELD", "fields rule", 1.0, "drop", str(v)[:200], None))
+                counts.trace.append(
+                    Explanation(
+                        counts.where,
+                        spec.entity or hint or "FIELD",
+                        "fields rule",
+                        1.0,
+                        "drop",
+                        str(v)[:200],
+                        None,
+                    )
+                )
             return DROP
         if isinstance(v, dict):
             pairs = ((k, self._apply_rule(x, op, spec, hint, counts)) for k, x in v.items())
@@ -777,14 +805,19 @@ class Engine:
         if counts.trace is not None:
             counts.trace.append(
                 Explanation(
-                    counts.where, entity, "fields rule", 1.0, spec.name, text, str(out), (0, len(text))
+                    counts.where,
+                    entity,
+                    "fields rule",
+                    1.0,
+                    spec.name,
+                    text,
+                    str(out),
+                    (0, len(text)),
                 )
             )
         return _same_type(v, out)
 
-    def _scan_leaf(
-        self, v: Any, name: str, hint: str | None, ner: bool, counts: _Counts
-    ) -> Any:
+    def _scan_leaf(self, v: Any, name: str, hint: str | None, ner: bool, counts: _Counts) -> Any:
         if isinstance(v, str):
             if v in self._allow:
                 return v
@@ -903,7 +936,14 @@ class Engine:
         if counts.trace is not None:
             counts.trace.append(
                 Explanation(
-                    counts.where or "<text>", entity, detector, score, op_name, value, replaced, span
+                    counts.where or "<text>",
+                    entity,
+                    detector,
+                    score,
+                    op_name,
+                    value,
+                    replaced,
+                    span,
                 )
             )
         return replaced

@@ -4,8 +4,8 @@ A line is JSON when it parses as JSON: an object or an array is walked as a reco
 line that merely starts like JSON (``[2024-05-01 10:00:00] ERROR``, a quoted request
 line) or is a bare JSON string or number is text. Every way a line can be malformed maps
 to a short reason code (``invalid_utf8``, ``invalid_json`` for an object that does not
-parse, ``too_deep``); the line is then still scanned and never passed through raw. Only ``record_too_large`` cannot be
-scanned at all and raises :class:`RecordError`.
+parse, ``too_deep``); the line is then still scanned and never passed through raw. Only
+``record_too_large`` cannot be scanned at all and raises :class:`RecordError`.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from pipeline.exceptions import RecordError
 
 # First characters after which a line is tried as JSON. Plain log lines (syslog, access
 # logs, logcat) start with a letter or digit and skip the parse attempt entirely.
-_JSON_STARTS = frozenset("{[\"")
+_JSON_STARTS = frozenset('{["')
 
 # An integer literal of 20 or more digits may not fit 64 bits, and orjson turns such a
 # number into a float (an ICCID `89860318123456789012` became 8.986031812345679e+19):
 # documents holding one are parsed again by the standard library, which keeps every digit.
 _LONG_INTEGER = re.compile(r"(?<![\w.+-])-?\d{20,}(?![\w.])")
+
 
 @dataclass(frozen=True, slots=True)
 class Decoded:

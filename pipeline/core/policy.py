@@ -202,8 +202,12 @@ def _line_map(node: yaml.Node, issues: list[ConfigIssue], file: str) -> dict[tup
                 key = key_node.value
                 if key in seen:
                     issues.append(
-                        ConfigIssue(file, key_node.start_mark.line + 1, _fmt((*path, key)),
-                                    "duplicate key (the earlier entry would be ignored)")
+                        ConfigIssue(
+                            file,
+                            key_node.start_mark.line + 1,
+                            _fmt((*path, key)),
+                            "duplicate key (the earlier entry would be ignored)",
+                        )
                     )
                 seen.add(key)
                 lines[(*path, key)] = key_node.start_mark.line + 1
@@ -245,7 +249,9 @@ def _resolve_operator(
     if cls is None:
         add((*loc, "type"), f"unknown operator (known: {', '.join(operator_names())})")
         return None
-    if entity is not None and (not isinstance(entity, str) or not re.match(r"^[A-Z][A-Z0-9_]*$", entity)):
+    if entity is not None and (
+        not isinstance(entity, str) or not re.match(r"^[A-Z][A-Z0-9_]*$", entity)
+    ):
         add((*loc, "entity"), "entity must be an UPPER_SNAKE entity type")
         entity = None
     try:
@@ -298,8 +304,10 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
         model = None
 
     field_rules: list[FieldRule] = []
-    for pattern_text, raw in (data.get("fields") or {}).items() if isinstance(data.get("fields"), dict) else []:
-        loc = ("fields", pattern_text)
+    for pattern_text, raw in (
+        (data.get("fields") or {}).items() if isinstance(data.get("fields"), dict) else []
+    ):
+        loc: tuple[Any, ...] = ("fields", pattern_text)
         try:
             pattern = PathPattern(str(pattern_text))
         except ValueError as exc:
@@ -310,7 +318,8 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
             field_rules.append(FieldRule(pattern, spec))
 
     known = _known_entities()
-    scan = data.get("scan") if isinstance(data.get("scan"), dict) else {}
+    raw_scan = data.get("scan")
+    scan: dict[Any, Any] = raw_scan if isinstance(raw_scan, dict) else {}
     entity_specs: dict[str, OperatorSpec] = {}
     raw_entities = scan.get("entities", {DEFAULT_ENTITY: {"type": "redact"}})
     if isinstance(raw_entities, dict):
@@ -328,14 +337,19 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
 
     free_text: list[PathPattern] = []
     field_patterns = {r.pattern.segments for r in field_rules}
-    for i, path_text in enumerate(scan.get("fields") or [] if isinstance(scan.get("fields"), list) else []):
+    for i, path_text in enumerate(
+        scan.get("fields") or [] if isinstance(scan.get("fields"), list) else []
+    ):
         try:
             pattern = PathPattern(str(path_text))
         except ValueError as exc:
             add(("scan", "fields", i), f"invalid path pattern: {exc}")
             continue
         if pattern.segments in field_patterns:
-            add(("scan", "fields", i), "this path also has a `fields:` rule; give it one or the other")
+            add(
+                ("scan", "fields", i),
+                "this path also has a `fields:` rule; give it one or the other",
+            )
         free_text.append(pattern)
 
     key_spec: OperatorSpec | Literal["keep", "scan", "drop"] = "scan"
@@ -350,8 +364,10 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
 
     if isinstance(raw_key, str):
         key_spec = model.key  # type: ignore[assignment]  # the Literal branch of the union
+    redact = get_operator("redact")
+    assert redact is not None  # noqa: S101 — a built-in operator
     default_spec = entity_specs.pop(DEFAULT_ENTITY, None) or OperatorSpec(
-        "redact", get_operator("redact"), get_operator("redact").params_model(), None  # type: ignore[arg-type,union-attr]
+        "redact", redact, redact.params_model(), None
     )
     drop_rules = tuple(
         CompiledDropRule(
@@ -392,7 +408,9 @@ def load_policy(path: str | Path | Traversable | None = None) -> Policy:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
-        raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read policy ({reason})")]) from None
+        raise ConfigError(
+            [ConfigIssue(str(p), None, "", f"cannot read policy ({reason})")]
+        ) from None
     return parse_policy(text, str(p))
 
 

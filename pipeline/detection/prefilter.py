@@ -35,13 +35,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from re import _constants as C  # noqa: N812
-from re import _parser
+
+# The stdlib parser of `re` (what sre_parse was): typeshed has no stubs for it.
+from re import _constants as C  # type: ignore[attr-defined]  # noqa: N812
+from re import _parser  # type: ignore[attr-defined]
 from typing import Any
 
 from pipeline.detection import _native
 
-__all__ = ["BITS", "Prefilter", "Untranslatable", "bit", "superset_pattern"]
+__all__ = ["BITS", "Prefilter", "UntranslatableError", "bit", "superset_pattern"]
 
 #: Bits of a hit mask; recognizer ``i`` is bit ``i % BITS`` (see native/src/lib.rs).
 BITS = 128
@@ -77,7 +79,7 @@ _CLASS = {
 }
 
 
-class Untranslatable(ValueError):
+class UntranslatableError(ValueError):
     """A pattern construct with no superset translation here (the recognizer then
     always runs)."""
 
@@ -91,15 +93,15 @@ def superset_pattern(pattern: str, flags: int = 0) -> str:
     """Translate a Python pattern into a Rust ``regex`` pattern matching a superset.
 
     Raises:
-        Untranslatable: The pattern uses a construct not handled here, or flags other
+        UntranslatableError: The pattern uses a construct not handled here, or flags other
             than ``I M S X A U``.
     """
     if flags & ~_ALLOWED_FLAGS:
-        raise Untranslatable("flags")
+        raise UntranslatableError("flags")
     try:
         parsed = _parser.parse("(?a)" + pattern, flags)
     except re.error as error:
-        raise Untranslatable("parse") from error
+        raise UntranslatableError("parse") from error
     groups: dict[int, str] = {}
     items = list(parsed)
     # A one-character lookbehind before the whole pattern and a one-character lookahead
@@ -133,7 +135,7 @@ def _edge(item: tuple[Any, Any], direction: int) -> str | None:
         if not chars:
             return None
         complement = _emit_class([(C.NEGATE, None), *chars])
-    except Untranslatable:
+    except UntranslatableError:
         return None
     # `(?m:^)`/`(?m:$)` rather than `\A`/`\z`: the record gate scans several values at
     # once, one per line (a superset for a single text: also after/before a newline).
@@ -162,14 +164,14 @@ def _literal(code: int) -> str:
     char = chr(code)
     if char.isascii() and char.isalnum():
         return char
-    return "\\x{%x}" % code
+    return f"\\x{{{code:x}}}"
 
 
 def _category(category: Any) -> str:
     try:
         chars, negated = _CLASS[category]
     except KeyError:
-        raise Untranslatable("category") from None
+        raise UntranslatableError("category") from None
     return f"[^{chars}]" if negated else f"[{chars}]"
 
 
@@ -216,13 +218,13 @@ def _emit(items: Iterable[tuple[Any, Any]], groups: dict[int, str]) -> str:
             continue  # zero-width: dropping it only adds matches
         elif op is C.GROUPREF:
             if av not in groups:
-                raise Untranslatable("forward reference")
+                raise UntranslatableError("forward reference")
             out.append(f"(?:{groups[av]})")
         elif op is C.GROUPREF_EXISTS:
             _group, yes, no = av
             out.append(f"(?:{_emit(yes, groups)}|{_emit(no, groups) if no else ''})")
         else:
-            raise Untranslatable(str(op))
+            raise UntranslatableError(str(op))
     return "".join(out)
 
 
@@ -241,19 +243,19 @@ def _emit_class(items: Sequence[tuple[Any, Any]]) -> str:
         elif op is C.CATEGORY:
             chars, negated = _CLASS.get(av, (None, False))
             if chars is None:
-                raise Untranslatable("category")
+                raise UntranslatableError("category")
             (negated_parts if negated else parts).append(chars)
         else:
-            raise Untranslatable(str(op))
+            raise UntranslatableError(str(op))
     if negated_parts:
         if negate:
-            raise Untranslatable("negated class with a negated category")
+            raise UntranslatableError("negated class with a negated category")
         alternatives = ([f"[{''.join(parts)}]"] if parts else []) + [
             f"[^{chars}]" for chars in negated_parts
         ]
         return "(?:" + "|".join(alternatives) + ")"
     if not parts:
-        raise Untranslatable("empty class")
+        raise UntranslatableError("empty class")
     return ("[^" if negate else "[") + "".join(parts) + "]"
 
 
@@ -287,7 +289,7 @@ class Prefilter:
             for pattern in recognizer.patterns:
                 try:
                     text = superset_pattern(pattern.regex, flags)
-                except Untranslatable as why:
+                except UntranslatableError as why:
                     always |= bit(index)
                     untranslated.append((index, pattern.name, str(why)))
                     continue

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipeline.detection import _native
-from pipeline.detection.prefilter import Untranslatable, superset_pattern
+from pipeline.detection.prefilter import UntranslatableError, superset_pattern
 
 __all__ = [
     "CONTAINER_KEEP",
@@ -66,7 +66,7 @@ class RecordGate:
         max_depth, max_bytes: the policy's record limits (beyond them: ineligible).
 
     Raises:
-        Untranslatable: a deny pattern has no native translation (then no gate).
+        UntranslatableError: a deny pattern has no native translation (then no gate).
     """
 
     def __init__(
@@ -75,13 +75,13 @@ class RecordGate:
         extra = [superset_pattern(p.pattern, p.flags & ~re.UNICODE) for p in deny]
         for pattern in extra:
             if _native.compile_error(pattern) is not None:
-                raise Untranslatable("deny list")
+                raise UntranslatableError("deny list")
         self._native = _native.RecordGate(sets, extra, max_depth, max_bytes)
 
     def scan(self, raw: bytes) -> list[tuple[str | int, ...]] | None:
         """The values of ``raw`` the engine must look at (each as its keys and indices
         from the root, in document order), or None when the record is ineligible."""
-        return self._native.scan(raw)  # type: ignore[no-any-return]
+        return self._native.scan(raw)
 
     def teach_path(
         self, path: tuple[str, ...], name: str, parent: str | None, leaf: int, container: int

@@ -71,7 +71,7 @@ from pipeline.detection.names import (
     find_names,
 )
 from pipeline.detection.names_zh import find_names_zh
-from pipeline.detection.prefilter import BITS, Prefilter, Untranslatable, bit, superset_pattern
+from pipeline.detection.prefilter import BITS, Prefilter, UntranslatableError, bit, superset_pattern
 
 if TYPE_CHECKING:
     from pipeline.detection.ner import NerDetector
@@ -315,8 +315,8 @@ def _join(
     parts = []
     alternatives: dict[str, tuple[float, str | None, bool]] = {}
     for i, pattern in enumerate(patterns):
-        body = _NAMED_GROUP.sub(lambda m: f"(?P<_{i}_{m.group(1)}>", pattern.regex)
-        body = _NAMED_BACKREF.sub(lambda m: f"(?P=_{i}_{m.group(1)})", body)
+        body = _NAMED_GROUP.sub(rf"(?P<_{i}_\1>", pattern.regex)
+        body = _NAMED_BACKREF.sub(rf"(?P=_{i}_\1)", body)
         value = f"_{i}_{VALUE_GROUP}" if f"(?P<{VALUE_GROUP}>" in pattern.regex else None
         parts.append(f"(?P<_p{i}>{body})")
         alternatives[f"_p{i}"] = (float(pattern.score), value, pattern.name in context_only)
@@ -506,7 +506,7 @@ class Scanner:
                 self._native_sets = _native.GateSets(
                     [(g.patterns, g.bit, g.needs_context, g.needles, g.validator, g.waiver) for g in specs]
                 )
-        except (Untranslatable, ValueError):
+        except (UntranslatableError, ValueError):
             self._native_sets = None
         if self._native_sets is None:
             self._prefilter = self.prefilter
@@ -916,8 +916,8 @@ class Scanner:
         keys: set[str] = set()
         keyed_patterns = [p for p in recognizer.patterns if isinstance(p, KeyedPattern)]
         plain_patterns = [p for p in recognizer.patterns if not isinstance(p, KeyedPattern)]
-        for pattern in keyed_patterns:
-            keys.update(field_name_key(k) for k in pattern.keys)
+        for keyed in keyed_patterns:
+            keys.update(field_name_key(k) for k in keyed.keys)
         patterns = [_join([p], flags, keyed=True) for p in keyed_patterns]
         cls = type(recognizer)
         default_anchors = tuple(getattr(cls, "SHAPE_ANCHORS", ()))
@@ -963,7 +963,7 @@ class Scanner:
             groups=groups,
             trigger_words=trigger_words,
             trigger_re=re.compile("|".join(map(re.escape, trigger_words))) if trigger_words else None,
-            window=tuple(getattr(cls, "WINDOW", (32, 64))),  # type: ignore[arg-type]
+            window=tuple(getattr(cls, "WINDOW", (32, 64))),
             trigger_chars=getattr(cls, "TRIGGER_CHARS", ""),
             min_digits=int(getattr(cls, "MIN_DIGITS", 0)),
             context_required=context_required,

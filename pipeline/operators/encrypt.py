@@ -33,7 +33,9 @@ class Encrypt(Operator[NoParams]):
 
     def apply(self, value: str, entity: str) -> str:
         data = self._siv.encrypt(value.encode("utf-8", "surrogatepass"), [entity.encode()])
-        return encrypted_token(entity, self._key_id, base64.urlsafe_b64encode(data).decode().rstrip("="))
+        return encrypted_token(
+            entity, self._key_id, base64.urlsafe_b64encode(data).decode().rstrip("=")
+        )
 
 
 class RevealError(LogscrubError):

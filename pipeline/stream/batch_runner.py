@@ -96,7 +96,7 @@ def _record_errors() -> dict[int, type[BaseException]]:
     The same class, so a quarantine entry's ``error_type`` (``MessageSizeTooLargeError``)
     does not depend on the runner, and :func:`pipeline.stream.delivery.is_record_error` applies.
     """
-    from aiokafka.errors import (  # type: ignore[import-untyped]
+    from aiokafka.errors import (
         CorruptRecordException,
         InvalidTimestampError,
         MessageSizeTooLargeError,
@@ -134,9 +134,10 @@ def as_exception(err: Any) -> BaseException:
 
 
 class ConfluentRecord:
-    """A confluent-kafka ``Message`` with the attributes :func:`pipeline.stream.processor.incoming_from`
-    reads (``topic``, ``partition``, ``offset``, ``timestamp`` in ms, ``key``, ``value``,
-    ``headers``). Its repr shows nothing of the record."""
+    """A confluent-kafka ``Message`` with the attributes
+    :func:`pipeline.stream.processor.incoming_from` reads (``topic``, ``partition``,
+    ``offset``, ``timestamp`` in ms, ``key``, ``value``, ``headers``). Its repr shows
+    nothing of the record."""
 
     __slots__ = ("_m",)
 
@@ -436,7 +437,9 @@ class BatchRunner:
                 try:
                     self._finish_sent()
                 except _StoppedError:
-                    logger.info("batch: stopping before the last batch was acknowledged; uncommitted")
+                    logger.info(
+                        "batch: stopping before the last batch was acknowledged; uncommitted"
+                    )
             if not self.exactly_once and self._uncommitted:
                 self._commit(final=True)
             try:

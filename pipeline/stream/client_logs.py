@@ -39,8 +39,8 @@ class RepeatFilter(logging.Filter):
 def quiet_client_logs(interval_s: float = 5.0) -> None:
     """Rate-limit the Kafka client libraries' repeated log lines (see :class:`RepeatFilter`)."""
     # Imported for their side effect: a module's logger exists once the module is loaded.
-    import aiokafka.consumer.fetcher  # type: ignore[import-untyped]  # noqa: F401
-    import aiokafka.producer.sender  # type: ignore[import-untyped]  # noqa: F401
+    import aiokafka.consumer.fetcher  # noqa: F401
+    import aiokafka.producer.sender  # noqa: F401
 
     flt = RepeatFilter(interval_s)
     names = [

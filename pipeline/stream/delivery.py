@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 # aiokafka ships no type information (no py.typed): its names are Any to mypy.
-from aiokafka.errors import (  # type: ignore[import-untyped]
+from aiokafka.errors import (
     CorruptRecordException,
     InvalidTimestampError,
     MessageSizeTooLargeError,

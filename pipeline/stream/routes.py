@@ -80,7 +80,9 @@ def load_routes(
     try:
         data: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read ({exc.strerror})")]) from None
+        raise ConfigError(
+            [ConfigIssue(str(p), None, "", f"cannot read ({exc.strerror})")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(
@@ -100,10 +102,18 @@ def load_routes(
         for role in ("source", "sink", "quarantine"):
             topic = getattr(r, role)
             if topic in seen:
-                issues.append(ConfigIssue(str(p), None, f"routes[{i}].{role}", f"topic already used as {seen[topic]}"))
+                issues.append(
+                    ConfigIssue(
+                        str(p), None, f"routes[{i}].{role}", f"topic already used as {seen[topic]}"
+                    )
+                )
             seen[topic] = f"{r.name}.{role}"
         if r.sink in sources:
-            issues.append(ConfigIssue(str(p), None, f"routes[{i}].sink", "a clean topic must not be a raw topic"))
+            issues.append(
+                ConfigIssue(
+                    str(p), None, f"routes[{i}].sink", "a clean topic must not be a raw topic"
+                )
+            )
         try:
             policies[r.name] = load_policy(policy_path(r, base))
         except ConfigError as exc:

@@ -57,7 +57,7 @@ def route_topics(routes: Iterable[Route]) -> list[TopicSpec]:
 
 
 def _admin(brokers: list[str], client_id: str) -> Any:
-    from kafka.admin import KafkaAdminClient  # type: ignore[import-untyped]
+    from kafka.admin import KafkaAdminClient
 
     return KafkaAdminClient(
         bootstrap_servers=brokers,
@@ -74,7 +74,7 @@ def create_topics(
     Returns:
         topic -> ``created`` | ``exists`` | an error name (e.g. ``INVALID_REPLICATION_FACTOR``).
     """
-    from kafka.errors import for_code  # type: ignore[import-untyped]
+    from kafka.errors import for_code
 
     todo = list(specs)
     admin = _admin(brokers, client_id)

@@ -48,7 +48,7 @@ def check_paths(targets: list[str | Path | Traversable]) -> tuple[int, list[Conf
             continue
         checked += 1
         if kind == "settings":
-            issues.extend(check_settings_file(f))
+            issues.extend(check_settings_file(str(f)))
             continue
         try:
             if kind == "routes":

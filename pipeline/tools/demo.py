@@ -287,7 +287,7 @@ def _read_outputs(
     bootstrap: str, topics: dict[str, str], starts: dict[Any, int], expected: int
 ) -> Iterator[tuple[int | None, Result]]:
     """Yield (sample line number, output) as records arrive on the clean/quarantine topics."""
-    from kafka import KafkaConsumer  # type: ignore[import-untyped]
+    from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,

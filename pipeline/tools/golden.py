@@ -45,9 +45,13 @@ def load_cases(path: Traversable) -> tuple[str, list[dict[str, Any]]]:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([ConfigIssue(str(path), None, "", f"cannot load cases ({type(exc).__name__})")]) from None
+        raise ConfigError(
+            [ConfigIssue(str(path), None, "", f"cannot load cases ({type(exc).__name__})")]
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
-        raise ConfigError([ConfigIssue(str(path), None, "", "expected {policy: NAME, cases: [...]}")])
+        raise ConfigError(
+            [ConfigIssue(str(path), None, "", "expected {policy: NAME, cases: [...]}")]
+        )
     policy = doc.get("policy") or path.name.split(".")[0]
     return str(policy), doc["cases"]
 

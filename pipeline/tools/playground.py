@@ -59,7 +59,7 @@ MAX_LINES = 500
 RECORD_BUDGET_S = 2.0
 #: Engines kept for recently seen policy texts (typing builds one per valid version).
 _ENGINE_CACHE = 8
-_TOKEN_HEADER = "X-Playground-Token"
+_TOKEN_HEADER = "X-Playground-Token"  # noqa: S105 — a header name, not a secret
 _PAGE = "playground_page"
 _ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
 _CSP = (
@@ -238,7 +238,8 @@ def _marks(line: str, texts: list[str]) -> list[list[int]]:
     """Where each finding's text stands in ``line``: ``[start, end, finding index]``.
 
     A value is looked for as written in the line, in its JSON string form (escapes) and
-    percent-encoded (in a URL); the search moves left to right so repeated values mark successive places.
+    percent-encoded (in a URL); the search moves left to right so repeated values mark
+    successive places.
     Findings whose text cannot be placed (a key renamed, a value re-encoded) get no mark;
     the list of findings still shows them.
     """
@@ -314,9 +315,7 @@ def make_app(pg: Playground) -> web.Application:
     page = resources.files("pipeline.tools").joinpath(_PAGE)
 
     async def index(_request: web.Request) -> web.Response:
-        return web.Response(
-            body=page.joinpath("index.html").read_bytes(), content_type="text/html"
-        )
+        return web.Response(body=page.joinpath("index.html").read_bytes(), content_type="text/html")
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -402,4 +401,3 @@ def serve(pg: Playground, host: str, port: int, on_ready: Any) -> None:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
-

@@ -32,7 +32,7 @@ from pipeline.tools.corpus import generate_lines
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "tests" / "fixtures" / "findings.jsonl"
 LOGHUB = ROOT.parent / "shared" / "data" / "loghub"
-SNAPSHOT_SECRET = "findings-snapshot-secret-0123456789-abcd"  # public: synthetic data only
+SNAPSHOT_SECRET = "findings-snapshot-secret-0123456789-abcd"  # noqa: S105 — public: synthetic data only
 GENERATED = [(seed, density, 200) for seed in (1, 2) for density in (0.0, 0.3, 1.0)]
 LOGHUB_LINES_PER_FILE = 60
 

@@ -6,7 +6,7 @@ import pytest
 import regex
 
 from detectors import RECOGNIZERS
-from pipeline.detection.prefilter import BITS, Prefilter, Untranslatable, bit, superset_pattern
+from pipeline.detection.prefilter import BITS, Prefilter, UntranslatableError, bit, superset_pattern
 from pipeline.detection.scanner import Scanner
 from pipeline.tools.corpus import generate_lines
 
@@ -45,7 +45,7 @@ def test_translation_keeps_edges_and_anchors_and_inlines_backreferences() -> Non
 
 
 def test_a_construct_it_cannot_translate_makes_its_recognizer_always_hit() -> None:
-    with pytest.raises(Untranslatable):
+    with pytest.raises(UntranslatableError):
         superset_pattern(r"[^a\S]")
 
     class Odd:
