@@ -11,7 +11,7 @@ TEST_PORT ?= 19092
 # `docker/kafka-local start` on 9092), which `make test` would otherwise refuse or stop.
 TEST_KAFKA_STATE ?= $(or $(TMPDIR),/tmp)/logscrub-test-kafka-$(TEST_PORT)
 
-.PHONY: setup demo demo-file test test-unit test-nlp test-kafka check image bench bench-smoke clean
+.PHONY: setup lint demo demo-file test test-unit test-nlp test-kafka check image bench bench-smoke clean
 
 # native/: the editable install holds a compiled copy, rebuilt when the Rust source changes.
 $(VENV)/.installed: pyproject.toml constraints.txt native/Cargo.toml native/Cargo.lock $(wildcard native/src/*.rs)
@@ -29,7 +29,11 @@ demo: setup  ## broker + worker + sample logs in, clean logs out
 demo-file: setup  ## file mode only: sample logs before and after, no broker
 	$(PY) -m pipeline demo --file-only
 
-test: setup  ## every tier: unit, policies, NER, and Kafka against a real local broker
+lint: setup  ## ruff and mypy (strict), as pyproject.toml configures them; `make test` runs it
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: setup lint  ## lint, then every tier: unit, policies, NER, and Kafka against a real local broker
 	docker/validate
 	tests/browser/setup >/dev/null || test $$? -eq 3  # chromium for tests/browser (apt, once)
 	LOGSCRUB_KAFKA_STATE=$(TEST_KAFKA_STATE) $(KAFKA) start --port $(TEST_PORT)

@@ -1,12 +1,16 @@
 """logscrub's Presidio recognizers for personal data in service logs.
 
-``RECOGNIZERS`` is the explicit registry: ``pipeline/analyzer.py`` adds each class to a
-Presidio ``RecognizerRegistry`` and the fast scanner (``pipeline/detection/scanner.py``) compiles
-them. Third-party packages add recognizers through the ``logscrub.detectors`` entry-point
-group instead of editing this tuple.
+``RECOGNIZERS`` is the explicit registry of the pack: the fast scanner
+(``pipeline/detection/scanner.py``) compiles them, and each is a Presidio
+``PatternRecognizer`` that a ``RecognizerRegistry`` accepts as it is. Other packages add
+recognizers through the ``logscrub.detectors`` entry-point group (a ``LogRecognizer``
+subclass per entry point) instead of editing this tuple: :func:`all_recognizers`.
 """
 
 from __future__ import annotations
+
+import functools
+from importlib.metadata import entry_points
 
 from detectors.address_recognizer import AddressRecognizer
 from detectors.base import LogRecognizer
@@ -67,7 +71,42 @@ RECOGNIZERS: tuple[type[LogRecognizer], ...] = (
     PhotoRecognizer,
 )
 
+ENTRY_POINT_GROUP = "logscrub.detectors"
+
+
+@functools.cache
+def all_recognizers() -> tuple[type[LogRecognizer], ...]:
+    """``RECOGNIZERS`` and then the classes installed packages register in the
+    ``logscrub.detectors`` entry-point group (read once per process).
+
+    Raises:
+        ConfigError: an entry point that does not load, is not a ``LogRecognizer``
+            subclass, or has no ``ENTITY``: one issue per entry point, naming it.
+    """
+    from pipeline.exceptions import ConfigError, ConfigIssue
+
+    found: list[type[LogRecognizer]] = []
+    issues = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        where = f"entry point {ep.name} = {ep.value} ({ENTRY_POINT_GROUP})"
+        try:
+            cls = ep.load()
+        except Exception as exc:  # noqa: BLE001 — any import error of a plugin is reported
+            issues.append(ConfigIssue(where, None, "", f"does not load ({type(exc).__name__})"))
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, LogRecognizer)):
+            issues.append(ConfigIssue(where, None, "", "is not a LogRecognizer subclass"))
+        elif not isinstance(getattr(cls, "ENTITY", None), str) or not cls.ENTITY:
+            issues.append(ConfigIssue(where, None, "", "has no ENTITY"))
+        elif cls not in RECOGNIZERS and cls not in found:
+            found.append(cls)
+    if issues:
+        raise ConfigError(issues)
+    return (*RECOGNIZERS, *found)
+
+
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "RECOGNIZERS",
     "AddressRecognizer",
     "BiometricRecognizer",
@@ -96,4 +135,5 @@ __all__ = [
     "UserAgentRecognizer",
     "UserIdRecognizer",
     "UsernameRecognizer",
+    "all_recognizers",
 ]

@@ -265,9 +265,9 @@ def _resolve_operator(
 
 def _known_entities() -> frozenset[str]:
     # Imported lazily: detectors pull in Presidio, which a bare `import pipeline` should not.
-    from detectors import RECOGNIZERS
+    from detectors import all_recognizers
 
-    return frozenset(r.ENTITY for r in RECOGNIZERS) | {"PERSON", "LOCATION", DEFAULT_ENTITY}
+    return frozenset(r.ENTITY for r in all_recognizers()) | {"PERSON", "LOCATION", DEFAULT_ENTITY}
 
 
 def parse_policy(text: str, source: str = "<string>") -> Policy:

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
-from detectors import RECOGNIZERS
+from detectors import all_recognizers
 from detectors.base import (
     VALUE_GROUP,
     KeyedPattern,
@@ -444,8 +444,8 @@ class Scanner:
         """Compile the recognizers.
 
         Args:
-            recognizers: Recognizer instances; ``None`` means one of each class in
-                ``detectors.RECOGNIZERS``.
+            recognizers: Recognizer instances; ``None`` means one of each class of
+                :func:`detectors.all_recognizers` (the pack and the installed plugins).
             threshold: Minimum final score of a finding.
             entities: Entity types to report; ``None`` means all.
             allow_list: Exact values that are never reported.
@@ -455,7 +455,7 @@ class Scanner:
                 is not installed, one warning is logged and names are not detected.
         """
         if recognizers is None:
-            recognizers = [cls() for cls in RECOGNIZERS]
+            recognizers = [cls() for cls in all_recognizers()]
         wanted = None if entities is None else frozenset(entities)
         self._threshold = threshold
         self._allow = frozenset(allow_list) | frozenset(v.strip() for v in allow_list)

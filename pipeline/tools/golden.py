@@ -6,6 +6,7 @@ must never be used for real data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -56,19 +57,29 @@ def load_cases(path: Traversable) -> tuple[str, list[dict[str, Any]]]:
     return str(policy), doc["cases"]
 
 
-def run_case_file(path: Traversable, policies_dir: Traversable | None = None) -> list[CaseResult]:
-    """Run every case of one file against its policy (default: the shipped policy of its name)."""
+def case_runner(
+    policy_name: str, policies_dir: Traversable | None = None
+) -> Callable[[dict[str, Any]], CaseResult]:
+    """A function that runs one case against ``policy_name`` (default: the shipped policy
+    of that name) with the public golden key; the engine is built once."""
     from pipeline.core.engine import Engine
 
-    policy_name, cases = load_cases(path)
     pdir = policies_dir or shipped("policies")
     policy = load_policy(pdir.joinpath(f"{policy_name}.yaml"))
     keys = KeyRing.from_secret(GOLDEN_TEST_SECRET, GOLDEN_KEY_ID)
     # NER off: golden outputs must not depend on whether the spaCy model is installed.
     engine = Engine(policy, keys=keys, ner=False)
-    results = []
-    for case in cases:
+
+    def run(case: dict[str, Any]) -> CaseResult:
         got = engine.scrub_line(str(case["raw"]))
         expected = case.get("expected")
-        results.append(CaseResult(str(case.get("id")), got == expected, expected, got))
-    return results
+        return CaseResult(str(case.get("id")), got == expected, expected, got)
+
+    return run
+
+
+def run_case_file(path: Traversable, policies_dir: Traversable | None = None) -> list[CaseResult]:
+    """Run every case of one file against its policy (default: the shipped policy of its name)."""
+    policy_name, cases = load_cases(path)
+    run = case_runner(policy_name, policies_dir)
+    return [run(case) for case in cases]

@@ -1,22 +1,36 @@
-"""Golden cases for every shipped policy (the same runner as `logscrub test-policies`)."""
+"""Golden cases for every shipped policy (the same runner as `logscrub test-policies`), one
+test per case, named ``<policy>::<case id>``."""
+
+import functools
 
 import pytest
 
-from pipeline.tools.golden import default_case_files, run_case_file
+from pipeline.tools.golden import CaseResult, case_runner, default_case_files, load_cases
 from tests.conftest import CONFIGS
 
 CASE_FILES = default_case_files()
+CASES = [(policy, case) for f in CASE_FILES for policy, cases in [load_cases(f)] for case in cases]
+
+
+@functools.cache
+def _runner(policy: str):  # one engine per policy for all its cases
+    return case_runner(policy)
 
 
 def test_every_shipped_policy_has_golden_cases():
     policies = {p.stem for p in (CONFIGS / "policies").glob("*.yaml")}
-    covered = {f.name.split(".")[0] for f in CASE_FILES}
-    assert policies <= covered
+    with_cases = {policy for policy, _case in CASES}
+    assert policies <= with_cases
 
 
-@pytest.mark.parametrize("case_file", CASE_FILES, ids=[f.name for f in CASE_FILES])
-def test_golden_cases(case_file):
-    results = run_case_file(case_file)
-    assert results, "a case file without cases tests nothing"
-    failed = [(r.case_id, r.expected, r.got) for r in results if not r.ok]
-    assert not failed
+def test_case_ids_are_unique_per_policy():
+    ids = [(policy, case.get("id")) for policy, case in CASES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    ("policy", "case"), CASES, ids=[f"{policy}::{case.get('id')}" for policy, case in CASES]
+)
+def test_golden_case(policy, case):
+    result: CaseResult = _runner(policy)(case)
+    assert result.got == result.expected
