@@ -27,7 +27,7 @@ from pipeline.core.policy import load_policy  # noqa: E402
 from pipeline.keys import KeyRing  # noqa: E402
 from pipeline.tools.corpus import generate_lines  # noqa: E402
 
-_SECRET = "memory-growth-secret-0123456789-abcdefg"  # public, benchmark only
+_SECRET = "memory-growth-secret-0123456789-abcdefg"  # noqa: S105 -- public, benchmark only
 
 
 def _peak_mb() -> float:

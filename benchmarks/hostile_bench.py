@@ -28,7 +28,7 @@ from pipeline.core.engine import Engine
 from pipeline.core.policy import load_policy
 from pipeline.keys import KeyRing
 
-_BENCH_SECRET = "hostile-bench-secret-0123456789-abcdefgh"  # public, benchmark only
+_BENCH_SECRET = "hostile-bench-secret-0123456789-abcdefgh"  # noqa: S105 -- public, benchmark only
 
 
 def _time(engine: Engine, raw: bytes) -> tuple[float, int]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pipeline.tools.corpus import generate_lines
 
-_BENCH_SECRET = "jobs-bench-secret-0123456789-abcdefghijk"  # public, benchmark only
+_BENCH_SECRET = "jobs-bench-secret-0123456789-abcdefghijk"  # noqa: S105 -- public, benchmark only
 
 
 def main() -> None:

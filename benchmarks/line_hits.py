@@ -49,7 +49,10 @@ def main() -> None:
     print("|---|---|---|---|")
     per: dict[float, tuple[Counter[str], Counter[str]]] = {}
     for density in (float(d) for d in args.densities.split(",")):
-        lines = [x.decode() if isinstance(x, bytes) else x for x in corpus(args.lines, density, seed=0)]
+        lines = [
+            x.decode() if isinstance(x, bytes) else x
+            for x in corpus(args.lines, density, seed=0)
+        ]
         no_superset = no_exact = 0
         sup: Counter[str] = Counter()
         ex: Counter[str] = Counter()
@@ -68,7 +71,10 @@ def main() -> None:
         n = len(lines)
         print(f"| {density:.0%} | {n} | {no_superset / n:.1%} | {no_exact / n:.1%} |")
     for density, (sup, ex) in per.items():
-        print(f"\nlines where a recognizer's patterns match, density {density:.0%} (superset / exact):\n")
+        print(
+            f"\nlines where a recognizer's patterns match, density {density:.0%} "
+            "(superset / exact):\n"
+        )
         print("| recognizer | superset | exact |")
         print("|---|---|---|")
         for name, count in sup.most_common():

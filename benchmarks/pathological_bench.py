@@ -30,7 +30,7 @@ from pipeline.core.engine import Engine  # noqa: E402
 from pipeline.core.policy import load_policy  # noqa: E402
 from pipeline.keys import KeyRing  # noqa: E402
 
-_SECRET = "pathological-bench-secret-0123456789-ab"  # public, benchmark only
+_SECRET = "pathological-bench-secret-0123456789-ab"  # noqa: S105 -- public, benchmark only
 MB = 1_000_000
 
 
@@ -60,7 +60,10 @@ def main() -> int:
     engine = Engine(load_policy(None), keys=KeyRing.from_secret(_SECRET), ner=False)
     limit = engine.policy.model.limits.max_bytes
     print(f"record limit (limits.max_bytes): {limit:,} bytes\n")
-    print("| case | form | bytes | seconds (1st) | seconds (2nd) | outcome | output = input | baseline s | ratio |")
+    print(
+        "| case | form | bytes | seconds (1st) | seconds (2nd) | outcome | output = input "
+        "| baseline s | ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     worst = 0.0
     for name, raw in cases():

@@ -35,7 +35,13 @@ PARTS = ("engine", "memory", "stream")
 TARGETS: tuple[tuple[str, str, str, float, bool], ...] = (
     ("engine_rps_d30", "engine, default policy, 30% density, 1 core", "rec/s", 25_000, True),
     ("engine_vs_presidio_d30", "engine / stock Presidio per line, 30%", "×", 1_000, True),
-    ("engine_ner_rps_d30", "engine with NER on free-text fields, 30% (batched: apply_many)", "rec/s", 2_000, True),
+    (
+        "engine_ner_rps_d30",
+        "engine with NER on free-text fields, 30% (batched: apply_many)",
+        "rec/s",
+        2_000,
+        True,
+    ),
     ("stream_worker_rps", "stream, one worker draining the raw topic", "rec/s", 10_000, True),
     ("stream_vs_faust", "stream worker / Faust pass-through", "ratio", 0.5, True),
     ("stream_p99_ms", "p99 end-to-end latency at 50% of max rate", "ms", 100, False),

@@ -109,7 +109,9 @@ def texts_of(line: bytes) -> list[tuple[str, str | None]]:
     return out
 
 
-def rate(lines: list[list[tuple[str, str | None]]], call: Callable[[str, str | None], Any]) -> float:
+def rate(
+    lines: list[list[tuple[str, str | None]]], call: Callable[[str, str | None], Any]
+) -> float:
     """Lines per CPU second of ``call`` over every text of every line (best of 3)."""
     best = float("inf")
     for _ in range(3):
@@ -286,7 +288,9 @@ def main() -> int:
     for index, r in enumerate(recognizers):
         for p in r.patterns:
             try:
-                translated.append((superset_pattern(p.regex, int(r.global_regex_flags or 0)), index))
+                translated.append(
+                    (superset_pattern(p.regex, int(r.global_regex_flags or 0)), index)
+                )
             except UntranslatableError:
                 pass
     scanner = Scanner(recognizers)
@@ -352,7 +356,8 @@ def main() -> int:
         "# Scan spike (issue 13): prefiltering the detectors natively",
         "",
         f"`python benchmarks/scan_spike.py --lines {args.lines}` at "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.processor() or platform.machine()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, pinned to core {core}; one process, CPU time, "
         "best of 3 rounds. Corpus: `pipeline.tools.corpus.generate_lines(n, seed=0, density)`; "
         "a line's texts are its JSON string/number values (with field names) or the whole "

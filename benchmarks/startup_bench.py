@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-_BENCH_SECRET = "startup-bench-secret-0123456789-abcdefgh"  # public, benchmark only
+_BENCH_SECRET = "startup-bench-secret-0123456789-abcdefgh"  # noqa: S105 -- public, benchmark only
 _COMMAND = ["-m", "pipeline", "scrub", "-i", os.devnull, "--no-ner", "-q"]
 _HERE = Path(__file__).resolve().parent.parent
 

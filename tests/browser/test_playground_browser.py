@@ -74,7 +74,9 @@ def page(chromium: str):
                 "--disable-sync",
             ],
         )
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1400, "height": 1000}
+        )
         tab = context.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -51,15 +51,30 @@ def best_us(call: Callable[[], object], number: int, repeat: int = 7) -> float:
 def main() -> None:
     """Print the benchmark table."""
     scanner = Scanner()
-    print(f"(a) {len(NO_PII)}-byte JSON message, no PII : {best_us(lambda: scanner.scan(NO_PII), 2000):7.1f} us")
-    print(f"(b) {len(WITH_PII)}-byte JSON message, 3 PII : {best_us(lambda: scanner.scan(WITH_PII), 2000):7.1f} us")
-    print(f"(c) {len(NGINX)}-byte nginx access line    : {best_us(lambda: scanner.scan(NGINX), 2000):7.1f} us")
+    print(
+        f"(a) {len(NO_PII)}-byte JSON message, no PII : "
+        f"{best_us(lambda: scanner.scan(NO_PII), 2000):7.1f} us"
+    )
+    print(
+        f"(b) {len(WITH_PII)}-byte JSON message, 3 PII : "
+        f"{best_us(lambda: scanner.scan(WITH_PII), 2000):7.1f} us"
+    )
+    print(
+        f"(c) {len(NGINX)}-byte nginx access line    : "
+        f"{best_us(lambda: scanner.scan(NGINX), 2000):7.1f} us"
+    )
     for value in SHORT:
-        print(f"(d) {value!r:36}: {best_us(lambda: scanner.scan(value), 50000):7.2f} us")
+        print(
+            f"(d) {value!r:36}: "
+            f"{best_us(lambda value=value: scanner.scan(value), 50000):7.2f} us"
+        )
     ner = NerDetector()
     if ner.available() and ner.load():
         text = "User Emily Johnson reported that the checkout page failed twice on mobile."
-        print(f"NER, {len(text)}-char message            : {best_us(lambda: ner.find(text), 50, 5) / 1000:7.2f} ms")
+        print(
+            f"NER, {len(text)}-char message            : "
+            f"{best_us(lambda: ner.find(text), 50, 5) / 1000:7.2f} ms"
+        )
     else:
         print("NER: model not installed, skipped")
 

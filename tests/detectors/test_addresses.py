@@ -15,14 +15,32 @@ def _found(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "address"),
     [
-        ("please ship to 994 Pine Lane, Fairview, TX 80773 asap", "994 Pine Lane, Fairview, TX 80773"),
-        ("send it to 22 Amsinckstrasse 9\n Suite 776\n Arnsdorf\n Malta 38302", "22 Amsinckstrasse 9\n Suite 776\n Arnsdorf\n Malta 38302"),
-        ("We'll meet at Obere Bahnhofstrasse 9, Bassersdorf", "Obere Bahnhofstrasse 9, Bassersdorf"),
+        (
+            "please ship to 994 Pine Lane, Fairview, TX 80773 asap",
+            "994 Pine Lane, Fairview, TX 80773",
+        ),
+        (
+            "send it to 22 Amsinckstrasse 9\n Suite 776\n Arnsdorf\n Malta 38302",
+            "22 Amsinckstrasse 9\n Suite 776\n Arnsdorf\n Malta 38302",
+        ),
+        (
+            "We'll meet at Obere Bahnhofstrasse 9, Bassersdorf",
+            "Obere Bahnhofstrasse 9, Bassersdorf",
+        ),
         ("my address is 14 Via Roma 12\nMilano, MI 20121", "14 Via Roma 12\nMilano, MI 20121"),
-        ("The address of Acme is PSC 1083, Box 3672\nAPO AP 10176", "PSC 1083, Box 3672\nAPO AP 10176"),
+        (
+            "The address of Acme is PSC 1083, Box 3672\nAPO AP 10176",
+            "PSC 1083, Box 3672\nAPO AP 10176",
+        ),
         ("mail it to P.O. Box 41, Springfield", "P.O. Box 41, Springfield"),
-        ("The letter arrived at 4589 40th Street Suite 603 Calgary AB last night.", "4589 40th Street Suite 603 Calgary AB"),
-        ("customer moved to 10 Downing Street, London SW1A 2AA", "10 Downing Street, London SW1A 2AA"),
+        (
+            "The letter arrived at 4589 40th Street Suite 603 Calgary AB last night.",
+            "4589 40th Street Suite 603 Calgary AB",
+        ),
+        (
+            "customer moved to 10 Downing Street, London SW1A 2AA",
+            "10 Downing Street, London SW1A 2AA",
+        ),
     ],
 )
 def test_when_an_address_is_written_in_prose_then_it_is_found(text: str, address: str) -> None:
@@ -57,7 +75,10 @@ def test_when_scanning_free_text_then_addresses_need_ner_mode() -> None:
 @pytest.mark.parametrize(
     ("text", "address"),
     [
-        ("要求改收货地址为上海市浦东新区世纪大道100号，联系人张先生", "上海市浦东新区世纪大道100号"),
+        (
+            "要求改收货地址为上海市浦东新区世纪大道100号，联系人张先生",
+            "上海市浦东新区世纪大道100号",
+        ),
         ("订单备注：请送到北京市海淀区中关村大街27号，谢谢", "北京市海淀区中关村大街27号"),
         ("住在江苏省南京市鼓楼区建国路812号6栋3101室", "江苏省南京市鼓楼区建国路812号6栋3101室"),
         ("shipped to 江苏省南京市鼓楼区建国路812号", "江苏省南京市鼓楼区建国路812号"),
@@ -71,6 +92,8 @@ def test_when_a_chinese_address_stands_inside_a_sentence_then_only_the_address_i
     assert found == [address]
 
 
-@pytest.mark.parametrize("text", ["服务已部署到北京市数据中心", "地铁7号线故障", "已转到3号窗口办理"])
+@pytest.mark.parametrize(
+    "text", ["服务已部署到北京市数据中心", "地铁7号线故障", "已转到3号窗口办理"]
+)
 def test_when_a_place_has_no_street_and_number_then_it_is_no_chinese_address(text: str) -> None:
     assert all(f.entity != "ADDRESS" for f in Scanner().scan(text, "remark", ner=True))

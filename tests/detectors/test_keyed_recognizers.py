@@ -16,11 +16,36 @@ POSITIVE = [
     ("username kv", "user=alice action=login", "USERNAME", "alice"),
     ("username json", '{"username":"carol_99"}', "USERNAME", "carol_99"),
     ("sshd invalid user", "Invalid user oracle from 203.0.113.5 port 4242", "USERNAME", "oracle"),
-    ("sshd accepted", "Accepted publickey for deploy from 203.0.113.5 port 22 ssh2", "USERNAME", "deploy"),
-    ("sshd failed invalid", "Failed password for invalid user test from 203.0.113.5 port 2", "USERNAME", "test"),
-    ("pam session", "pam_unix(sshd:session): session opened for user bob by (uid=0)", "USERNAME", "bob"),
-    ("pam auth failure", "authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=x user=root", "USERNAME", "root"),
-    ("disconnected", "Disconnected from invalid user admin 203.0.113.5 port 5", "USERNAME", "admin"),
+    (
+        "sshd accepted",
+        "Accepted publickey for deploy from 203.0.113.5 port 22 ssh2",
+        "USERNAME",
+        "deploy",
+    ),
+    (
+        "sshd failed invalid",
+        "Failed password for invalid user test from 203.0.113.5 port 2",
+        "USERNAME",
+        "test",
+    ),
+    (
+        "pam session",
+        "pam_unix(sshd:session): session opened for user bob by (uid=0)",
+        "USERNAME",
+        "bob",
+    ),
+    (
+        "pam auth failure",
+        "authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=x user=root",
+        "USERNAME",
+        "root",
+    ),
+    (
+        "disconnected",
+        "Disconnected from invalid user admin 203.0.113.5 port 5",
+        "USERNAME",
+        "admin",
+    ),
     ("user id", "uid=100234 opened", "USER_ID", "100234"),
     ("customer id json", '{"customer_id": "C-88231"}', "USER_ID", "C-88231"),
     ("birthday", "dob=1990-03-07", "BIRTHDAY", "1990-03-07"),
@@ -32,12 +57,27 @@ POSITIVE = [
     ("serial", "sn=C02XL0GZJGH5", "SERIAL_NUMBER", "C02XL0GZJGH5"),
     ("serial text", "Serial Number: FDO1234X0AB", "SERIAL_NUMBER", "FDO1234X0AB"),
     ("alipay", "alipay_account=bob_pay_01", "PAYMENT_ACCOUNT", "bob_pay_01"),
-    ("wechat openid", '{"openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}', "PAYMENT_ACCOUNT", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+    (
+        "wechat openid",
+        '{"openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}',
+        "PAYMENT_ACCOUNT",
+        "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+    ),
     ("wxid standalone", "from wxid_a1b2c3d4e5f6 msg", "PAYMENT_ACCOUNT", "wxid_a1b2c3d4e5f6"),
     ("real name", '{"real_name": "Zhang San"}', "PERSON", "Zhang San"),
-    ("idfa", "idfa=6D92078A-8246-4BA4-AE5B-76104861E7DC", "DEVICE_ID", "6D92078A-8246-4BA4-AE5B-76104861E7DC"),
+    (
+        "idfa",
+        "idfa=6D92078A-8246-4BA4-AE5B-76104861E7DC",
+        "DEVICE_ID",
+        "6D92078A-8246-4BA4-AE5B-76104861E7DC",
+    ),
     ("android id", '"android_id":"9774d56d682e549c"', "DEVICE_ID", "9774d56d682e549c"),
-    ("openudid", "openudid=1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e", "DEVICE_ID", "1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e"),
+    (
+        "openudid",
+        "openudid=1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e",
+        "DEVICE_ID",
+        "1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e",
+    ),
     ("device id any shape", "device_id=dev-88a9f", "DEVICE_ID", "dev-88a9f"),
     ("gps pair", "loc 31.2304,121.4737 ok", "GPS_COORDINATES", "31.2304,121.4737"),
     ("gps pair space", "at (39.9042, 116.4074)", "GPS_COORDINATES", "39.9042, 116.4074"),
@@ -90,7 +130,11 @@ SECRETS = [
     ("query token", "/cb?access_token=ya29.a0AfH6SMB&state=1", "ya29.a0AfH6SMB"),
     ("api key json", '{"api_key": "sk_test_51H8abcDEF"}', "sk_test_51H8abcDEF"),
     ("bearer", "Authorization: Bearer abc.def.ghi-123456", "Bearer abc.def.ghi-123456"),
-    ("jwt", "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sflKxwRJSMeKKF2QT4fwpM", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sflKxwRJSMeKKF2QT4fwpM"),
+    (
+        "jwt",
+        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sflKxwRJSMeKKF2QT4fwpM",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sflKxwRJSMeKKF2QT4fwpM",
+    ),
     ("aws key id", "key AKIAIOSFODNN7EXAMPLE used", "AKIAIOSFODNN7EXAMPLE"),
     ("pwd", "pwd=p@ss;", "p@ss"),
     ("client secret", "client_secret=Zx9-Qq", "Zx9-Qq"),
@@ -126,7 +170,9 @@ def test_user_agent_in_access_line(found: Found, case: str, ua: str) -> None:
     assert ("USER_AGENT", ua) in found(line)
 
 
-@pytest.mark.parametrize("text", ["Chrome/120.0.0.0", "HTTP/1.1", "nginx/1.25.3", "GET /v1/items/12 HTTP/2"])
+@pytest.mark.parametrize(
+    "text", ["Chrome/120.0.0.0", "HTTP/1.1", "nginx/1.25.3", "GET /v1/items/12 HTTP/2"]
+)
 def test_version_tokens_are_not_user_agents(found: Found, text: str) -> None:
     assert found(text) == []
 

@@ -19,7 +19,11 @@ from pipeline.keys import KeyRing
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(load_policy(None), keys=KeyRing.from_secret("log-context-test-secret-0123456789-abcd", "k1"), ner=False)
+    return Engine(
+        load_policy(None),
+        keys=KeyRing.from_secret("log-context-test-secret-0123456789-abcd", "k1"),
+        ner=False,
+    )
 
 
 def test_percent_view_maps_back_to_original_offsets() -> None:
@@ -95,9 +99,18 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
 @pytest.mark.parametrize(
     ("line", "raw"),
     [
-        ('192.0.2.1 - moore_gr91 [19/Feb/2024:01:02:13 +0000] "GET / HTTP/1.1" 200 5', "moore_gr91"),
-        ("Feb 19 02:02:10 gw sudo[62778]: wei877 : TTY=pts/0 ; PWD=/home/wei877 ; USER=root", "wei877"),
-        ("sshd[1]: Connection closed by authenticating user hu_ju85 10.0.0.1 port 22 [preauth]", "hu_ju85"),
+        (
+            '192.0.2.1 - moore_gr91 [19/Feb/2024:01:02:13 +0000] "GET / HTTP/1.1" 200 5',
+            "moore_gr91",
+        ),
+        (
+            "Feb 19 02:02:10 gw sudo[62778]: wei877 : TTY=pts/0 ; PWD=/home/wei877 ; USER=root",
+            "wei877",
+        ),
+        (
+            "sshd[1]: Connection closed by authenticating user hu_ju85 10.0.0.1 port 22 [preauth]",
+            "hu_ju85",
+        ),
         ("open('/Users/jsmith/Library/x.plist') failed", "jsmith"),
     ],
 )
@@ -116,11 +129,19 @@ def test_access_log_without_user_keeps_its_dash(engine: Engine) -> None:
     ("text", "raw", "entity"),
     [
         ("sent invalid api key sk_test_rb18KlmNP0kDiRX86JljTGZo", "rb18Klm", "SECRET"),
-        ("callback to https://hu_qi85:letmein7184%24lkE@partner.example.org/notify", "letmein", "SECRET"),
+        (
+            "callback to https://hu_qi85:letmein7184%24lkE@partner.example.org/notify",
+            "letmein",
+            "SECRET",
+        ),
         ("card 352857 1948677486 exp 2029-04 (code 51)", "1948677486", "CREDIT_CARD"),
         ("card 352857 1948677486 exp 2029-04 (code 51)", "2029-04", "CARD_EXPIRY"),
         ("User x bound WeChat oJSRxCGXHzFbcT-LzkG-XI3oG8KD", "oJSRxCGX", "PAYMENT_ACCOUNT"),
-        ("refund to alipay account ojL-wZb1ivws18kYsrVWqYi8vt_D for order 1", "ojL-wZb1", "PAYMENT_ACCOUNT"),
+        (
+            "refund to alipay account ojL-wZb1ivws18kYsrVWqYi8vt_D for order 1",
+            "ojL-wZb1",
+            "PAYMENT_ACCOUNT",
+        ),
         ("call from +81 3-0291-7402 forwarded", "0291", "PHONE_NUMBER"),
     ],
 )
@@ -147,10 +168,22 @@ def test_field_named_by_negative_words_keeps_its_value(engine: Engine) -> None:
 @pytest.mark.parametrize(
     ("text", "raw", "entity"),
     [
-        ("Hi Barbara, your order has shipped to 北京市朝阳区珞喻路312号2栋3001室", "珞喻路", "ADDRESS"),
+        (
+            "Hi Barbara, your order has shipped to 北京市朝阳区珞喻路312号2栋3001室",
+            "珞喻路",
+            "ADDRESS",
+        ),
         ("has shipped to 994 Pine Lane, Fairview, TX 80773 today", "Pine Lane", "ADDRESS"),
-        ("dhcpd[21682]: DHCPACK on 172.21.254.191 to D46E0EAC0D94 via eth0", "D46E0EAC0D94", "MAC_ADDRESS"),
-        ("rejecting request from 2a02:4c2c:7d38:5df6:ad4:737:7806:26a4: Authorization", "5df6", "IP_ADDRESS"),
+        (
+            "dhcpd[21682]: DHCPACK on 172.21.254.191 to D46E0EAC0D94 via eth0",
+            "D46E0EAC0D94",
+            "MAC_ADDRESS",
+        ),
+        (
+            "rejecting request from 2a02:4c2c:7d38:5df6:ad4:737:7806:26a4: Authorization",
+            "5df6",
+            "IP_ADDRESS",
+        ),
     ],
 )
 def test_free_text_addresses_and_devices(engine: Engine, text: str, raw: str, entity: str) -> None:
@@ -186,7 +219,11 @@ def test_ner_identifier_filter() -> None:
         ("Sending SMS verification code to 020 7946 0585 via aliyun", "7946 0585", "PHONE_NUMBER"),
         ("user rli failed login 3 times from 192.168.90.156:46944", "rli", "USERNAME"),
         ("mail-01 sudo 62333 - - emily.clark : TTY=pts/0 ; USER=root", "emily.clark", "USERNAME"),
-        ("systemd-logind[56960]: New session 7349 of user hernandez_mi58.", "hernandez_mi58", "USERNAME"),
+        (
+            "systemd-logind[56960]: New session 7349 of user hernandez_mi58.",
+            "hernandez_mi58",
+            "USERNAME",
+        ),
     ],
 )
 def test_people_and_accounts_in_messages(engine: Engine, text: str, raw: str, entity: str) -> None:
@@ -212,7 +249,13 @@ def test_when_a_mail_header_word_stands_before_an_address_then_it_is_no_person(
 
 @pytest.mark.parametrize(
     "text",
-    ["shipped from 武汉 to 杭州", "arrived in 苏州 and 郑州", "任务 成功 in 3 ms", "User agent is Mozilla/5.0", "user id 5 logged"],
+    [
+        "shipped from 武汉 to 杭州",
+        "arrived in 苏州 and 郑州",
+        "任务 成功 in 3 ms",
+        "User agent is Mozilla/5.0",
+        "user id 5 logged",
+    ],
 )
 def test_words_that_only_look_like_people(engine: Engine, text: str) -> None:
     assert engine.scrub_text(text) == text
@@ -224,7 +267,11 @@ def test_words_that_only_look_like_people(engine: Engine, text: str) -> None:
         ("Dear Zhu Jie, your verification email was sent", "Zhu Jie", "PERSON"),
         ("User Guo Min (Michael.Moore@example.com) changed mobile", "Guo Min", "PERSON"),
         ("Sending SMS verification code to (617) 555-0183 via channel", "555-0183", "PHONE_NUMBER"),
-        ("Disconnected from invalid user wei.moore fe80::1d43:67ff:fe22:254e port 26791", "wei.moore", "USERNAME"),
+        (
+            "Disconnected from invalid user wei.moore fe80::1d43:67ff:fe22:254e port 26791",
+            "wei.moore",
+            "USERNAME",
+        ),
     ],
 )
 def test_salutations_display_names_nanp(engine: Engine, text: str, raw: str, entity: str) -> None:

@@ -72,7 +72,9 @@ def test_ner_runs_only_where_a_name_could_pass_the_filters(text: str, worth: boo
         ("Jetty started on port 8080", "Jetty", False),  # first word of the line
     ],
 )
-def test_a_single_capitalized_word_counts_only_inside_prose(text: str, word: str, prose: bool) -> None:
+def test_a_single_capitalized_word_counts_only_inside_prose(
+    text: str, word: str, prose: bool
+) -> None:
     from pipeline.detection.ner import _in_prose
 
     start = text.index(word)

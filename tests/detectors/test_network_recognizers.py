@@ -16,7 +16,11 @@ IP_POSITIVE = [
     ("ipv4 cidr host", "allow 198.51.100.7/32", "198.51.100.7/32"),
     ("ipv4 after key colon", "ip:203.0.113.77 ok", "203.0.113.77"),
     ("ipv6 compressed", "from 2001:db8::1 port 22", "2001:db8::1"),
-    ("ipv6 full", "src=2001:0db8:85a3:0000:0000:8a2e:0370:7334", "2001:0db8:85a3:0000:0000:8a2e:0370:7334"),
+    (
+        "ipv6 full",
+        "src=2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+        "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+    ),
     ("ipv6 bracketed with port", "GET http://[2001:db8::42]:443/x", "2001:db8::42"),
     ("ipv6 loopback", "listen ::1 ok", "::1"),
     ("ipv6 zone id", "peer fe80::1%eth0 up", "fe80::1%eth0"),

@@ -75,7 +75,9 @@ def test_card_expiry_positive(found: Found, text: str, value: str) -> None:
     assert ("CARD_EXPIRY", value) in found(text)
 
 
-@pytest.mark.parametrize("text", ["exp=1700000000", '"expires": "2024-05-01T12:00:00Z"', "12/27 jobs"])
+@pytest.mark.parametrize(
+    "text", ["exp=1700000000", '"expires": "2024-05-01T12:00:00Z"', "12/27 jobs"]
+)
 def test_card_expiry_negative(found: Found, text: str) -> None:
     assert [f for f in found(text) if f[0] == "CARD_EXPIRY"] == []
 
@@ -103,7 +105,9 @@ def test_card_expiry_negative(found: Found, text: str) -> None:
         ("sfz=440304198511112347", "440304198511112347", "CN_RESIDENT_ID"),
     ],
 )
-def test_device_and_id_numbers(found: Found, text: str, value: str | None, entity: str | None) -> None:
+def test_device_and_id_numbers(
+    found: Found, text: str, value: str | None, entity: str | None
+) -> None:
     results = found(text)
     if value is None:
         assert [r for r in results if r[0] == "CN_RESIDENT_ID"] == []

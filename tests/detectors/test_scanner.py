@@ -27,7 +27,7 @@ def test_findings_are_sorted_and_do_not_overlap(scanner: Scanner) -> None:
     )
     findings = scanner.scan(text)
     assert [f.start for f in findings] == sorted(f.start for f in findings)
-    for left, right in zip(findings, findings[1:]):
+    for left, right in zip(findings, findings[1:], strict=False):
         assert left.end <= right.start
     assert {f.entity for f in findings} >= {
         "EMAIL_ADDRESS", "IP_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "MAC_ADDRESS", "DEVICE_ID",
@@ -110,7 +110,10 @@ def test_field_entity(scanner: Scanner, field: str, entity: str) -> None:
 
 @pytest.mark.parametrize(
     "field",
-    ["trace_id", "span_id", "request_id", "order_id", "ts", "level", "service", "status", "duration_ms", "path", "host", "id", "name", "version", "build"],
+    [
+        "trace_id", "span_id", "request_id", "order_id", "ts", "level", "service", "status",
+        "duration_ms", "path", "host", "id", "name", "version", "build",
+    ],
 )
 def test_field_entity_none_for_analytics_fields(scanner: Scanner, field: str) -> None:
     assert scanner.field_entity(field) is None

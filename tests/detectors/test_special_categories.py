@@ -62,7 +62,9 @@ def test_when_a_field_only_looks_related_then_it_is_no_special_category(
         f'{{"img":"{_PNG}"}}',
     ],
 )
-def test_when_a_base64_image_stands_anywhere_then_it_is_a_photo(scanner: Scanner, text: str) -> None:
+def test_when_a_base64_image_stands_anywhere_then_it_is_a_photo(
+    scanner: Scanner, text: str
+) -> None:
     found = [(text[f.start : f.end], f.entity) for f in scanner.scan(text)]
     assert any(entity == "PHOTO" and len(value) > 40 for value, entity in found)
 

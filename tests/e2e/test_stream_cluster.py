@@ -132,7 +132,11 @@ def test_partition_leader_killed_mid_stream_loses_nothing(
     label = f"leader kill/{runner}/{guarantee}"
     try:
         w = workers.start(
-            route, group_id(f"leader-{runner}-{guarantee}"), name="w1", guarantee=guarantee, runner=runner
+            route,
+            group_id(f"leader-{runner}-{guarantee}"),
+            name="w1",
+            guarantee=guarantee,
+            runner=runner,
         )
         w.wait_healthy(timeout=120)
         feed = Feed(bootstrap, route.raw)

@@ -84,6 +84,8 @@ def test_a_new_field_is_reported_by_path_and_never_reaches_the_clean_topic(
     assert {q["reason"] for q in quarantined} == {"unknown_field"}
     assert all(IMEI.encode() not in r.value for r in records)
     assert done.returncode == 0, done.stderr
-    new_lines = [line.split()[1] for line in done.stdout.splitlines() if line.strip().startswith("new ")]
+    new_lines = [
+        line.split()[1] for line in done.stdout.splitlines() if line.strip().startswith("new ")
+    ]
     assert new_lines == ["device", "device.imei"], done.stdout
     assert IMEI not in done.stdout and "@example.com" not in done.stdout

@@ -212,7 +212,7 @@ def test_null_headers_json_header_pii_header_name_and_pii_key_all_get_an_outcome
 
 
 @GUARANTEES
-def test_personal_data_in_header_names_json_header_values_and_object_keys_never_reaches_the_clean_topic(
+def test_personal_data_in_header_names_json_header_values_and_object_keys_never_reaches_the_clean_topic(  # noqa: E501 -- the test's name alone is longer than a line
     kafka_bootstrap: str, topic_factory, tmp_path: Path, workers: Workers, guarantee: str
 ) -> None:
     route = make_route(tmp_path, topic_factory, partitions=1)

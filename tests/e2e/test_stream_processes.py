@@ -119,7 +119,10 @@ def test_faust_runner_two_processes_from_the_command_line_and_children_die_with_
     finally:
         feed.close()
     acc = account(feed, route, records)
-    report(acc.figures(label) + f" child_restarts={w.counter('logscrub_stream_child_restarts'):.0f}")
+    report(
+        acc.figures(label)
+        + f" child_restarts={w.counter('logscrub_stream_child_restarts'):.0f}"
+    )
     assert acc.lost == []
     assert w.counter("logscrub_stream_child_restarts") >= 1
     assert_nothing_raw((r.value for r in records), range(N), "clean/quarantine topics")

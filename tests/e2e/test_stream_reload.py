@@ -64,7 +64,9 @@ def _outputs(w) -> float:
 def test_policy_reloads_under_load_lose_nothing_and_never_apply_an_invalid_policy(
     kafka_bootstrap: str, topic_factory, tmp_path: Path, runner: str
 ) -> None:
-    base = DEFAULT_POLICY.read_text(encoding="utf-8").replace("name: default", "name: e2e_reload", 1)
+    base = DEFAULT_POLICY.read_text(encoding="utf-8").replace(
+        "name: default", "name: e2e_reload", 1
+    )
     policy = tmp_path / "e2e_reload.yaml"
     policy.write_text(base, encoding="utf-8")
     generalize = "IP_ADDRESS:      {type: generalize}"
@@ -123,5 +125,8 @@ def test_policy_reloads_under_load_lose_nothing_and_never_apply_an_invalid_polic
         assert order == sorted(order), "a partition went back to an older policy"
     report(
         f"reload/{runner}: digests per clean record "
-        + ", ".join(f"{d}={sum(1 for rows in by_partition.values() for _, x in rows if x == d)}" for d in valid)
+        + ", ".join(
+            f"{d}={sum(1 for rows in by_partition.values() for _, x in rows if x == d)}"
+            for d in valid
+        )
     )

@@ -113,16 +113,22 @@ def record_with_planted(draw: st.DrawFn, depth: int = 0) -> tuple[dict, list[str
     record: dict = {}
     found: list[str] = []
     for _ in range(draw(st.integers(1, 5))):
-        choice = draw(st.sampled_from(["safe", "value", "number", "key", "text", "nested", "array"]))
+        choice = draw(
+            st.sampled_from(["safe", "value", "number", "key", "text", "nested", "array"])
+        )
         key = draw(st.sampled_from(SAFE_WORDS)) + draw(st.sampled_from(["", "_2", "Id", ".x"]))
         if choice == "safe":
-            record[key] = draw(st.one_of(st.integers(-1000, 1000), safe_text, st.booleans(), st.none()))
+            record[key] = draw(
+                st.one_of(st.integers(-1000, 1000), safe_text, st.booleans(), st.none())
+            )
         elif choice == "value":
             value = draw(planted)
             record[key] = _written(value)
             found.append(value[0])
         elif choice == "number":
-            digits = draw(st.sampled_from(["13800138000", "490154203237518", "89860318123456789013"]))
+            digits = draw(
+                st.sampled_from(["13800138000", "490154203237518", "89860318123456789013"])
+            )
             record[key] = int(digits) if draw(st.booleans()) else float(digits)
             if isinstance(record[key], float) and int(digits) > 2**53:
                 record[key] = int(digits)  # a float cannot hold it: the producer sent an int
@@ -260,7 +266,7 @@ def test_headers_keep_no_planted_value(default_engine, spec):
             values.append(value[1])
     out = default_engine.apply(b'{"level": "INFO"}', key=None, headers=headers)
     assert out.headers is not None and len(out.headers) == len(headers)
-    for (name, value), (_, new) in zip(headers, out.headers, strict=True):
+    for (_name, value), (_, new) in zip(headers, out.headers, strict=True):
         assert (value is None) is (new is None)
     left = survivors(values, *(n for n, _ in out.headers), *(v for _, v in out.headers))
     _count(len(values), left)
@@ -268,7 +274,10 @@ def test_headers_keep_no_planted_value(default_engine, spec):
 
 
 @FUZZ
-@given(st.lists(st.one_of(record_with_planted(), text_with_planted()), min_size=1, max_size=8), st.data())
+@given(
+    st.lists(st.one_of(record_with_planted(), text_with_planted()), min_size=1, max_size=8),
+    st.data(),
+)
 def test_a_file_of_mixed_lines_reconciles_and_keeps_no_planted_value(default_engine, lines, data):
     raw_lines: list[bytes] = []
     values: list[str] = []

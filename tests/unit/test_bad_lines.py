@@ -13,13 +13,21 @@ PHONE = "13800138000"
 
 # testcase, raw line, expected issue
 BAD = [
-    ("broken-json", b'{"email": "' + PII.encode() + b'", "phone": ' + PHONE.encode(), "invalid_json"),
+    (
+        "broken-json",
+        b'{"email": "' + PII.encode() + b'", "phone": ' + PHONE.encode(),
+        "invalid_json",
+    ),
     ("invalid-utf8", b'{"email": "' + PII.encode() + b'\xff\xfe"}', "invalid_utf8"),
     ("invalid-utf8-text", b"login \xc3\x28 " + PII.encode(), "invalid_utf8"),
     ("nested-10000", b'{"a":' * 10_000 + b'"' + PII.encode() + b'"' + b"}" * 10_000, "too_deep"),
     ("array-10000", b"[" * 10_000 + b'"' + PII.encode() + b'"' + b"]" * 10_000, "too_deep"),
     ("nested-200", b'{"a":' * 200 + b'"' + PII.encode() + b'"' + b"}" * 200, "too_deep"),
-    ("huge-10mb", b'{"email": "' + PII.encode() + b'", "pad": "' + b"x" * 10_000_000 + b'"}', "record_too_large"),
+    (
+        "huge-10mb",
+        b'{"email": "' + PII.encode() + b'", "pad": "' + b"x" * 10_000_000 + b'"}',
+        "record_too_large",
+    ),
 ]
 
 
@@ -36,15 +44,25 @@ def test_bad_line_is_scrubbed_or_placeholder_and_counted(default_engine, case, r
 
 
 def test_file_mode_counts_reconcile(default_engine):
-    good = [b'{"level": "INFO", "msg": "ok"}', b"plain text line", b'{"level": "DEBUG", "email": "a@example.com"}']
+    good = [
+        b'{"level": "INFO", "msg": "ok"}',
+        b"plain text line",
+        b'{"level": "DEBUG", "email": "a@example.com"}',
+    ]
     lines = good + [raw for _, raw, _ in BAD]
     stats = RunStats()
     written = []
-    for item in read_lines(io.BytesIO(b"\n".join(lines) + b"\n"), default_engine.policy.model.limits.max_bytes):
+    for item in read_lines(
+        io.BytesIO(b"\n".join(lines) + b"\n"), default_engine.policy.model.limits.max_bytes
+    ):
         if isinstance(item, Oversize):
             from pipeline.core.engine import Outcome, placeholder
 
-            out = Outcome(placeholder("record_too_large", item.size), "placeholder", issue="record_too_large")
+            out = Outcome(
+                placeholder("record_too_large", item.size),
+                "placeholder",
+                issue="record_too_large",
+            )
         else:
             out = default_engine.apply(item)
         stats.add(out)

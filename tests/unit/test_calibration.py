@@ -1,4 +1,5 @@
-"""The scanner's timing calibrations are remembered between runs (pipeline.detection.calibration)."""
+"""The scanner's timing calibrations are remembered between runs
+(pipeline.detection.calibration)."""
 
 from __future__ import annotations
 

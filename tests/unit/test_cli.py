@@ -16,12 +16,19 @@ def run(*args, input_bytes=None, env_extra=None, key=True):
         env["LOGSCRUB_KEY"] = TEST_SECRET
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args], input=input_bytes, capture_output=True, env=env, timeout=120
+        [sys.executable, "-m", "pipeline", *args],
+        input=input_bytes,
+        capture_output=True,
+        env=env,
+        timeout=120,
     )
 
 
 def test_scrub_stdin_to_stdout_one_line_per_line():
-    lines = b'{"user": {"email": "alice@example.com"}, "level": "INFO"}\nsshd[1]: Failed password for root from 203.0.113.9 port 22\n'
+    lines = (
+        b'{"user": {"email": "alice@example.com"}, "level": "INFO"}\n'
+        b"sshd[1]: Failed password for root from 203.0.113.9 port 22\n"
+    )
     r = run("scrub", input_bytes=lines)
     assert r.returncode == 0, r.stderr.decode()
     out = r.stdout.decode().splitlines()
@@ -84,7 +91,10 @@ def test_check_shipped_configs_ok():
 
 def test_reveal_round_trip_and_refusal(tmp_path):
     policy = tmp_path / "enc.yaml"
-    policy.write_text("version: 1\nname: enc\nunknown_fields: keep\nfields:\n  uid: {type: encrypt, entity: USER_ID}\n")
+    policy.write_text(
+        "version: 1\nname: enc\nunknown_fields: keep\nfields:\n"
+        "  uid: {type: encrypt, entity: USER_ID}\n"
+    )
     r = run("scrub", "--policy", str(policy), input_bytes=b'{"uid": "u-778899"}\n')
     token = json.loads(r.stdout)["uid"]
     assert "u-778899" not in token
@@ -125,7 +135,12 @@ def _run_in_pty(args, env):
     import pty
 
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args], stdout=follower, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *args],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -144,10 +159,22 @@ def _run_in_pty(args, env):
 def test_explain_shows_every_finding_on_a_terminal():
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOGSCRUB_")}
     env["LOGSCRUB_KEY"] = TEST_SECRET
-    line = '{"user": {"email": "alice@example.com"}, "msg": "from 203.0.113.9", "imei": "490154203237518"}'
+    line = (
+        '{"user": {"email": "alice@example.com"}, "msg": "from 203.0.113.9", '
+        '"imei": "490154203237518"}'
+    )
     rc, out, err = _run_in_pty(["explain", "--no-ner", line], env)
     assert rc == 0, err
-    for fragment in ("user.email", "EMAIL_ADDRESS", "IP_ADDRESS", "IMEI", "pseudonymize", "generalize", "before:", "after:"):
+    for fragment in (
+        "user.email",
+        "EMAIL_ADDRESS",
+        "IP_ADDRESS",
+        "IMEI",
+        "pseudonymize",
+        "generalize",
+        "before:",
+        "after:",
+    ):
         assert fragment in out
     assert "alice@example.com" not in err
 
@@ -164,7 +191,12 @@ def test_scrub_on_several_processes_gives_the_same_output_and_counts(tmp_path):
 
     lines = [line.encode() for line in generate_lines(1_500, seed=5, density=0.3)]
     # Odd lines among them: bad UTF-8, a cut object, an oversize line, an empty line.
-    lines[100:100] = [b"\xff\xfe login alice@example.com", b'{"user": {"id": "u_1"', b"", b"x" * 1_100_000]
+    lines[100:100] = [
+        b"\xff\xfe login alice@example.com",
+        b'{"user": {"id": "u_1"',
+        b"",
+        b"x" * 1_100_000,
+    ]
     src = tmp_path / "in.log"
     src.write_bytes(b"\n".join(lines) + b"\n")
     outputs = {}

@@ -33,7 +33,10 @@ def test_json_keeps_structure_key_order_and_non_pii(default_engine):
 
 
 def test_text_stays_text(default_engine):
-    line = "Jun 14 15:16:01 combo sshd[19939]: Failed password for root from 203.0.113.9 port 52311 ssh2"
+    line = (
+        "Jun 14 15:16:01 combo sshd[19939]: Failed password for root from 203.0.113.9 "
+        "port 52311 ssh2"
+    )
     out = default_engine.apply(line.encode())
     assert out.kind == "text"
     text = out.value.decode()
@@ -48,13 +51,22 @@ def test_same_value_same_pseudonym_across_fields_and_formats(default_engine):
 
 def test_field_rules_with_wildcards(keys):
     e = engine_for(
-        "unknown_fields: keep\nfields:\n  '**.secret': {type: drop}\n  'ips[]': {type: generalize, entity: IP_ADDRESS}\n"
-        "  'items[].card': {type: mask, keep_last: 4, entity: CREDIT_CARD}\n  user: {type: redact, entity: USER}\n",
+        "unknown_fields: keep\nfields:\n  '**.secret': {type: drop}\n"
+        "  'ips[]': {type: generalize, entity: IP_ADDRESS}\n"
+        "  'items[].card': {type: mask, keep_last: 4, entity: CREDIT_CARD}\n"
+        "  user: {type: redact, entity: USER}\n",
         keys,
     )
-    out = out_obj(e, {"a": {"b": {"secret": "s3cr3t"}}, "ips": ["203.0.113.5", "198.51.100.7"],
-                      "items": [{"card": "4111111111111111", "sku": "X1"}], "user": {"name": "Bob", "age": 40},
-                      "other": "alice@example.com"})
+    out = out_obj(
+        e,
+        {
+            "a": {"b": {"secret": "s3cr3t"}},
+            "ips": ["203.0.113.5", "198.51.100.7"],
+            "items": [{"card": "4111111111111111", "sku": "X1"}],
+            "user": {"name": "Bob", "age": 40},
+            "other": "alice@example.com",
+        },
+    )
     assert out["a"] == {"b": {}}
     assert out["ips"] == ["203.0.113.0", "198.51.100.0"]
     assert out["items"] == [{"card": "************1111", "sku": "X1"}]
@@ -68,17 +80,26 @@ def test_unknown_fields_drop(keys):
 
 
 def test_field_name_hint_anonymizes_whole_value(default_engine):
-    out = out_obj(default_engine, {"nickname": "sunny_day_88", "deviceInfo": {"IMEI": "35-209900-176148-1"}})
+    out = out_obj(
+        default_engine, {"nickname": "sunny_day_88", "deviceInfo": {"IMEI": "35-209900-176148-1"}}
+    )
     assert "sunny_day_88" not in json.dumps(out)
     assert "176148" not in json.dumps(out)
 
 
 def test_placeholder_values_are_left_alone(default_engine):
-    assert out_obj(default_engine, {"imei": "", "phone": "-", "email": None}) == {"imei": "", "phone": "-", "email": None}
+    assert out_obj(default_engine, {"imei": "", "phone": "-", "email": None}) == {
+        "imei": "",
+        "phone": "-",
+        "email": None,
+    }
 
 
 def test_numbers_with_pii_names_are_scanned(default_engine):
-    out = out_obj(default_engine, {"phone": 13800138000, "count": 13800138000, "lat": 31.230416, "pid": 4242})
+    out = out_obj(
+        default_engine,
+        {"phone": 13800138000, "count": 13800138000, "lat": 31.230416, "pid": 4242},
+    )
     assert out["phone"] != 13800138000
     assert out["pid"] == 4242
     assert out["lat"] == 31.23
@@ -101,21 +122,29 @@ def test_drop_rules_count_as_intentional_drops(keys):
 def test_key_and_headers_follow_the_policy(keys):
     policy = load_policy(CONFIGS / "policies" / "web_access.yaml")
     e = Engine(policy, keys=keys, ner=False)
-    out = e.apply(b'{"level": "INFO"}', key=b"user-42", headers=[("X-Real-IP", b"203.0.113.9"), ("trace", b"abc")])
+    out = e.apply(
+        b'{"level": "INFO"}',
+        key=b"user-42",
+        headers=[("X-Real-IP", b"203.0.113.9"), ("trace", b"abc")],
+    )
     assert out.key.startswith(b"<USER_ID:t1:")
     assert dict(out.headers)["trace"] == b"abc"
     assert b"203.0.113.9" not in dict(out.headers)["X-Real-IP"]
 
 
 def test_counts_by_entity_and_operator(default_engine):
-    out = default_engine.apply(b'{"msg": "mail alice@example.com and bob@example.org from 203.0.113.9"}')
+    out = default_engine.apply(
+        b'{"msg": "mail alice@example.com and bob@example.org from 203.0.113.9"}'
+    )
     assert out.entities["EMAIL_ADDRESS"] == 2
     assert out.operators["pseudonymize"] >= 2
     assert out.entities["IP_ADDRESS"] == 1
 
 
 def test_scrubbing_twice_changes_nothing_more(default_engine):
-    once = default_engine.apply(b'{"m": "call 13800138000 or mail a@example.com", "ip": "203.0.113.9"}').value
+    once = default_engine.apply(
+        b'{"m": "call 13800138000 or mail a@example.com", "ip": "203.0.113.9"}'
+    ).value
     twice = default_engine.apply(once).value
     assert once == twice
 

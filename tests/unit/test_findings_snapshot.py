@@ -27,7 +27,9 @@ def _compare(expected, actual, prefix):
     assert want, f"the snapshot holds no {prefix} lines"
     assert len(got) == len(want), f"{prefix}: {len(got)} lines now, {len(want)} in the snapshot"
     changed = [(i, w, g) for i, (w, g) in enumerate(zip(want, got, strict=True)) if w != g]
-    report = "\n".join(f"line {i} ({w['source']}):\n  was {w}\n  now {g}" for i, w, g in changed[:5])
+    report = "\n".join(
+        f"line {i} ({w['source']}):\n  was {w}\n  now {g}" for i, w, g in changed[:5]
+    )
     assert not changed, f"{len(changed)} of {len(want)} {prefix} lines changed:\n{report}"
 
 

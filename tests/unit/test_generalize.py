@@ -1,4 +1,5 @@
-"""Tests for pipeline.operators.generalization: one table of positives and one of negatives per function."""
+"""Tests for pipeline.operators.generalization: one table of positives and one of negatives
+per function."""
 
 from __future__ import annotations
 

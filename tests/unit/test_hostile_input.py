@@ -47,8 +47,12 @@ FOLDED_VARIANTS = [
 ]
 
 
-@pytest.mark.parametrize(("case", "text", "entity"), FOLDED_VARIANTS, ids=[c[0] for c in FOLDED_VARIANTS])
-def test_look_alike_forms_are_found_and_their_original_span_replaced(default_engine, case, text, entity):
+@pytest.mark.parametrize(
+    ("case", "text", "entity"), FOLDED_VARIANTS, ids=[c[0] for c in FOLDED_VARIANTS]
+)
+def test_look_alike_forms_are_found_and_their_original_span_replaced(
+    default_engine, case, text, entity
+):
     out = default_engine.apply(orjson.dumps({"msg": text}))
     cleaned = orjson.loads(out.value)["msg"]
     assert out.entities.get(entity) == 1, case
@@ -97,7 +101,9 @@ PII_KEYS = [
 ]
 
 
-@pytest.mark.parametrize(("case", "key", "entity", "becomes"), PII_KEYS, ids=[c[0] for c in PII_KEYS])
+@pytest.mark.parametrize(
+    ("case", "key", "entity", "becomes"), PII_KEYS, ids=[c[0] for c in PII_KEYS]
+)
 def test_personal_data_used_as_an_object_key_is_replaced_and_the_structure_kept(
     default_engine, case, key, entity, becomes
 ):
@@ -113,7 +119,13 @@ def test_personal_data_used_as_an_object_key_is_replaced_and_the_structure_kept(
 
 
 def test_ordinary_keys_are_kept_as_written(default_engine):
-    record = {"userAgent": "x", "X-Request-Id": "r1", "2024-05-01": 3, "latency_ms": 4, "用户": "ok"}
+    record = {
+        "userAgent": "x",
+        "X-Request-Id": "r1",
+        "2024-05-01": 3,
+        "latency_ms": 4,
+        "用户": "ok",
+    }
     cleaned = orjson.loads(default_engine.apply(orjson.dumps(record)).value)
     assert list(cleaned) == list(record)
 
@@ -123,7 +135,8 @@ def test_keys_that_become_the_same_token_do_not_overwrite_each_other(keys):
     from pipeline.core.policy import parse_policy
 
     policy = parse_policy(
-        "version: 1\nname: t\nunknown_fields: scan\nscan:\n  entities:\n    EMAIL_ADDRESS: {type: redact}\n"
+        "version: 1\nname: t\nunknown_fields: scan\nscan:\n"
+        "  entities:\n    EMAIL_ADDRESS: {type: redact}\n"
     )
     engine = Engine(policy, keys=keys, ner=False)
     out = engine.apply(b'{"a@example.com": 1, "b@example.com": 2}')
@@ -160,7 +173,9 @@ def test_integers_beyond_64_bits_keep_every_digit(default_engine):
 
 
 def test_a_float_that_is_a_phone_number_is_found_and_coordinates_stay(default_engine):
-    out = default_engine.apply(b'{"contact": 13800138000.0, "ratio": 39.9042, "amount": 1999.5, "t": 1714567890.25}')
+    out = default_engine.apply(
+        b'{"contact": 13800138000.0, "ratio": 39.9042, "amount": 1999.5, "t": 1714567890.25}'
+    )
     cleaned = orjson.loads(out.value)
     assert cleaned["contact"].startswith("<PHONE_NUMBER:")
     assert cleaned["ratio"] == 39.9042 and cleaned["amount"] == 1999.5

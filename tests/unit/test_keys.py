@@ -21,7 +21,14 @@ def test_when_key_id_is_invalid_then_config_error():
 
 def test_subkeys_differ_per_purpose_and_repr_hides_them():
     ring = KeyRing.from_secret(SECRET)
-    assert len({ring.pseudonym_key, ring.encryption_key[:32], ring.cryptopan_key, ring.quarantine_key[:32]}) == 4
+    assert len(
+        {
+            ring.pseudonym_key,
+            ring.encryption_key[:32],
+            ring.cryptopan_key,
+            ring.quarantine_key[:32],
+        }
+    ) == 4
     assert SECRET not in repr(ring)
     assert ring.pseudonym_key.hex() not in repr(ring)
 

@@ -69,14 +69,21 @@ def test_pseudonym_is_not_a_bare_hash(keys):
 
 def test_pseudonym_is_stable_across_processes(keys):
     code = (
-        "from pipeline.keys import KeyRing; from pipeline.operators import get_operator, OperatorContext;"
+        "from pipeline.keys import KeyRing; "
+        "from pipeline.operators import get_operator, OperatorContext;"
         "c=get_operator('pseudonymize'); k=KeyRing.from_secret(%r, 't1');"
-        "print(c(c.params_model(), OperatorContext(keys=k)).apply('alice@example.com','EMAIL_ADDRESS'))"
+        "print(c(c.params_model(), OperatorContext(keys=k))"
+        ".apply('alice@example.com','EMAIL_ADDRESS'))"
     )
     from tests.conftest import TEST_SECRET
 
     outs = {
-        subprocess.run([sys.executable, "-c", code % TEST_SECRET], capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code % TEST_SECRET],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         for _ in range(2)
     }
     assert outs == {make("pseudonymize", keys).apply("alice@example.com", "EMAIL_ADDRESS")}
@@ -104,7 +111,9 @@ def test_reveal_refuses_without_key_or_with_another_key(keys, other_keys):
         reveal(token, None)
     with pytest.raises(RevealError, match="key id"):
         reveal(token, other_keys)
-    same_id_other_secret = type(other_keys).from_secret("yet-another-secret-9876543210-zyxwvuts", keys.key_id)
+    same_id_other_secret = type(other_keys).from_secret(
+        "yet-another-secret-9876543210-zyxwvuts", keys.key_id
+    )
     with pytest.raises(RevealError, match="does not decrypt"):
         reveal(token, same_id_other_secret)
     with pytest.raises(RevealError, match="not an encrypted"):
@@ -123,7 +132,9 @@ MASK_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "params", "value", "expected"), MASK_CASES, ids=[c[0] for c in MASK_CASES])
+@pytest.mark.parametrize(
+    ("case", "params", "value", "expected"), MASK_CASES, ids=[c[0] for c in MASK_CASES]
+)
 def test_mask(case, params, value, expected):
     assert make("mask", **params).apply(value, "CREDIT_CARD") == expected
 
@@ -149,13 +160,20 @@ GENERALIZE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "entity", "params", "value", "expected"), GENERALIZE_CASES, ids=[c[0] for c in GENERALIZE_CASES])
+@pytest.mark.parametrize(
+    ("case", "entity", "params", "value", "expected"),
+    GENERALIZE_CASES,
+    ids=[c[0] for c in GENERALIZE_CASES],
+)
 def test_generalize(case, entity, params, value, expected):
     assert make("generalize", **params).apply(value, entity) == expected
 
 
 def test_generalize_user_agent_keeps_family_and_major():
-    ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.109 Safari/537.36"
+    ua = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.6099.109 Safari/537.36"
+    )
     out = make("generalize").apply(ua, "USER_AGENT")
     assert "Chrome 120" in out
     assert "6099" not in out

@@ -21,7 +21,9 @@ MATCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "pattern", "path", "expected"), MATCH_CASES, ids=[c[0] for c in MATCH_CASES])
+@pytest.mark.parametrize(
+    ("case", "pattern", "path", "expected"), MATCH_CASES, ids=[c[0] for c in MATCH_CASES]
+)
 def test_match(case, pattern, path, expected):
     assert PathPattern(pattern).matches(path) is expected
 

@@ -61,7 +61,13 @@ def call(pg: Playground, method: str, path: str, *, token: str | None = "", body
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/"), ("GET", "/api/state"), ("POST", "/api/run"), ("POST", "/api/check"), ("POST", "/api/cases")],
+    [
+        ("GET", "/"),
+        ("GET", "/api/state"),
+        ("POST", "/api/run"),
+        ("POST", "/api/check"),
+        ("POST", "/api/cases"),
+    ],
 )
 def test_every_page_and_api_refuses_a_request_without_the_token(playground, method, path):
     body = {"policy": DEFAULT_POLICY, "lines": [LINE]}
@@ -71,7 +77,13 @@ def test_every_page_and_api_refuses_a_request_without_the_token(playground, meth
     assert status == 403
     assert EMAIL.encode() not in text
     assert "default-src 'none'" in headers["Content-Security-Policy"]  # on refusals too
-    status, _, _ = call(playground, method, path, token="not-the-token", body=body if method == "POST" else None)
+    status, _, _ = call(
+        playground,
+        method,
+        path,
+        token="not-the-token",
+        body=body if method == "POST" else None,
+    )
     assert status == 403
 
 
@@ -141,20 +153,28 @@ def test_an_invalid_policy_gets_every_issue_with_its_line_and_path(playground):
 
 def test_requests_over_the_limits_are_refused(playground):
     status, _, _ = call(
-        playground, "POST", "/api/run", body={"policy": DEFAULT_POLICY, "lines": ["a"] * (MAX_LINES + 1)}
+        playground,
+        "POST",
+        "/api/run",
+        body={"policy": DEFAULT_POLICY, "lines": ["a"] * (MAX_LINES + 1)},
     )
     assert status == 413
     status, _, _ = call(playground, "POST", "/api/run", body=b"{" + b" " * MAX_BODY_BYTES + b"}")
     assert status == 413
     status, _, _ = call(playground, "POST", "/api/run", body=b"not json")
     assert status == 400
-    status, _, _ = call(playground, "POST", "/api/run", body={"policy": DEFAULT_POLICY, "lines": "x"})
+    status, _, _ = call(
+        playground, "POST", "/api/run", body={"policy": DEFAULT_POLICY, "lines": "x"}
+    )
     assert status == 400
 
 
 def test_golden_cases_made_here_pass_test_policies_and_catch_a_changed_output(playground, tmp_path):
     status, _, text = call(
-        playground, "POST", "/api/cases", body={"policy": DEFAULT_POLICY, "lines": [LINE, "call 13800138000"]}
+        playground,
+        "POST",
+        "/api/cases",
+        body={"policy": DEFAULT_POLICY, "lines": [LINE, "call 13800138000"]},
     )
     assert status == 200
     data = orjson.loads(text)
@@ -176,7 +196,9 @@ def test_pseudonyms_use_the_configured_key_or_say_the_key_is_ephemeral():
     _, _, text = call(configured, "GET", "/api/state")
     state = orjson.loads(text)
     assert state["ephemeral_key"] is False and state["key_id"] == "k7"
-    _, _, text = call(configured, "POST", "/api/run", body={"policy": DEFAULT_POLICY, "lines": [LINE]})
+    _, _, text = call(
+        configured, "POST", "/api/run", body={"policy": DEFAULT_POLICY, "lines": [LINE]}
+    )
     assert ":k7:" in orjson.loads(text)["results"][0]["after"]
     ephemeral = Playground(None, ner=False)
     _, _, text = call(ephemeral, "GET", "/api/state")
@@ -202,7 +224,9 @@ def served() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
 def test_the_command_listens_on_loopback_only_and_refuses_without_the_token(served):
     proc, url = served
     assert url.startswith("http://127.0.0.1:")
-    listening = [c.laddr for c in psutil.Process(proc.pid).net_connections() if c.status == "LISTEN"]
+    listening = [
+        c.laddr for c in psutil.Process(proc.pid).net_connections() if c.status == "LISTEN"
+    ]
     assert listening and all(addr.ip == "127.0.0.1" for addr in listening)
     bare = url.split("?")[0]
     with pytest.raises(urllib.error.HTTPError) as refused:

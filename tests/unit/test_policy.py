@@ -67,9 +67,21 @@ INVALID = [
     ("duplicate-key", MINIMAL + "fields:\n  a: {type: keep}\n  a: {type: drop}\n", "duplicate key"),
     ("bad-path", MINIMAL + "fields:\n  a..b: {type: keep}\n", "invalid path"),
     ("missing-type", MINIMAL + "fields:\n  a: {keep_last: 2}\n", "missing operator"),
-    ("both-field-and-scan", MINIMAL + "fields:\n  message: {type: keep}\nscan:\n  fields: [message]\n", "one or the other"),
-    ("bad-drop-regex", MINIMAL + "drop_records:\n  - {path: level, matches: '('}\n", "regular expression"),
-    ("drop-two-conditions", MINIMAL + "drop_records:\n  - {path: level, equals: [a], exists: true}\n", "exactly one"),
+    (
+        "both-field-and-scan",
+        MINIMAL + "fields:\n  message: {type: keep}\nscan:\n  fields: [message]\n",
+        "one or the other",
+    ),
+    (
+        "bad-drop-regex",
+        MINIMAL + "drop_records:\n  - {path: level, matches: '('}\n",
+        "regular expression",
+    ),
+    (
+        "drop-two-conditions",
+        MINIMAL + "drop_records:\n  - {path: level, equals: [a], exists: true}\n",
+        "exactly one",
+    ),
     ("bad-entity-name", MINIMAL + "fields:\n  a: {type: redact, entity: lower}\n", "UPPER_SNAKE"),
 ]
 

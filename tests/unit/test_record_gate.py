@@ -103,8 +103,14 @@ VALUES = [
     "",
     "line one\nline two 13800138000",
 ]
-NUMBERS = [5, 999_999, 1_000_000, 13800138000, 490154203237518, -13800138000, 1730695830.5, 3.25, 1e20, 12345678901234567890123]
-KEYS_POOL = ["msg", "value", "id", "request_id", "idfa", "android_id", "phone", "card", "order_id", "NAME", "name", "info", "tags", "ts", "offset", "user", "device"]
+NUMBERS = [
+    5, 999_999, 1_000_000, 13800138000, 490154203237518, -13800138000, 1730695830.5, 3.25, 1e20,
+    12345678901234567890123,
+]
+KEYS_POOL = [
+    "msg", "value", "id", "request_id", "idfa", "android_id", "phone", "card", "order_id",
+    "NAME", "name", "info", "tags", "ts", "offset", "user", "device",
+]
 
 
 def test_the_gate_changes_no_outcome_on_mixed_records():
@@ -204,7 +210,9 @@ def test_the_native_benign_shape_is_the_scanners():
         "13800138000", "alice@example.com", "", "ab" * 40,
     ]
     alphabet = "0123456789abcdefxyzABCXYZ-:._ +,TZ"
-    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 70))) for _ in range(3000)]
+    samples += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 70))) for _ in range(3000)
+    ]
     for word in samples:
         want = len(word) >= 2 and _BENIGN_SHAPE.fullmatch(text_shape(word)) is not None
         assert _native.benign_shape(word) == want, word

@@ -45,7 +45,9 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _clean(processor: RouteProcessor, offset: int) -> tuple[str, bytes]:
-    record = Message("logs.raw.app", 0, offset, 1.0, 0, None, None, b'{"msg":"hi","ip":"203.0.113.7"}', None)
+    record = Message(
+        "logs.raw.app", 0, offset, 1.0, 0, None, None, b'{"msg":"hi","ip":"203.0.113.7"}', None
+    )
     (emit,) = processor.take_batch([record], timestamp_unit=1000.0)
     assert emit is not None and emit.kind == "clean"
     manifest = find_manifest(emit.headers)

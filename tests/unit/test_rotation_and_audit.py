@@ -19,8 +19,14 @@ from pipeline.keys import KeyRing, add_to_ring
 from pipeline.operators.encrypt import reveal
 from pipeline.stream.quarantine import SourceRef, build_entry, decrypt_entry
 
-ENC_POLICY = "version: 1\nname: enc\nunknown_fields: keep\nfields:\n  uid: {type: encrypt, entity: USER_ID}\n"
-PSEUDO_POLICY = "version: 1\nname: ps\nunknown_fields: keep\nfields:\n  uid: {type: pseudonymize, entity: USER_ID}\n"
+ENC_POLICY = (
+    "version: 1\nname: enc\nunknown_fields: keep\nfields:\n"
+    "  uid: {type: encrypt, entity: USER_ID}\n"
+)
+PSEUDO_POLICY = (
+    "version: 1\nname: ps\nunknown_fields: keep\nfields:\n"
+    "  uid: {type: pseudonymize, entity: USER_ID}\n"
+)
 
 
 def _clean(keys: KeyRing, policy: str, uid: str) -> str:
@@ -103,7 +109,10 @@ def test_a_one_secret_file_becomes_a_ring_keeping_its_key(tmp_path, monkeypatch)
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("active: k9\nkeys:\n  k1: single-secret-0123456789-abcdefghijklmnop\n", "'k9' is not in the ring"),
+        (
+            "active: k9\nkeys:\n  k1: single-secret-0123456789-abcdefghijklmnop\n",
+            "'k9' is not in the ring",
+        ),
         ("active: k1\nkeys:\n  k1: short\n", "key k1: the secret key is too short"),
         ("active: k1\nkeys: [a, b]\n", "'keys' must map key ids to secrets"),
         ("keys:\n  k1: single-secret-0123456789-abcdefghijklmnop\n", "'active' must name"),
@@ -187,7 +196,11 @@ def test_reveal_writes_the_audit_record_first_and_never_the_value(tmp_path):
             text=True,
             timeout=120,
             check=False,
-            env={"PATH": os.environ["PATH"], "LOGSCRUB_KEY_FILE": str(ring), "LOGSCRUB_AUDIT_LOG": str(log)},
+            env={
+                "PATH": os.environ["PATH"],
+                "LOGSCRUB_KEY_FILE": str(ring),
+                "LOGSCRUB_AUDIT_LOG": str(log),
+            },
         )
 
     assert cli("reveal", token).returncode == 2  # no --reason
@@ -206,7 +219,10 @@ def test_reveal_writes_the_audit_record_first_and_never_the_value(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("x")
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "pipeline", "reveal", token, "--reason", "r", "--audit-log", str(blocked / "a.log")],
+        [
+            sys.executable, "-m", "pipeline", "reveal", token,
+            "--reason", "r", "--audit-log", str(blocked / "a.log"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -53,7 +53,12 @@ def test_scrub_without_ner_does_not_import_what_it_does_not_use(tmp_path: Path) 
     # the stream commands only when one is run (or listed), and the stream's clients and
     # the NER module never by the file mode without NER.
     for name in (
-        "ua_parser", "pipeline.cli.stream", "pipeline.detection.ner", "faust", "confluent_kafka", "aiokafka"
+        "ua_parser",
+        "pipeline.cli.stream",
+        "pipeline.detection.ner",
+        "faust",
+        "confluent_kafka",
+        "aiokafka",
     ):
         assert name not in modules, f"{name} imported by a NER-off scrub"
 
