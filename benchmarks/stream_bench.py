@@ -49,7 +49,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,9 +62,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import BENCH_SECRET, ROOT, corpus, fmt, log, md_table  # noqa: E402
+from pipeline.tools.local_kafka import KAFKA_LOCAL, BrokerStartError, LocalBroker  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-KAFKA_LOCAL = ROOT / "docker" / "kafka-local"
 PARTITIONS = 4
 SAMPLE_S = 0.25
 
@@ -103,7 +102,7 @@ def available(need_worker: bool = True) -> tuple[bool, str]:
     """Whether the stream benchmark can run here, and why not."""
     if need_worker and worker_command() is None:
         return False, "the stream worker (pipeline.stream.agents) is not there yet"
-    if not os.environ.get("LOGSCRUB_BENCH_BOOTSTRAP") and not KAFKA_LOCAL.exists():
+    if not os.environ.get("LOGSCRUB_BENCH_BOOTSTRAP") and KAFKA_LOCAL is None:
         return False, "no broker: docker/kafka-local missing and LOGSCRUB_BENCH_BOOTSTRAP unset"
     if not os.environ.get("LOGSCRUB_BENCH_BOOTSTRAP") and shutil.which("java") is None:
         return False, "no java for docker/kafka-local"
@@ -113,59 +112,38 @@ def available(need_worker: bool = True) -> tuple[bool, str]:
 # ----------------------------------------------------------------------------- broker
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Broker:
     """A broker for the benchmark: ours (started and stopped here) or given."""
 
-    bootstrap: str
-    state: Path | None = None
-    pid: int | None = None
+    local: LocalBroker
+
+    @property
+    def bootstrap(self) -> str:
+        return self.local.bootstrap
+
+    @property
+    def pid(self) -> int | None:
+        return self.local.pid()
 
     @classmethod
     def start(cls, timeout: float = 120) -> Broker:
         given = os.environ.get("LOGSCRUB_BENCH_BOOTSTRAP")
         if given:
-            return cls(given)
-        state = Path(tempfile.mkdtemp(prefix="logscrub-bench-kafka-"))
-        env = {**os.environ, "LOGSCRUB_KAFKA_STATE": str(state), "PYTHON": sys.executable}
-        for _ in range(3):
-            port, cport = _free_port(), _free_port()
-            if cport == port:
-                continue
-            proc = subprocess.run(
-                [str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(cport)],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-            if proc.returncode == 0:
-                bootstrap = proc.stdout.strip().splitlines()[-1]
-                pid_file = state / "broker1" / "broker.pid"
-                pid = int(pid_file.read_text().strip()) if pid_file.exists() else None
-                log(f"stream: broker at {bootstrap} (pid {pid}, state {state})")
-                return cls(bootstrap, state, pid)
-            log(f"stream: broker start failed on port {port}: {proc.stderr[-500:]}")
-        raise RuntimeError("could not start a local Kafka broker with docker/kafka-local")
+            return cls(LocalBroker(given))
+        try:
+            local = LocalBroker.start(timeout=timeout)
+        except BrokerStartError as exc:
+            raise RuntimeError(f"could not start a local Kafka broker: {exc}") from None
+        log(f"stream: broker at {local.bootstrap} (pid {local.pid()}, state {local.state})")
+        return cls(local)
 
     def stop(self) -> None:
-        if self.state is None:
-            return
-        env = {**os.environ, "LOGSCRUB_KAFKA_STATE": str(self.state), "PYTHON": sys.executable}
-        subprocess.run(
-            [str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=120, check=False
-        )
-        shutil.rmtree(self.state, ignore_errors=True)
+        self.local.stop()
 
     def cpu_s(self) -> float | None:
-        return _cpu_s([self.pid]) if self.pid else None
+        pid = self.pid
+        return _cpu_s([pid]) if pid else None
 
 
 # ----------------------------------------------------------------------------- kafka helpers

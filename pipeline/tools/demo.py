@@ -19,20 +19,13 @@ prints raw lines only from that bundled file.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,15 +34,21 @@ import click
 import orjson
 
 from pipeline.keys import ENV_KEY, ENV_KEY_FILE
+from pipeline.tools.local_kafka import (
+    KAFKA_LOCAL,
+    BrokerStartError,
+    LocalBroker,
+    WorkerFailedError,
+    WorkerProcess,
+    free_port,
+    port_free,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-KAFKA_LOCAL = REPO / "docker" / "kafka-local"
 DEMO_GROUP = "logscrub-demo"
 LINE_HEADER = "demo-line"
 HEALTH_TIMEOUT_S = 180.0  # the first start may load the spaCy model
 RESULT_TIMEOUT_S = 60.0
 
-_WORKER_CODE = "from pipeline.cli.stream import worker; worker(prog_name='logscrub worker')"
 
 
 def sample_lines() -> list[bytes]:
@@ -64,21 +63,6 @@ def _say(text: str = "", **style: Any) -> None:
 
 def _step(text: str) -> None:
     _say(f"==> {text}", bold=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def _short(data: bytes | None, limit: int = 400) -> str:
@@ -115,45 +99,7 @@ def run_file_only() -> int:
 # ----------------------------------------------------------------------------- broker
 
 
-@dataclass
-class Broker:
-    """The broker the demo uses; ``started`` when the demo must stop it."""
-
-    bootstrap: str
-    started: bool
-    env: dict[str, str] = field(default_factory=dict)
-    state_dir: Path | None = None
-
-    def stop(self) -> None:
-        if not self.started:
-            return
-        _step("stopping the broker the demo started")
-        subprocess.run(  # noqa: S603 — a fixed script of this repository
-            [str(KAFKA_LOCAL), "stop"],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if self.state_dir is not None:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-
-
-def _kafka_local(
-    args: list[str], env: dict[str, str], timeout: float
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 — a fixed script of this repository
-        [str(KAFKA_LOCAL), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def ensure_broker(port: int | None) -> Broker:
+def ensure_broker(port: int | None) -> LocalBroker:
     """The broker named by ``LOGSCRUB_BROKERS``, else the running local broker, else a fresh one.
 
     A fresh one is started with the checkout's ``docker/kafka-local`` in a temporary state
@@ -162,112 +108,51 @@ def ensure_broker(port: int | None) -> Broker:
     given = os.environ.get("LOGSCRUB_BROKERS")
     if given:
         _step(f"using the broker at {given} (LOGSCRUB_BROKERS)")
-        return Broker(bootstrap=given, started=False)
-    if not KAFKA_LOCAL.exists():
+        return LocalBroker(bootstrap=given)
+    if KAFKA_LOCAL is None:
         msg = (
             "no docker/kafka-local here (logscrub is installed, not run from a checkout): "
             "set LOGSCRUB_BROKERS=HOST:PORT to a running broker, or use --file-only"
         )
         raise click.ClickException(msg)
-    env = {**os.environ, "PYTHON": os.environ.get("PYTHON", sys.executable)}
-    status = _kafka_local(["status"], env, timeout=60)
-    if status.returncode == 0:
-        boot = _kafka_local(["bootstrap"], env, timeout=30).stdout.strip().splitlines()
-        if boot:
-            _step(f"using the running local broker at {boot[-1]}")
-            return Broker(bootstrap=boot[-1], started=False)
-    state = Path(tempfile.mkdtemp(prefix="logscrub-demo-kafka-"))
-    env["LOGSCRUB_KAFKA_STATE"] = str(state)
+    running = LocalBroker.running()
+    if running is not None:
+        _step(f"using the running local broker at {running.bootstrap}")
+        return running
     want = port or 9092
-    if port is None and not (_port_free(want) and _port_free(want + 100)):
-        want = _free_port()  # 9092 is taken by something else: any free port will do
-    cport = want + 100 if _port_free(want + 100) else _free_port()
+    if port is None and not (port_free(want) and port_free(want + 100)):
+        want = free_port()  # 9092 is taken by something else: any free port will do
+    cport = want + 100 if port_free(want + 100) else free_port()
     _step(
         f"starting a local Kafka broker on 127.0.0.1:{want} (first run fetches the jars with Maven)"
     )
     t0 = time.monotonic()
-    started = _kafka_local(
-        ["start", "--port", str(want), "--controller-port", str(cport)], env, timeout=900
-    )
-    if started.returncode != 0:
-        _kafka_local(["stop"], env, timeout=120)
-        shutil.rmtree(state, ignore_errors=True)
-        tail = "\n".join(started.stderr.strip().splitlines()[-15:])
-        msg = f"docker/kafka-local start failed:\n{tail}"
-        raise click.ClickException(msg)
-    bootstrap = started.stdout.strip().splitlines()[-1]
-    _say(f"    broker ready at {bootstrap} in {time.monotonic() - t0:.1f}s", dim=True)
-    return Broker(bootstrap=bootstrap, started=True, env=env, state_dir=state)
+    try:
+        broker = LocalBroker.start(port=want, controller_port=cport, timeout=900)
+    except BrokerStartError as exc:
+        raise click.ClickException(str(exc)) from None
+    _say(f"    broker ready at {broker.bootstrap} in {time.monotonic() - t0:.1f}s", dim=True)
+    return broker
 
 
 # ----------------------------------------------------------------------------- worker
 
 
-@dataclass
-class Worker:
-    """The worker subprocess and where its log goes."""
-
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    web_port: int
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.web_port}{path}"
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 60.0) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode
-
-
-def _http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 — loopback only
-            return int(resp.status), resp.read()
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), exc.read()
-
-
-def start_worker(bootstrap: str, env_extra: dict[str, str], workdir: Path) -> Worker:
-    web_port = _free_port()
+def start_worker(bootstrap: str, env_extra: dict[str, str], workdir: Path) -> WorkerProcess:
     env = {
         **os.environ,
         "LOGSCRUB_BROKERS": bootstrap,
         "LOGSCRUB_GROUP_ID": DEMO_GROUP,
-        "LOGSCRUB_WEB_PORT": str(web_port),
         "LOGSCRUB_SESSION_TIMEOUT_S": "6",
         **env_extra,
     }
-    log_path = workdir / "worker.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 — this interpreter, fixed code
-            [sys.executable, "-c", _WORKER_CODE], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    worker = Worker(proc=proc, log_path=log_path, web_port=web_port)
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            msg = f"the worker exited with code {proc.returncode}:\n{worker.log_tail()}"
-            raise click.ClickException(msg)
-        with contextlib.suppress(OSError):
-            status, _ = _http_get(worker.url("/health"))
-            if status == 200:
-                return worker
-        time.sleep(0.5)
-    worker.stop()
-    msg = f"the worker did not become healthy within {HEALTH_TIMEOUT_S:.0f}s:\n{worker.log_tail()}"
-    raise click.ClickException(msg)
+    worker = WorkerProcess(env, workdir / "worker.log", name="the worker")
+    try:
+        worker.wait_healthy(HEALTH_TIMEOUT_S)
+    except WorkerFailedError as exc:
+        worker.close()
+        raise click.ClickException(str(exc)) from None
+    return worker
 
 
 # ----------------------------------------------------------------------------- the run
@@ -341,8 +226,8 @@ def run(port: int | None = None, keep_broker: bool = False) -> int:
     _offsets_to_line.clear()
     lines = sample_lines()
     workdir = Path(tempfile.mkdtemp(prefix="logscrub-demo-"))
-    broker: Broker | None = None
-    worker: Worker | None = None
+    broker: LocalBroker | None = None
+    worker: WorkerProcess | None = None
     code = 1
     try:
         broker = ensure_broker(port)
@@ -450,13 +335,17 @@ def run(port: int | None = None, keep_broker: bool = False) -> int:
     finally:
         if worker is not None:
             _step("stopping the worker (SIGTERM: finish in-flight records, commit)")
-            rc = worker.stop()
+            try:
+                rc, _ = worker.terminate(timeout=60.0)
+            except WorkerFailedError:
+                rc = None  # killed after ignoring SIGTERM
+            worker.close()
             _say(f"    worker exited with code {rc}", dim=True)
         if broker is not None:
             if keep_broker and broker.started:
                 _say(
                     f"broker left running at {broker.bootstrap}; stop it with "
-                    f"LOGSCRUB_KAFKA_STATE={broker.state_dir} docker/kafka-local stop",
+                    f"LOGSCRUB_KAFKA_STATE={broker.state} docker/kafka-local stop",
                     fg="yellow",
                 )
             else:
@@ -466,8 +355,8 @@ def run(port: int | None = None, keep_broker: bool = False) -> int:
     return code
 
 
-def _print_metrics(worker: Worker) -> None:
-    status, body = _http_get(worker.url("/metrics"))
+def _print_metrics(worker: WorkerProcess) -> None:
+    status, body = worker.get("/metrics", timeout=5.0)
     if status != 200:
         _say(f"    /metrics answered {status}", fg="red")
         return

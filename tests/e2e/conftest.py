@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -35,11 +32,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaConfigurationError, KafkaError
 from kafka.producer.future import RecordMetadata
 
+from pipeline.tools.local_kafka import BrokerStartError, LocalBroker, probe
+
 E2E_DIR = Path(__file__).resolve().parent
-KAFKA_LOCAL = E2E_DIR.parents[1] / "docker" / "kafka-local"
 START_TIMEOUT_S = 300  # a cold Maven fetch of the jars takes ~20 s; a start ~3 s
 
 Header = tuple[str, bytes]
@@ -56,118 +53,31 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(f"KAFKA E2E TIER SKIPPED (no broker): {reason}")
 
 
-def _free_ports(count: int) -> list[int]:
-    """Ports the kernel reports free right now (all sockets held at once, so distinct)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def _probe(bootstrap: str, timeout_s: float) -> str | None:
-    """None when the cluster answers a metadata request within ``timeout_s``, else why not."""
-    deadline = time.monotonic() + timeout_s
-    last = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap,
-                client_id="logscrub-e2e-probe",
-                request_timeout_ms=5000,
-                bootstrap_timeout_ms=5000,
-            )
-        except KafkaConfigurationError:
-            raise  # our mistake, not the broker's: retrying would only hide it
-        except KafkaError as exc:
-            last = f"{type(exc).__name__}: {exc}"
-            time.sleep(0.5)
-            continue
-        try:
-            admin.list_topics()
-            return None
-        except KafkaError as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        finally:
-            admin.close()
-        time.sleep(0.5)
-    return last
-
-
-def _tail(text: str, lines: int = 30) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap servers of a running Kafka cluster (``HOST:PORT[,HOST:PORT...]``)."""
     given = os.environ.get("LOGSCRUB_TEST_BOOTSTRAP", "").strip()
     if given:
-        problem = _probe(given, timeout_s=30)
+        problem = probe(given, timeout_s=30)
         if problem:
             _unavailable(f"LOGSCRUB_TEST_BOOTSTRAP={given} does not answer: {problem}")
         yield given
         return
-
-    state = tmp_path_factory.mktemp("kafka-state")
-    env = {
-        **os.environ,
-        "LOGSCRUB_KAFKA_STATE": str(state),
-        # kafka-local's protocol helper is stdlib-only; any python works, this one exists.
-        "PYTHON": sys.executable,
-    }
-    for _attempt in range(3):
-        # Free now, but another process may take a port before the broker binds it:
-        # kafka-local then refuses to start, and new ports are tried.
-        port, controller_port = _free_ports(2)
-        command = [str(KAFKA_LOCAL), "start", "--port", str(port)]
-        command += ["--controller-port", str(controller_port)]
-        try:
-            started = subprocess.run(  # noqa: S603 (a fixed script of this repo)
-                command,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=START_TIMEOUT_S,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            _stop(env)
-            _unavailable(f"`{' '.join(command)}` could not run: {exc}")
-        if "already in use" not in started.stderr:
-            break
-    if started.returncode != 0:
-        _stop(env)
-        _unavailable(
-            f"`docker/kafka-local start` exited {started.returncode} "
-            f"(state {state}):\n{_tail(started.stderr)}"
-        )
-    bootstrap = started.stdout.strip().splitlines()[-1]
     try:
-        problem = _probe(bootstrap, timeout_s=30)
+        broker = LocalBroker.start(
+            state=tmp_path_factory.mktemp("kafka-state"), timeout=START_TIMEOUT_S
+        )
+    except BrokerStartError as exc:
+        _unavailable(str(exc))
+    try:
+        problem = probe(broker.bootstrap, timeout_s=30)
         if problem:
-            _unavailable(f"the broker started at {bootstrap} does not answer: {problem}")
-        yield bootstrap
+            _unavailable(f"the broker started at {broker.bootstrap} does not answer: {problem}")
+        yield broker.bootstrap
     finally:
-        _stop(env)
-
-
-def _stop(env: dict[str, str]) -> None:
-    # Always called, also after a failed start: a half-started broker must not outlive
-    # the session. stop also wipes the data (the logs stay in the temp state dir).
-    subprocess.run(  # noqa: S603 (a fixed script of this repo)
-        [str(KAFKA_LOCAL), "stop"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+        # Always: a half-started broker must not outlive the session. The state dir is
+        # pytest's temporary one (its logs stay for a failed run).
+        broker.stop(remove_state=False)
 
 
 # --- topics ------------------------------------------------------------------------------

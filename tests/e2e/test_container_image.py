@@ -26,11 +26,11 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from pipeline.tools.local_kafka import free_port
 from tests.e2e.conftest import produce
 from tests.e2e.test_stream_support import (
     TEST_KEY_ID,
     TEST_SECRET,
-    free_port,
     group_id,
     record,
     report,

@@ -24,11 +24,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from pipeline.tools.local_kafka import free_port
 from tests.e2e.conftest import consume_all, produce
 from tests.e2e.test_stream_support import (
     TEST_KEY_ID,
     TEST_SECRET,
-    free_port,
     group_id,
     make_route,
     record,

@@ -8,11 +8,8 @@ replication 3 and min.insync.replicas 2: with one broker gone, writes go on.
 
 from __future__ import annotations
 
-import os
 import random
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +18,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tests.e2e.conftest import KAFKA_LOCAL
+from pipeline.tools.local_kafka import BrokerStartError, LocalBroker
 from tests.e2e.test_stream_support import (
     Feed,
     Workers,
@@ -60,43 +57,28 @@ def _free_block(count: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    state = tmp_path_factory.mktemp("cluster-kafka")
-    env = {**os.environ, "LOGSCRUB_KAFKA_STATE": str(state), "PYTHON": sys.executable}
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     base = _free_block(6)
-    started = subprocess.run(  # noqa: S603 — a fixed script of this repository
-        [
-            str(KAFKA_LOCAL),
-            "start",
-            "--brokers",
-            "3",
-            "--port",
-            str(base),
-            "--controller-port",
-            str(base + 3),
-            # A killed broker is fenced after 4 s instead of 9: leadership moves sooner.
-            "--set",
-            "broker.session.timeout.ms=4000",
-            "--set",
-            "broker.heartbeat.interval.ms=1000",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if started.returncode != 0:
-        subprocess.run(  # noqa: S603
-            [str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=120, check=False
-        )
-        pytest.fail(f"could not start a 3-broker cluster:\n{started.stderr[-2000:]}")
     try:
-        yield started.stdout.strip().splitlines()[-1], env
-    finally:
-        subprocess.run(  # noqa: S603
-            [str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=180, check=False
+        broker = LocalBroker.start(
+            state=tmp_path_factory.mktemp("cluster-kafka"),
+            brokers=3,
+            port=base,
+            controller_port=base + 3,
+            # A killed broker is fenced after 4 s instead of 9: leadership moves sooner.
+            extra_args=(
+                "--set",
+                "broker.session.timeout.ms=4000",
+                "--set",
+                "broker.heartbeat.interval.ms=1000",
+            ),
         )
+    except BrokerStartError as exc:
+        pytest.fail(f"could not start a 3-broker cluster: {exc}")
+    try:
+        yield broker
+    finally:
+        broker.stop(remove_state=False)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +88,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
 def test_partition_leader_killed_mid_stream_loses_nothing(
     cluster, tmp_path: Path, runner: str, guarantee: str
 ) -> None:
-    bootstrap, env = cluster
+    bootstrap = cluster.bootstrap
     # log_level 0: its handle outlives the cluster (stopped at module end) and would log
     # every refused reconnect.
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
@@ -150,14 +132,7 @@ def test_partition_leader_killed_mid_stream_loses_nothing(
                 time.sleep(0.2)
             topic = admin.list_topics(route.clean, timeout=10).topics[route.clean]
             leader = topic.partitions[0].leader
-            done = subprocess.run(  # noqa: S603 — a fixed script of this repository
-                [str(KAFKA_LOCAL), "kill-broker", str(leader)],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
+            done = cluster.run("kill-broker", str(leader))
             assert done.returncode == 0, done.stderr[-2000:]
             report(f"[{label}] SIGKILLed broker {leader}, leader of {route.clean}[0]")
             feed.join(timeout=240)
@@ -175,13 +150,6 @@ def test_partition_leader_killed_mid_stream_loses_nothing(
         assert w.proc.poll() is None, "the worker survives the leader's death"
         assert_nothing_raw(workers.logs(), range(N), "worker logs")
         # Bring the broker back for the next test of this module.
-        subprocess.run(  # noqa: S603
-            [str(KAFKA_LOCAL), "start-broker", str(leader)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        cluster.run("start-broker", str(leader), timeout=180)
     finally:
         workers.close()

@@ -10,9 +10,6 @@ invalid UTF-8 ones are quarantined and traced back by their source offset.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +18,7 @@ from pathlib import Path
 import pytest
 from kafka.admin import KafkaAdminClient
 
-from tests.e2e.conftest import KAFKA_LOCAL
+from pipeline.tools.local_kafka import BrokerStartError, LocalBroker
 from tests.e2e.test_stream_support import (
     Feed,
     RouteTopics,
@@ -30,7 +27,6 @@ from tests.e2e.test_stream_support import (
     accounted,
     assert_nothing_raw,
     drop_policy,
-    free_port,
     group_id,
     is_debug,
     make_route,
@@ -221,30 +217,16 @@ def test_exactly_once_takeover_after_a_kill_has_no_duplicates(
 
 
 @pytest.fixture(scope="module")
-def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
     """A single broker only this module uses, so restarting it disturbs no other test."""
-    state = tmp_path_factory.mktemp("own-kafka")
-    env = {**os.environ, "LOGSCRUB_KAFKA_STATE": str(state), "PYTHON": sys.executable}
-    port, cport = free_port(), free_port()
-    started = subprocess.run(  # noqa: S603 — a fixed script of this repository
-        [str(KAFKA_LOCAL), "start", "--port", str(port), "--controller-port", str(cport)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if started.returncode != 0:
-        subprocess.run(  # noqa: S603 — a fixed script of this repository
-            [str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=120, check=False
-        )
-        pytest.fail(f"could not start a broker for the restart test:\n{started.stderr[-2000:]}")
     try:
-        yield started.stdout.strip().splitlines()[-1], env
+        broker = LocalBroker.start(state=tmp_path_factory.mktemp("own-kafka"))
+    except BrokerStartError as exc:
+        pytest.fail(f"could not start a broker for the restart test: {exc}")
+    try:
+        yield broker
     finally:
-        subprocess.run(  # noqa: S603 — a fixed script of this repository
-            [str(KAFKA_LOCAL), "stop"], env=env, capture_output=True, timeout=120, check=False
-        )
+        broker.stop(remove_state=False)
 
 
 @pytest.mark.parametrize(
@@ -255,7 +237,7 @@ def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 def test_broker_restart_mid_stream_loses_nothing(
     own_broker, tmp_path: Path, guarantee: str, runner: str
 ) -> None:
-    bootstrap, env = own_broker
+    bootstrap = own_broker.bootstrap
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="logscrub-e2e-admin")
 
     def topic_factory(partitions: int = 1, configs=None, prefix: str = "e2e") -> str:
@@ -300,14 +282,7 @@ def test_broker_restart_mid_stream_loses_nothing(
                 if args == ["sleep"]:
                     time.sleep(OUTAGE_S)
                     continue
-                done = subprocess.run(  # noqa: S603 — a fixed script of this repository
-                    [str(KAFKA_LOCAL), *args],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=False,
-                )
+                done = own_broker.run(*args)
                 assert done.returncode == 0, done.stderr[-2000:]
             outage = time.monotonic() - t0
             label = f"broker restart/{runner}/{guarantee}"

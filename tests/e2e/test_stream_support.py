@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +26,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipeline.keys import KeyRing
+from pipeline.tools.local_kafka import WORKER_CODE, WorkerProcess
 
 pytestmark = pytest.mark.kafka
 
@@ -39,7 +35,6 @@ DEFAULT_POLICY = ROOT / "configs" / "policies" / "default.yaml"
 TEST_SECRET = "e2e-stream-secret-0123456789-abcdefghijklmnop"  # public test key
 TEST_KEY_ID = "e2e"
 KEYS = KeyRing.from_secret(TEST_SECRET, TEST_KEY_ID)
-WORKER_CODE = "from pipeline.cli.stream import worker; worker(prog_name='logscrub worker')"
 
 
 def worker_code(args: list[str]) -> str:
@@ -155,14 +150,8 @@ def make_route(
 # --- the worker -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class WorkerProc:
-    """``logscrub worker`` in a subprocess, with its log in a file."""
+class WorkerProc(WorkerProcess):
+    """``logscrub worker`` in a subprocess for one route, with the e2e settings."""
 
     def __init__(
         self,
@@ -177,9 +166,6 @@ class WorkerProc:
         extra_env: dict[str, str] | None = None,
         args: list[str] | None = None,
     ) -> None:
-        self.name = name
-        self.web_port = free_port()
-        self.log_path = log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOGSCRUB_")}
         env.update(
             {
@@ -189,7 +175,6 @@ class WorkerProc:
                 "LOGSCRUB_KEY": TEST_SECRET,
                 "LOGSCRUB_KEY_ID": TEST_KEY_ID,
                 "LOGSCRUB_NER": "false",  # the pattern detectors are enough here; NER costs seconds
-                "LOGSCRUB_WEB_PORT": str(self.web_port),
                 "LOGSCRUB_GUARANTEE": guarantee,
                 # None: the settings' default (faust for at_least_once, batch for exactly_once).
                 **({"LOGSCRUB_RUNNER": runner} if runner else {}),
@@ -200,79 +185,13 @@ class WorkerProc:
                 **(extra_env or {}),
             }
         )
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(  # noqa: S603 — this interpreter, fixed code
-            [sys.executable, "-c", WORKER_CODE if not args else worker_code(args)],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=str(log_dir),
+        super().__init__(
+            env,
+            log_dir / f"{name}-{uuid.uuid4().hex[:6]}.log",
+            code=WORKER_CODE if not args else worker_code(args),
+            cwd=log_dir,
+            name=name,
         )
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.web_port}{path}"
-
-    def health(self) -> tuple[int, dict[str, Any]] | None:
-        try:
-            with urllib.request.urlopen(self.url("/health"), timeout=2) as resp:  # noqa: S310
-                return int(resp.status), orjson.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            return int(exc.code), orjson.loads(exc.read() or b"{}")
-        except OSError:
-            return None
-
-    def wait_healthy(self, timeout: float = 60.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-            got = self.health()
-            if got and got[0] == 200:
-                return got[1]
-            time.sleep(0.2)
-        pytest.fail(f"{self.name} not healthy within {timeout}s:\n{self.log_tail()}")
-
-    def metrics_text(self) -> str:
-        with urllib.request.urlopen(self.url("/metrics"), timeout=5) as resp:  # noqa: S310
-            return resp.read().decode()
-
-    def counter(self, name: str, text: str | None = None) -> float:
-        """Sum of a counter's ``_total`` samples over all labels."""
-        text = text if text is not None else self.metrics_text()
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith(f"{name}_total"):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def terminate(self, timeout: float = 60.0) -> tuple[int, float]:
-        """SIGTERM and wait; returns (exit code, seconds to exit)."""
-        started = time.monotonic()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-                pytest.fail(f"{self.name} ignored SIGTERM for {timeout}s:\n{self.log_tail()}")
-        return self.proc.returncode, time.monotonic() - started
-
-    def close(self) -> None:
-        self.kill()
-        self._log.close()
-
-    def log_text(self) -> bytes:
-        self._log.flush()
-        return self.log_path.read_bytes()
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_text().decode(errors="replace").splitlines()[-lines:])
 
 
 class Workers:
