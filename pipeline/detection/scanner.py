@@ -46,7 +46,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import regex
 
@@ -119,11 +119,6 @@ _NAME_CACHE_LIMIT = 4096
 _PLAN_LENGTH = 64
 _PLAN_CACHE_LIMIT = 8192
 
-# Plan steps: (_RUN, item, patterns, windows, in_field, text gate or None), (_KEYED, item,
-# key_starts, in_field), (_TRIGGER, item, run over the whole text, runs in anchor windows).
-_RUN = "run"
-_KEYED = "keyed"
-_TRIGGER = "trigger"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +200,37 @@ class _Compiled:
     full_text: bool  # no hints: always run over the whole text
     has_keyed: bool
     has_plain: bool
+
+
+# A scan plan is a list of steps, made by Scanner._plan and run by Scanner.scan.
+class _Run(NamedTuple):
+    """Run ``patterns`` of ``item`` in ``windows`` of the text; with a ``gate``, only when
+    the gate finds something in the text."""
+
+    item: _Compiled
+    patterns: list[_Pattern]
+    windows: list[tuple[int, int]]
+    in_field: bool
+    gate: Any  # re.Pattern[str] | None
+
+
+class _Keyed(NamedTuple):
+    """Try ``item``'s keyed patterns anchored right after each of its keys in the text."""
+
+    item: _Compiled
+    key_starts: list[tuple[int, int]]
+    in_field: bool
+
+
+class _Trigger(NamedTuple):
+    """``whole`` when one of ``item``'s trigger words is in the text, else ``runs``."""
+
+    item: _Compiled
+    whole: _Run
+    runs: list[_Run]
+
+
+_Step = _Run | _Keyed | _Trigger
 
 
 # A ~600-character line with digits, hex, keys and separators, for choosing per pattern
@@ -504,7 +530,10 @@ class Scanner:
             specs = self.gate_sets()
             if specs:
                 self._native_sets = _native.GateSets(
-                    [(g.patterns, g.bit, g.needs_context, g.needles, g.validator, g.waiver) for g in specs]
+                    [
+                        (g.patterns, g.bit, g.needs_context, g.needles, g.validator, g.waiver)
+                        for g in specs
+                    ]
                 )
         except (UntranslatableError, ValueError):
             self._native_sets = None
@@ -526,7 +555,7 @@ class Scanner:
             logger.warning("name detection (NER) is off: model %s not installed", ner.model)
             self._ner = None
 
-        self._plans: dict[tuple[bytes, int], list[tuple[Any, ...]]] = {}
+        self._plans: dict[tuple[bytes, int, int], list[_Step]] = {}
         self._signature_cache: dict[str, int] = {}
         self._signatures: dict[tuple[frozenset[str], frozenset[str]], int] = {}
         self._field_ctx_cache: dict[str, frozenset[str]] = {}
@@ -750,36 +779,38 @@ class Scanner:
         else:
             hits = (self._prefilter or self.prefilter).hits(text)
         keys = self._find_keys(text) if n > 3 and hits else {}
+        plan: list[_Step]
         if not hits:
             plan = []
         elif n <= _PLAN_LENGTH and not keys:
             # Short values repeat their shape (`1730695830082`, `29159us`, host names):
             # which recognizers run where is decided once per (shape, field, hits).
             plan_key = (shape, self.field_signature(field), hits)
-            plan = self._plans.get(plan_key)
-            if plan is None:
-                plan = self._plan(text, shape, keys, field_ctx, field, hits)
+            cached = self._plans.get(plan_key)
+            if cached is None:
+                cached = self._plan(text, shape, keys, field_ctx, field, hits)
                 if len(self._plans) >= _PLAN_CACHE_LIMIT:
                     self._plans.clear()
-                self._plans[plan_key] = plan
+                self._plans[plan_key] = cached
+            plan = cached
         else:
             plan = self._plan(text, shape, keys, field_ctx, field, hits)
         candidates: list[Finding] = []
         lowered: str | None = None
         for step in plan:
-            kind = step[0]
-            if kind is _RUN:
-                if step[5] is None or step[5].search(text) is not None:
-                    self._run(step[1], step[2], text, step[3], step[4], candidates)
-            elif kind is _KEYED:
-                self._run_keyed(step[1], text, step[2], step[3], candidates)
-            else:  # _TRIGGER: the whole text if a trigger word is in it, else windows
+            if isinstance(step, _Run):
+                runs: Sequence[_Run] = (step,)
+            elif isinstance(step, _Keyed):
+                self._run_keyed(step.item, text, step.key_starts, step.in_field, candidates)
+                continue
+            else:  # a trigger: the whole text if a trigger word is in it, else windows
                 if lowered is None:
                     lowered = text.lower()
-                runs = (step[2],) if step[1].trigger_re.search(lowered) is not None else step[3]
-                for _kind, item, patterns, windows, in_field, gate in runs:
-                    if gate is None or gate.search(text) is not None:
-                        self._run(item, patterns, text, windows, in_field, candidates)
+                triggered = step.item.trigger_re.search(lowered) is not None
+                runs = (step.whole,) if triggered else step.runs
+            for run in runs:
+                if run.gate is None or run.gate.search(text) is not None:
+                    self._run(run.item, run.patterns, text, run.windows, run.in_field, candidates)
 
         for entity, pattern in self._deny:
             for match in pattern.finditer(text):
@@ -795,9 +826,9 @@ class Scanner:
             # megabyte message costs a bounded time.
             prose = text if n <= _FREE_TEXT_CHARS else text[:_FREE_TEXT_CHARS]
             if _TWO_HAN.search(prose) is not None:
-                # Names inside Chinese sentences (pipeline.detection.names_zh). With the Chinese model
-                # (NER on, pipeline.detection.ner_zh) the model replaces jieba's name tags and only
-                # the honorific, cue and mention rules run beside it.
+                # Names inside Chinese sentences (pipeline.detection.names_zh). With the
+                # Chinese model (NER on, pipeline.detection.ner_zh) the model replaces
+                # jieba's name tags and only the honorific, cue and mention rules run beside it.
                 if self._ner is None or not self._ner.chinese.available():
                     candidates.extend(find_names_zh(prose))
             # Street addresses in prose and address blocks (pipeline.detection.addresses), and
@@ -826,8 +857,9 @@ class Scanner:
         field_ctx: frozenset[str],
         field: str | None,
         hits: int,
-    ) -> list[tuple[Any, ...]]:
-        """Decide which recognizers run which patterns where in ``text`` (see ``_RUN``).
+    ) -> list[_Step]:
+        """Decide which recognizers run which patterns where in ``text`` (the steps:
+        :class:`_Run`, :class:`_Keyed`, :class:`_Trigger`).
 
         Depends on the text only through its shape, its keys, the field and ``hits`` (the
         prefilter's mask: recognizers outside it are left out): a plan made for a text
@@ -849,7 +881,7 @@ class Scanner:
         # holds no such entity: `1.1.126.4` there is a version, not an IP.
         field_neg = self._field_negative(field) if field else frozenset()
         anchor_cache: dict[Any, list[tuple[int, int]]] = {}
-        steps: list[tuple[Any, ...]] = []
+        steps: list[_Step] = []
         bits = self._bits
         for index, item in items:
             if not hits & bits[index]:
@@ -863,10 +895,10 @@ class Scanner:
             in_field = item.entity in field_ctx
             key_starts = keys.get(index)
             if key_starts and item.has_keyed:
-                steps.append((_KEYED, item, key_starts, in_field))
+                steps.append(_Keyed(item, key_starts, in_field))
             if not item.has_plain:
                 continue
-            whole = (_RUN, item, item.patterns, [(0, n)], in_field, None)
+            whole = _Run(item, item.patterns, [(0, n)], in_field, None)
             if in_field or item.full_text:
                 steps.append(whole)
                 continue
@@ -874,10 +906,10 @@ class Scanner:
             key_windows = (
                 _merge_windows(list(key_starts), (0, item.window[1]), n) if key_starts else []
             )
-            runs: list[tuple[Any, ...]] = []
+            runs: list[_Run] = []
             for anchors, gate, group in item.groups:
                 if gate is not None:
-                    runs.append((_RUN, item, group, [(0, n)], in_field, gate))
+                    runs.append(_Run(item, group, [(0, n)], in_field, gate))
                     continue
                 if not anchors:
                     # No anchors for these patterns: the whole text, unless they need
@@ -902,9 +934,9 @@ class Scanner:
                     if key_windows:
                         windows = _merge_windows(windows + key_windows, (0, 0), n)
                 if windows:
-                    runs.append((_RUN, item, group, windows, in_field, None))
+                    runs.append(_Run(item, group, windows, in_field, None))
             if item.trigger_words:
-                steps.append((_TRIGGER, item, whole, runs))
+                steps.append(_Trigger(item, whole, runs))
             else:
                 steps.extend(runs)
         return steps
@@ -938,9 +970,8 @@ class Scanner:
                 joined = _join(members, flags, keyed=False, context_only=context_only)
                 if _join_pays(tuple(p.regex for p in members), flags):
                     separate = [joined]
-            groups.append(
-                (tuple(re.compile(a) for a in anchors), re.compile(gate) if gate else None, separate)
-            )
+            compiled_anchors = tuple(re.compile(a) for a in anchors)
+            groups.append((compiled_anchors, re.compile(gate) if gate else None, separate))
             patterns += separate
         context = {w.lower() for w in (recognizer.context or [])}
         context |= {field_name_key(w) for w in context if field_name_key(w)}
@@ -962,7 +993,9 @@ class Scanner:
             shape_anchors=shape_anchors,
             groups=groups,
             trigger_words=trigger_words,
-            trigger_re=re.compile("|".join(map(re.escape, trigger_words))) if trigger_words else None,
+            trigger_re=(
+                re.compile("|".join(map(re.escape, trigger_words))) if trigger_words else None
+            ),
             window=tuple(getattr(cls, "WINDOW", (32, 64))),
             trigger_chars=getattr(cls, "TRIGGER_CHARS", ""),
             min_digits=int(getattr(cls, "MIN_DIGITS", 0)),
@@ -1125,7 +1158,9 @@ class Scanner:
             return
         recognizer = item.recognizer
         value = text[start:end]
-        if context_only and not (self_context or in_field or self._has_context(text, start, end, item)):
+        if context_only and not (
+            self_context or in_field or self._has_context(text, start, end, item)
+        ):
             return
         if recognizer.invalidate_result(value):
             return
@@ -1272,8 +1307,8 @@ class Scanner:
         (``device_imei`` -> ``imei``); each also without a leading owner word run
         together with it (``memberdob`` -> ``dob``, ``hwserial`` -> ``serial``) and
         without a trailing format word (``meidHex`` -> ``meid``, ``serial.no`` ->
-        ``serial``), and without trailing digits (``imei2``). A JSON key may itself hold dots (``"user.id"``): they split tokens
-        like ``_`` does.
+        ``serial``), and without trailing digits (``imei2``). A JSON key may itself hold
+        dots (``"user.id"``): they split tokens like ``_`` does.
         """
         key = field_name_key(field)
         if not key:
