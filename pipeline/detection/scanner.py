@@ -798,19 +798,20 @@ class Scanner:
         candidates: list[Finding] = []
         lowered: str | None = None
         for step in plan:
-            if isinstance(step, _Run):
-                runs: Sequence[_Run] = (step,)
-            elif isinstance(step, _Keyed):
+            if type(step) is _Run:
+                if step.gate is None or step.gate.search(text) is not None:
+                    run = step
+                    self._run(run.item, run.patterns, text, run.windows, run.in_field, candidates)
+            elif type(step) is _Keyed:
                 self._run_keyed(step.item, text, step.key_starts, step.in_field, candidates)
-                continue
-            else:  # a trigger: the whole text if a trigger word is in it, else windows
+            elif type(step) is _Trigger:  # the whole text with a trigger word in it, else windows
                 if lowered is None:
                     lowered = text.lower()
                 triggered = step.item.trigger_re.search(lowered) is not None
-                runs = (step.whole,) if triggered else step.runs
-            for run in runs:
-                if run.gate is None or run.gate.search(text) is not None:
-                    self._run(run.item, run.patterns, text, run.windows, run.in_field, candidates)
+                for run in (step.whole,) if triggered else step.runs:
+                    if run.gate is None or run.gate.search(text) is not None:
+                        item, patterns, windows = run.item, run.patterns, run.windows
+                        self._run(item, patterns, text, windows, run.in_field, candidates)
 
         for entity, pattern in self._deny:
             for match in pattern.finditer(text):
