@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import regex
 
+from pipeline import _native
+
 if TYPE_CHECKING:
     from pipeline.scanner import Finding
 
@@ -71,12 +73,13 @@ _STREET_LINE = regex.compile(
     r")"
 )
 _PO_BOX = regex.compile(r"(?i)^(?:P\.?[ \t]?O\.?[ \t]?Box|PSC|Unit[ \t]+\d+,?[ \t]+Box|USNS|USNV|USS|USCGC)")
-_CUE = regex.compile(
-    r"(?i)(?:address|addresses|addr|live[sd]? at|living at|moved to|move to|sent to|send (?:it |this |them )?to"
-    r"|ship(?:ped)? to|deliver(?:ed|y)? to|located at|meet (?:me |us )?at|based at|"
-    r"reside[sd]? at|residence|stay(?:ing)? at|office at|is at|at the|arrived at|mail to|post to)"
-    r"[^\n.!?]{0,40}$"
+_CUE_WORDS = (
+    r"address|addresses|addr|live[sd]? at|living at|moved to|move to|sent to"
+    r"|send (?:it |this |them )?to|ship(?:ped)? to|deliver(?:ed|y)? to|located at"
+    r"|meet (?:me |us )?at|based at|"
+    r"reside[sd]? at|residence|stay(?:ing)? at|office at|is at|at the|arrived at|mail to|post to"
 )
+_CUE = regex.compile(rf"(?i)(?:{_CUE_WORDS})[^\n.!?]{{0,40}}$")
 # Parts after a street line: a unit (`Apt. 4`, `Suite 776`), a city or country with
 # or without a postcode, a region code (`, BZ`), a postcode alone, a military code.
 _UNIT = r"(?:apt\.?|apartment|suite|ste\.?|unit|room|rm\.?|flat|floor|fl\.?|#)[ \t]?[\w\-]{1,6}"
@@ -109,9 +112,16 @@ def find_addresses(text: str) -> list[Finding]:
 
     if _DIGIT.search(text) is None:
         return []
+    bits = _gate_bits(text)  # (see "native pre-check" below for why this is exact)
+    if bits & _RICH:
+        starts = _candidate_starts(text)
+    elif bits & _NUMBER:
+        starts = [m.start() for m in _NUMBER_START.finditer(text)]
+    else:
+        return []
     found: list[tuple[int, int]] = []
     pos = 0
-    for start in _candidate_starts(text):
+    for start in starts:
         if start < pos:
             continue
         m = _STREET_LINE.match(text, start)
@@ -120,6 +130,8 @@ def find_addresses(text: str) -> list[Finding]:
         end = m.end()
         line = m.group()
         end_parts, strong = _extend(text, end, lowercase=line == line.lower())
+        if not strong and not bits & _RICH:
+            continue  # (without "rich", `strong` is the only evidence there can be)
         words_first = not line[:1].isdigit()
         evidence = (
             _PO_BOX.match(line) is not None
@@ -240,3 +252,61 @@ def _prose_cut(value: str) -> int:
             return offset - 1 if offset else 0
         offset += len(word) + 1
     return len(value)
+
+
+# ------------------------------------------------------------------ native pre-check
+# Most free-text values have a digit and some `<number> <word>` (`7144 rows`), so the
+# candidate search above runs on nearly all of them; few hold anything an address
+# needs besides a number. One pass of small Rust `regex` sets (pipeline._native
+# .PatternSet) gives two bits, each a *necessary condition* (see pipeline/names.py,
+# "native pre-check", for why ASCII texts only; any other text gets both bits):
+#
+# * "rich": a PO-box or ship word at a word start, a street word (whole, or a glued
+#   ending after three letters) with a non-letter or the end after it, or an address
+#   cue anywhere. Without it only a *number-first* street line can be an address:
+#   `_PO_BOX.match(line)`, `_HAS_STREET_WORD.search(line)` and `_CUE.search(...)` are all
+#   false (a line starts after a non-word character, as every candidate start's
+#   lookbehind requires, and ends before a non-letter unless it is a PO box or ship
+#   line, which starts with such a word), so the evidence is `strong`, and a words-first
+#   line (a PO box, ship or capital start) is refused without a street word or PO box.
+#   Number-first lines start where _NUMBER_START matches, so find_addresses looks only
+#   there; the starts it leaves out never yield and never move `pos`.
+# * "number": _NUMBER_START with its lookbehind dropped and its first number cut to
+#   its last digit.
+# tests/detectors/test_freetext_gate.py runs find_addresses with and without the bits.
+_NOT_LETTER = r"(?:^|[^A-Za-z])"
+_GATE_PATTERNS = (
+    (
+        "rich",
+        r"(?:^|[^A-Za-z0-9_])(?i:p\.?[ \t]?o\.?[ \t]?box|psc|unit|us[nsc])"
+        rf"|{_NOT_LETTER}(?i:{_STREET_WORDS})(?:$|[^A-Za-z])"
+        rf"|[A-Za-z]{{3}}(?i:{_STREET_GLUED})(?:$|[^A-Za-z])"
+        rf"|(?i:{_CUE_WORDS})",
+    ),
+    (
+        "number",
+        r"[0-9](?:st|nd|rd|th|[A-Za-z])?[ \t]+"
+        r"(?:[0-9]{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+)?[A-Za-z]",
+    ),
+)
+_RICH, _NUMBER = 1, 2
+_ALL_BITS = _RICH | _NUMBER
+_gate: _native.PatternSet | None = None
+_gate_failed = False
+
+
+def _gate_bits(text: str) -> int:
+    """The pre-check's bits for ``text`` (both for non-ASCII text)."""
+    global _gate, _gate_failed
+    if not text.isascii():
+        return _ALL_BITS
+    if _gate is None:
+        if _gate_failed:
+            return _ALL_BITS
+        try:
+            _gate = _native.PatternSet([p for _, p in _GATE_PATTERNS], [0, 1])
+        except ValueError:  # (a pattern the Rust crate refuses: no shortcut)
+            _gate_failed = True
+            return _ALL_BITS
+    bits: int = _gate.hits(text)
+    return bits
