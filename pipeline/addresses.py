@@ -115,7 +115,7 @@ def find_addresses(text: str) -> list[Finding]:
     bits = _gate_bits(text)  # (see "native pre-check" below for why this is exact)
     if bits & _RICH:
         starts = _candidate_starts(text)
-    elif bits & _NUMBER:
+    elif bits & _STRONG:
         starts = [m.start() for m in _NUMBER_START.finditer(text)]
     else:
         return []
@@ -271,10 +271,35 @@ def _prose_cut(value: str) -> int:
 #   line (a PO box, ship or capital start) is refused without a street word or PO box.
 #   Number-first lines start where _NUMBER_START matches, so find_addresses looks only
 #   there; the starts it leaves out never yield and never move `pos`.
-# * "number": _NUMBER_START with its lookbehind dropped and its first number cut to
-#   its last digit.
+# * "strong": a number-first street line, then up to five address parts and a strong
+#   one, each after a separator, as _extend takes them: _STREET_LINE's first
+#   alternative, _SEP and _PART without their lookarounds (`\b`, `(?![\w])`), and a
+#   strong part as _STRONG_PART accepts it: a unit, `APO`/`FPO`/`DPO` and a space, or
+#   4 to 6 digits in a row, which in a _PART value can only be a numeric postcode
+#   (places are letters; the UK and Canadian forms have at most 3 digits in a row),
+#   whose lookaheads all want a non-word character or the end after it. Without
+#   "rich" a line without a strong part is never an address, so without either bit
+#   there is nothing to find.
 # tests/detectors/test_freetext_gate.py runs find_addresses with and without the bits.
+# (The patterns use the module's own pieces: on ASCII text `\p{L}`, `\d` and `\w` are
+# `[A-Za-z]`, `[0-9]` and `[A-Za-z0-9_]` in `regex` and in Rust alike; `\p{L}` is written
+# out, the crate is built without its general categories.)
 _NOT_LETTER = r"(?:^|[^A-Za-z])"
+_W, _PL = (p.replace(r"[\p{L}", "[A-Za-z").replace(r"\p{L}", "[A-Za-z]") for p in (_WORD, _PLACE))
+_LINE_R = rf"{_NUM}[ \t]+(?:{_NUM}[ \t]+)?(?:{_W}[ \t]+){{0,5}}{_W}(?:[ \t]+{_NUM}\.?)?"
+_PART_R = (
+    rf"(?i:{_UNIT})"
+    rf"|(?:{_PL}),?[ \t]+(?:[A-Z]{{1,3}}[ \t]+)?{_POSTCODE}"
+    rf"|,?[ \t]*(?:[A-Z]{{2,3}}|nan)(?:[ \t]+{_POSTCODE})?"
+    rf"|(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{{5}}"
+    rf"|{_POSTCODE}"
+    rf"|{_PL}"
+)
+_STRONG_R = (
+    rf"(?i:{_UNIT})|(?:APO|FPO|DPO)[ \t]"
+    rf"|(?:(?:{_PL}),?[ \t]+(?:[A-Z]{{1,3}}[ \t]+)?|,?[ \t]*(?:[A-Z]{{2,3}}|nan)[ \t]+)?"
+    r"\d{4,6}(?:-\d{4})?(?:$|[^\w])"
+)
 _GATE_PATTERNS = (
     (
         "rich",
@@ -284,13 +309,12 @@ _GATE_PATTERNS = (
         rf"|(?i:{_CUE_WORDS})",
     ),
     (
-        "number",
-        r"[0-9](?:st|nd|rd|th|[A-Za-z])?[ \t]+"
-        r"(?:[0-9]{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+)?[A-Za-z]",
+        "strong",
+        rf"{_LINE_R}(?:{_SEP.pattern}(?:{_PART_R})){{0,5}}{_SEP.pattern}(?:{_STRONG_R})",
     ),
 )
-_RICH, _NUMBER = 1, 2
-_ALL_BITS = _RICH | _NUMBER
+_RICH, _STRONG = 1, 2
+_ALL_BITS = _RICH | _STRONG
 _gate: _native.PatternSet | None = None
 _gate_failed = False
 
