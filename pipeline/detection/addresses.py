@@ -29,6 +29,7 @@ import re
 
 import regex
 
+from pipeline.detection import _native
 from pipeline.detection.findings import Finding
 
 __all__ = ["find_addresses"]
@@ -69,12 +70,13 @@ _STREET_LINE = regex.compile(
     r")"
 )
 _PO_BOX = regex.compile(r"(?i)^(?:P\.?[ \t]?O\.?[ \t]?Box|PSC|Unit[ \t]+\d+,?[ \t]+Box|USNS|USNV|USS|USCGC)")
-_CUE = regex.compile(
-    r"(?i)(?:address|addresses|addr|live[sd]? at|living at|moved to|move to|sent to|send (?:it |this |them )?to"
-    r"|ship(?:ped)? to|deliver(?:ed|y)? to|located at|meet (?:me |us )?at|based at|"
-    r"reside[sd]? at|residence|stay(?:ing)? at|office at|is at|at the|arrived at|mail to|post to)"
-    r"[^\n.!?]{0,40}$"
+_CUE_WORDS = (
+    r"address|addresses|addr|live[sd]? at|living at|moved to|move to|sent to"
+    r"|send (?:it |this |them )?to|ship(?:ped)? to|deliver(?:ed|y)? to|located at"
+    r"|meet (?:me |us )?at|based at|"
+    r"reside[sd]? at|residence|stay(?:ing)? at|office at|is at|at the|arrived at|mail to|post to"
 )
+_CUE = regex.compile(rf"(?i)(?:{_CUE_WORDS})[^\n.!?]{{0,40}}$")
 # Parts after a street line: a unit (`Apt. 4`, `Suite 776`), a city or country with
 # or without a postcode, a region code (`, BZ`), a postcode alone, a military code.
 _UNIT = r"(?:apt\.?|apartment|suite|ste\.?|unit|room|rm\.?|flat|floor|fl\.?|#)[ \t]?[\w\-]{1,6}"
@@ -106,9 +108,16 @@ def find_addresses(text: str) -> list[Finding]:
 
     if _DIGIT.search(text) is None:
         return []
+    bits = _gate_bits(text)  # (see "native pre-check" below for why this is exact)
+    if bits & _RICH:
+        starts = _candidate_starts(text)
+    elif bits & _STRONG:
+        starts = [m.start() for m in _NUMBER_START.finditer(text)]
+    else:
+        return []
     found: list[tuple[int, int]] = []
     pos = 0
-    for start in _candidate_starts(text):
+    for start in starts:
         if start < pos:
             continue
         m = _STREET_LINE.match(text, start)
@@ -117,6 +126,8 @@ def find_addresses(text: str) -> list[Finding]:
         end = m.end()
         line = m.group()
         end_parts, strong = _extend(text, end, lowercase=line == line.lower())
+        if not strong and not bits & _RICH:
+            continue  # (without "rich", `strong` is the only evidence there can be)
         words_first = not line[:1].isdigit()
         evidence = (
             _PO_BOX.match(line) is not None
@@ -237,3 +248,86 @@ def _prose_cut(value: str) -> int:
             return offset - 1 if offset else 0
         offset += len(word) + 1
     return len(value)
+
+
+# ------------------------------------------------------------------ native pre-check
+# Most free-text values have a digit and some `<number> <word>` (`7144 rows`), so the
+# candidate search above runs on nearly all of them; few hold anything an address
+# needs besides a number. One pass of small Rust `regex` sets
+# (pipeline.detection._native.PatternSet) gives two bits, each a *necessary condition*
+# (see pipeline/detection/names.py, "native pre-check", for why ASCII texts only; any
+# other text gets both bits):
+#
+# * "rich": a PO-box or ship word at a word start, a street word (whole, or a glued
+#   ending after three letters) with a non-letter or the end after it, or an address
+#   cue anywhere. Without it only a *number-first* street line can be an address:
+#   `_PO_BOX.match(line)`, `_HAS_STREET_WORD.search(line)` and `_CUE.search(...)` are all
+#   false (a line starts after a non-word character, as every candidate start's
+#   lookbehind requires, and ends before a non-letter unless it is a PO box or ship
+#   line, which starts with such a word), so the evidence is `strong`, and a words-first
+#   line (a PO box, ship or capital start) is refused without a street word or PO box.
+#   Number-first lines start where _NUMBER_START matches, so find_addresses looks only
+#   there; the starts it leaves out never yield and never move `pos`.
+# * "strong": a number-first street line, then up to five address parts and a strong
+#   one, each after a separator, as _extend takes them: _STREET_LINE's first
+#   alternative, _SEP and _PART without their lookarounds (`\b`, `(?![\w])`), and a
+#   strong part as _STRONG_PART accepts it: a unit, `APO`/`FPO`/`DPO` and a space, or
+#   4 to 6 digits in a row, which in a _PART value can only be a numeric postcode
+#   (places are letters; the UK and Canadian forms have at most 3 digits in a row),
+#   whose lookaheads all want a non-word character or the end after it. Without
+#   "rich" a line without a strong part is never an address, so without either bit
+#   there is nothing to find.
+# tests/detectors/test_freetext_gate.py runs find_addresses with and without the bits.
+# (The patterns use the module's own pieces: on ASCII text `\p{L}`, `\d` and `\w` are
+# `[A-Za-z]`, `[0-9]` and `[A-Za-z0-9_]` in `regex` and in Rust alike; `\p{L}` is written
+# out, the crate is built without its general categories.)
+_NOT_LETTER = r"(?:^|[^A-Za-z])"
+_W, _PL = (p.replace(r"[\p{L}", "[A-Za-z").replace(r"\p{L}", "[A-Za-z]") for p in (_WORD, _PLACE))
+_LINE_R = rf"{_NUM}[ \t]+(?:{_NUM}[ \t]+)?(?:{_W}[ \t]+){{0,5}}{_W}(?:[ \t]+{_NUM}\.?)?"
+_PART_R = (
+    rf"(?i:{_UNIT})"
+    rf"|(?:{_PL}),?[ \t]+(?:[A-Z]{{1,3}}[ \t]+)?{_POSTCODE}"
+    rf"|,?[ \t]*(?:[A-Z]{{2,3}}|nan)(?:[ \t]+{_POSTCODE})?"
+    rf"|(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{{5}}"
+    rf"|{_POSTCODE}"
+    rf"|{_PL}"
+)
+_STRONG_R = (
+    rf"(?i:{_UNIT})|(?:APO|FPO|DPO)[ \t]"
+    rf"|(?:(?:{_PL}),?[ \t]+(?:[A-Z]{{1,3}}[ \t]+)?|,?[ \t]*(?:[A-Z]{{2,3}}|nan)[ \t]+)?"
+    r"\d{4,6}(?:-\d{4})?(?:$|[^\w])"
+)
+_GATE_PATTERNS = (
+    (
+        "rich",
+        r"(?:^|[^A-Za-z0-9_])(?i:p\.?[ \t]?o\.?[ \t]?box|psc|unit|us[nsc])"
+        rf"|{_NOT_LETTER}(?i:{_STREET_WORDS})(?:$|[^A-Za-z])"
+        rf"|[A-Za-z]{{3}}(?i:{_STREET_GLUED})(?:$|[^A-Za-z])"
+        rf"|(?i:{_CUE_WORDS})",
+    ),
+    (
+        "strong",
+        rf"{_LINE_R}(?:{_SEP.pattern}(?:{_PART_R})){{0,5}}{_SEP.pattern}(?:{_STRONG_R})",
+    ),
+)
+_RICH, _STRONG = 1, 2
+_ALL_BITS = _RICH | _STRONG
+_gate: _native.PatternSet | None = None
+_gate_failed = False
+
+
+def _gate_bits(text: str) -> int:
+    """The pre-check's bits for ``text`` (both for non-ASCII text)."""
+    global _gate, _gate_failed
+    if not text.isascii():
+        return _ALL_BITS
+    if _gate is None:
+        if _gate_failed:
+            return _ALL_BITS
+        try:
+            _gate = _native.PatternSet([p for _, p in _GATE_PATTERNS], [0, 1])
+        except ValueError:  # (a pattern the Rust crate refuses: no shortcut)
+            _gate_failed = True
+            return _ALL_BITS
+    bits: int = _gate.hits(text)
+    return bits

@@ -22,6 +22,7 @@ import re
 
 import regex
 
+from pipeline.detection import _native
 from pipeline.detection.findings import Finding
 
 # The most frequent Chinese surnames, in pinyin (about 85% of the population).
@@ -152,6 +153,8 @@ def find_names(text: str, *, extended: bool = False) -> list[Finding]:
     """
     given = _ANY_GIVEN if extended else _GIVEN_NAMES
 
+    if not _gate_bits(text) & _BIT["pair"]:
+        return []
     spans = []
     for match in _PAIR.finditer(text):
         first, second = match.group(1).lower(), match.group(3).lower()
@@ -240,8 +243,9 @@ _CAP = r"(?-i:\p{Lu}[\p{Ll}'’\-]+)"
 _PARTICLE = r"(?-i:van|von|der|den|de|da|di|del|la|le|du|dos|das|ter|ten|al|el|bin)"
 _FULL = rf"{_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}{_CAP}){{0,2}}"
 # Titles: the title and the name after it are one person (`Mr. Alexander Galarneau`).
+_TITLE_WORDS = r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra"
 _TITLED = regex.compile(
-    rf"(?<![\w])(?i:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra)\.?[ \t]+{_FULL}"
+    rf"(?<![\w])(?i:{_TITLE_WORDS})\.?[ \t]+{_FULL}"
     # (written in lower case, only with the period: `ms` alone is milliseconds)
     r"|(?<![\w])(?:mr|mrs|ms|dr|prof)\.[ \t]+\p{Ll}{2,}(?:[ \t]+\p{Ll}{2,})?(?=[ \t]+(?:is|was|has|and|said)\b|[,.!?]|$)"
 )
@@ -330,9 +334,7 @@ into over via per welcome goodbye bye dear team staff admins users members clien
 
 
 # (Searched in the lower-cased text: case-insensitive alternations are slow in `re`.)
-_TITLE_GATE = re.compile(
-    r"(?<![a-z])(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra)(?![a-z])"
-)
+_TITLE_GATE = re.compile(rf"(?<![a-z])(?:{_TITLE_WORDS})(?![a-z])")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -342,9 +344,11 @@ def find_cued_names(text: str) -> list[Finding]:
 
     spans: list[tuple[int, int]] = []
     has_upper = text != text.lower()
-    if _TITLE_GATE.search(text.lower()) is not None:  # (C-level lower: ~0.1 us)
+    bits = _gate_bits(text)  # (a skipped step is one that cannot find anything here)
+    # (C-level lower: ~0.1 us)
+    if bits & _BIT["title"] and _TITLE_GATE.search(text.lower()) is not None:
         spans.extend(m.span() for m in _TITLED.finditer(text))
-    cued = _cued(text) if has_upper else []
+    cued = _cued(text) if has_upper and bits & _BIT["cued"] else []
     for m in cued:
         start, end = m.span("name")
         words = text[start:end].split()
@@ -372,7 +376,7 @@ def find_cued_names(text: str) -> list[Finding]:
                 spans.append((tail.start() + item.start(), tail.start() + item.end()))
     if not has_upper:
         return [Finding(s, e, "PERSON", 0.9, "names") for s, e in spans]
-    for m in _LIST.finditer(text):
+    for m in _LIST.finditer(text) if bits & _BIT["list"] else ():
         items = [w for w in regex.split(r",[ \t]*|[ \t]+(?:and|&)[ \t]+", m.group()) if w]
         firsts = [w.split()[0].lower() for w in items]
         if sum(f in _ANY_GIVEN for f in firsts) * 2 > len(firsts):
@@ -381,7 +385,7 @@ def find_cued_names(text: str) -> list[Finding]:
                     spans.append((m.start() + item.start(), m.start() + item.end()))
     # A known given name standing alone at the start of a line or before a colon or
     # comma of address (`Brodie: "Who are you?"`, `André, can I`).
-    for m in _VOCATIVE.finditer(text):
+    for m in _VOCATIVE.finditer(text) if bits & _BIT["vocative"] else ():
         if m.group("name").lower() in _ANY_GIVEN:
             spans.append(m.span("name"))
     return [Finding(s, e, "PERSON", 0.9, "names") for s, e in spans]
@@ -390,10 +394,12 @@ def find_cued_names(text: str) -> list[Finding]:
 _CUE_LIST = regex.compile(
     rf"(?:,[ \t]+{_CAP}(?:[ \t]+{_CAP})?)*,?[ \t]+(?:and|&)[ \t]+{_CAP}(?:[ \t]+{_CAP})?|(?:,[ \t]+{_CAP}(?:[ \t]+{_CAP})?)+"
 )
+_VOCATIVE_VERBS = (
+    r"is|was|has|had|said|says|shouted|asked|told|named|spent|lives|works|wrote|called"
+)
 _VOCATIVE = regex.compile(
     rf"(?:^|(?<=[\n>\"“]))(?P<name>{_CAP})(?=[:,][ \t\"\\])"
-    rf"|(?<![\w])(?P<name>{_CAP})(?=[ \t]+(?:is|was|has|had|said|says|shouted|asked|told|named"
-    r"|spent|lives|works|wrote|called)[ \t])"
+    rf"|(?<![\w])(?P<name>{_CAP})(?=[ \t]+(?:{_VOCATIVE_VERBS})[ \t])"
 )
 
 
@@ -458,3 +464,73 @@ def find_lowercase_names(text: str) -> list[Finding]:
             end = m.end(2)
         out.append(Finding(m.start(1), end, "PERSON", 0.85, "names"))
     return out
+
+
+# ------------------------------------------------------------------ native pre-check
+# Most free-text values (`Order ORD2024 state PAID -> SHIPPED in 34135us`) hold nothing
+# any step above could take, yet each step scans them with its own pattern. One pass of
+# small Rust `regex` sets (pipeline.detection._native.PatternSet) says which steps can find
+# something; the others are skipped. Each bit's pattern is a *necessary condition* of
+# its step: every text in which the step finds a span contains a match of it. They are
+# the steps' own patterns with lookarounds replaced by the character they require (or
+# dropped), written with ASCII classes, and the bits are used on ASCII texts only: there
+# `\w`, `\p{Lu}`, `\p{Ll}`, `[^\W\d_]`, `str.isupper` and `str.lower` (same length, so
+# positions in the lower-cased text are positions in the text) all mean the same thing
+# in `re`, `regex` and Rust, and case-insensitive matching folds ASCII letters only. A
+# text with any other character gets every bit (nothing is skipped).
+# tests/detectors/test_freetext_gate.py runs every step with and without the bits.
+
+_ASCII_CAP = r"[A-Z][a-z'\-]+"  # _CAP on ASCII text (`’` is not ASCII)
+_NOT_WORD_BEFORE = r"(?:^|[^A-Za-z0-9_])"  # (?<![\w]) on ASCII text
+# Bit: the step it guards, and why its pattern is necessary.
+_GATE_PATTERNS = (
+    # _PAIR: a capitalized word, a space or tab, a capitalized word.
+    ("pair", r"[A-Z][a-z]+[ \t][A-Z][a-z]"),
+    # _TITLED: both alternatives begin `(?<![\w])` + a title word + `\.?[ \t]`
+    # (the second one's titles are among the first one's).
+    ("title", rf"{_NOT_WORD_BEFORE}(?i:{_TITLE_WORDS})\.?[ \t]"),
+    # _cued: a capital (A-Z) right after `[ \t]` with _CUE_END matching in the lower-cased
+    # text just before it: a cue after a non-word character, spaces or tabs, the capital.
+    # (Python's lookbehind sees before the `pos` of a search, so the window does not
+    # widen what `(?<![\w])` accepts.)
+    ("cued", rf"{_NOT_WORD_BEFORE}(?i:{_STRONG_CUES}|{_WEAK_CUES})[ \t]+[A-Z]"),
+    # _LIST: at least two `CAP( CAP)?,[ \t]+` then a capitalized word.
+    ("list", rf"(?:{_ASCII_CAP}(?:[ \t]+{_ASCII_CAP})?,[ \t]+){{2}}[A-Z]"),
+    # _VOCATIVE: at the start or after a newline, `>` or `"`, a capitalized word and
+    # `[:,][ \t"\\]`; or a capitalized word before spaces, a verb and a space or tab.
+    (
+        "vocative",
+        rf"(?:^|[\n>\"]){_ASCII_CAP}[:,][ \t\"\\]"
+        rf"|{_ASCII_CAP}[ \t]+(?:{_VOCATIVE_VERBS})[ \t]",
+    ),
+)
+_BIT = {name: 1 << i for i, (name, _) in enumerate(_GATE_PATTERNS)}
+_ALL_BITS = (1 << len(_GATE_PATTERNS)) - 1
+_gate: _native.PatternSet | None = None
+_gate_failed = False
+# The last text's bits: the scanner hands the same string to find_names and
+# find_cued_names (an identity check; the reference keeps the string alive).
+_last_bits: tuple[str, int] = ("", 0)
+
+
+def _gate_bits(text: str) -> int:
+    """The bits of the steps that can find something in ``text`` (all for non-ASCII)."""
+    global _gate, _gate_failed, _last_bits
+    last = _last_bits
+    if last[0] is text:
+        return last[1]
+    if not text.isascii():
+        return _ALL_BITS
+    if _gate is None:
+        if _gate_failed:
+            return _ALL_BITS
+        try:
+            _gate = _native.PatternSet(
+                [p for _, p in _GATE_PATTERNS], list(range(len(_GATE_PATTERNS)))
+            )
+        except ValueError:  # (a pattern the Rust crate refuses: run every step)
+            _gate_failed = True
+            return _ALL_BITS
+    bits: int = _gate.hits(text)
+    _last_bits = (text, bits)
+    return bits
