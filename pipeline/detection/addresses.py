@@ -65,22 +65,28 @@ _STREET_LINE = regex.compile(
     # words with a street word, then the number (`Obere Bahnhofstrasse 9`, `Via Roma 12`)
     rf"|\p{{Lu}}[{_L}'’\-]*\.?(?:[ \t]+{_NAME_WORD}){{0,4}}[ \t]+{_NUM}\b\.?"
     # PO boxes and military mail
-    r"|(?:P\.?[ \t]?O\.?[ \t]?Box|PSC[ \t]+\d{3,5},?[ \t]+Box|Unit[ \t]+\d{3,5},?[ \t]+Box)[ \t]+\d{1,6}"
+    r"|(?:P\.?[ \t]?O\.?[ \t]?Box|PSC[ \t]+\d{3,5},?[ \t]+Box|Unit[ \t]+\d{3,5},?[ \t]+Box)"
+    r"[ \t]+\d{1,6}"
     r"|(?:USNS|USNV|USS|USCGC)[ \t]+\p{Lu}\p{Ll}+"
     r")"
 )
-_PO_BOX = regex.compile(r"(?i)^(?:P\.?[ \t]?O\.?[ \t]?Box|PSC|Unit[ \t]+\d+,?[ \t]+Box|USNS|USNV|USS|USCGC)")
+_PO_BOX = regex.compile(
+    r"(?i)^(?:P\.?[ \t]?O\.?[ \t]?Box|PSC|Unit[ \t]+\d+,?[ \t]+Box|USNS|USNV|USS|USCGC)"
+)
 _CUE_WORDS = (
     r"address|addresses|addr|live[sd]? at|living at|moved to|move to|sent to"
     r"|send (?:it |this |them )?to|ship(?:ped)? to|deliver(?:ed|y)? to|located at"
     r"|meet (?:me |us )?at|based at|"
-    r"reside[sd]? at|residence|stay(?:ing)? at|office at|is at|at the|arrived at|mail to|post to"
+    r"reside[sd]? at|residence|stay(?:ing)? at|office at|is at|at the|arrived at"
+    r"|mail to|post to"
 )
 _CUE = regex.compile(rf"(?i)(?:{_CUE_WORDS})[^\n.!?]{{0,40}}$")
 # Parts after a street line: a unit (`Apt. 4`, `Suite 776`), a city or country with
 # or without a postcode, a region code (`, BZ`), a postcode alone, a military code.
 _UNIT = r"(?:apt\.?|apartment|suite|ste\.?|unit|room|rm\.?|flat|floor|fl\.?|#)[ \t]?[\w\-]{1,6}"
-_POSTCODE = r"(?:\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+_POSTCODE = (
+    r"(?:\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+)
 _PLACE = rf"{_L}[{_L}'’.\-]*(?:[ \t]+{_L}[{_L}'’.\-]*){{0,4}}"
 _PART = regex.compile(
     rf"(?i:{_UNIT})(?![\w])"
@@ -133,7 +139,10 @@ def find_addresses(text: str) -> list[Finding]:
             _PO_BOX.match(line) is not None
             or (_HAS_STREET_WORD.search(line) is not None and _has_number_and_name(line))
             or (strong and _has_number_and_name(line))
-            or (_CUE.search(text, max(0, start - 60), start) is not None and _has_number_and_name(line))
+            or (
+                _CUE.search(text, max(0, start - 60), start) is not None
+                and _has_number_and_name(line)
+            )
         )
         if words_first and _PO_BOX.match(line) is None and (
             _HAS_STREET_WORD.search(line) is None or _TITLE_FIRST.match(line) is not None
@@ -152,9 +161,12 @@ def find_addresses(text: str) -> list[Finding]:
 # `<number> <word>`): a house number before a word, a PO box or ship, and the capitalized
 # words up to five before a street word (`Obere Bahnhofstrasse 9`).
 _NUMBER_START = re.compile(
-    r"(?<![\w.,\-/:#])\d{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+(?:\d{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+)?[^\W\d_]"
+    r"(?<![\w.,\-/:#])\d{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+"
+    r"(?:\d{1,5}(?:st|nd|rd|th|[A-Za-z])?[ \t]+)?[^\W\d_]"
 )
-_BOX_START = re.compile(r"(?<![\w.,\-/:#])(?:P\.?[ \t]?O\.?[ \t]?Box|PSC[ \t]|Unit[ \t]+\d|US(?:NS|NV|S|CGC)[ \t])")
+_BOX_START = re.compile(
+    r"(?<![\w.,\-/:#])(?:P\.?[ \t]?O\.?[ \t]?Box|PSC[ \t]|Unit[ \t]+\d|US(?:NS|NV|S|CGC)[ \t])"
+)
 # A letter (maybe with a period) and a space right before a number: where a words-first
 # street line (`Via Roma 12`, `Obere Bahnhofstrasse 9`) ends. (No repeat in the pattern:
 # it is searched in every free-text value.)

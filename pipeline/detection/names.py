@@ -236,7 +236,10 @@ todd tom tommy tony travis trevor troy vernon victor wade wallace warren wayne w
 wilbur willard wilson marianne petr aki jane timothy fredrik keiko sheila latoya cynthia
 stacy heidi carla jerry amanda tyler jennifer jordan kristy tonya margaret nathaniel
 justin
-""".split()) - frozenset("bill grant don guy max summer crystal destiny angel sage jay ken ted tim tom lee art chase".split())
+""".split()) - frozenset(
+    "bill grant don guy max summer crystal destiny angel sage jay ken ted tim tom lee art "
+    "chase".split()
+)
 _ANY_GIVEN = _GIVEN_NAMES | _MORE_GIVEN
 
 _CAP = r"(?-i:\p{Lu}[\p{Ll}'’\-]+)"
@@ -247,7 +250,8 @@ _TITLE_WORDS = r"mr|mrs|ms|miss|mx|dr|prof|sir|madam|mme|mlle|herr|frau|sr|sra"
 _TITLED = regex.compile(
     rf"(?<![\w])(?i:{_TITLE_WORDS})\.?[ \t]+{_FULL}"
     # (written in lower case, only with the period: `ms` alone is milliseconds)
-    r"|(?<![\w])(?:mr|mrs|ms|dr|prof)\.[ \t]+\p{Ll}{2,}(?:[ \t]+\p{Ll}{2,})?(?=[ \t]+(?:is|was|has|and|said)\b|[,.!?]|$)"
+    r"|(?<![\w])(?:mr|mrs|ms|dr|prof)\.[ \t]+\p{Ll}{2,}(?:[ \t]+\p{Ll}{2,})?"
+    r"(?=[ \t]+(?:is|was|has|and|said)\b|[,.!?]|$)"
 )
 # After `my name is` a name may be written in lower case (`my name is janice beneventi`).
 _NAME_IS = regex.compile(
@@ -318,7 +322,8 @@ def _cued(text: str) -> list[_Cued]:
 # A comma list of capitalized words (`Victor, Andrew, Brandon and April`): when most of
 # them are known given names, all of them are names.
 _LIST = regex.compile(
-    rf"(?<![\w])(?:{_CAP}(?:[ \t]+{_CAP})?,[ \t]+){{2,}}(?:{_CAP}(?:[ \t]+{_CAP})?,?[ \t]+(?:and|&)[ \t]+)?{_CAP}(?:[ \t]+{_CAP})?"
+    rf"(?<![\w])(?:{_CAP}(?:[ \t]+{_CAP})?,[ \t]+){{2,}}"
+    rf"(?:{_CAP}(?:[ \t]+{_CAP})?,?[ \t]+(?:and|&)[ \t]+)?{_CAP}(?:[ \t]+{_CAP})?"
 )
 # Words that a cue may be followed by that are not names.
 _NOT_NAME_WORDS = frozenset("""
@@ -363,9 +368,9 @@ def find_cued_names(text: str) -> list[Finding]:
             spans.append((start, end))
     lowered = text.lower()
     if "name" in lowered or "call" in lowered:
-        for m in _NAME_IS.finditer(text):
-            if m.group("name").split()[0].lower() not in _NOT_NAME_WORDS:
-                spans.append(m.span("name"))
+        for said in _NAME_IS.finditer(text):
+            if said.group("name").split()[0].lower() not in _NOT_NAME_WORDS:
+                spans.append(said.span("name"))
     for m in cued:
         if not m.strong:
             continue
@@ -376,23 +381,24 @@ def find_cued_names(text: str) -> list[Finding]:
                 spans.append((tail.start() + item.start(), tail.start() + item.end()))
     if not has_upper:
         return [Finding(s, e, "PERSON", 0.9, "names") for s, e in spans]
-    for m in _LIST.finditer(text) if bits & _BIT["list"] else ():
-        items = [w for w in regex.split(r",[ \t]*|[ \t]+(?:and|&)[ \t]+", m.group()) if w]
+    for listed in _LIST.finditer(text) if bits & _BIT["list"] else ():
+        items = [w for w in regex.split(r",[ \t]*|[ \t]+(?:and|&)[ \t]+", listed.group()) if w]
         firsts = [w.split()[0].lower() for w in items]
         if sum(f in _ANY_GIVEN for f in firsts) * 2 > len(firsts):
-            for item in regex.finditer(rf"{_CAP}(?:[ \t]+{_CAP})?", m.group()):
+            for item in regex.finditer(rf"{_CAP}(?:[ \t]+{_CAP})?", listed.group()):
                 if item.group() not in ("And",):
-                    spans.append((m.start() + item.start(), m.start() + item.end()))
+                    spans.append((listed.start() + item.start(), listed.start() + item.end()))
     # A known given name standing alone at the start of a line or before a colon or
     # comma of address (`Brodie: "Who are you?"`, `André, can I`).
-    for m in _VOCATIVE.finditer(text) if bits & _BIT["vocative"] else ():
-        if m.group("name").lower() in _ANY_GIVEN:
-            spans.append(m.span("name"))
+    for vocative in _VOCATIVE.finditer(text) if bits & _BIT["vocative"] else ():
+        if vocative.group("name").lower() in _ANY_GIVEN:
+            spans.append(vocative.span("name"))
     return [Finding(s, e, "PERSON", 0.9, "names") for s, e in spans]
 
 
 _CUE_LIST = regex.compile(
-    rf"(?:,[ \t]+{_CAP}(?:[ \t]+{_CAP})?)*,?[ \t]+(?:and|&)[ \t]+{_CAP}(?:[ \t]+{_CAP})?|(?:,[ \t]+{_CAP}(?:[ \t]+{_CAP})?)+"
+    rf"(?:,[ \t]+{_CAP}(?:[ \t]+{_CAP})?)*,?[ \t]+(?:and|&)[ \t]+{_CAP}(?:[ \t]+{_CAP})?"
+    rf"|(?:,[ \t]+{_CAP}(?:[ \t]+{_CAP})?)+"
 )
 _VOCATIVE_VERBS = (
     r"is|was|has|had|said|says|shouted|asked|told|named|spent|lives|works|wrote|called"

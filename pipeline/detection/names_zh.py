@@ -28,6 +28,7 @@ rules beside the model added as many false names as true ones).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from pipeline.detection.findings import Finding
 
@@ -85,6 +86,9 @@ _NOT_NAMES = frozenset("""
 # A name is 2-4 Han characters (3 with a double surname, or 4 for a transliteration);
 # jieba's words are checked against this first.
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
+# jieba's tags of a word after a surname that cannot be a given name: a place, a
+# non-word, a numeral, particles, a preposition, a conjunction, a pronoun, an adverb.
+_NOT_GIVEN_TAGS = frozenset(("ns", "x", "m", "uj", "ul", "p", "c", "r", "d", "u"))
 _NAME_WORD = re.compile(r"[\u4e00-\u9fff]{2,4}")
 
 # `@` + a handle of 2-4 Han characters and a colon (a reply: `//@杨壮:`); not an email
@@ -101,9 +105,11 @@ _CUE_AT = re.compile(
 )
 # Characters that end a given name after a cue: verbs and particles that follow names
 # (`王芳来电`, `张伟已签收`, `李娜的订单`).
-_STOP_CHARS = frozenset("来去在的了说是已到和与于从对向给把被让将要会能可也都还就又再因为称表示反投申退签取收")
+_STOP_CHARS = frozenset(
+    "来去在的了说是已到和与于从对向给把被让将要会能可也都还就又再因为称表示反投申退签取收"
+)
 
-_jieba_tag = None
+_jieba_tag: Callable[[str], list[tuple[str, str]]] | None = None
 _jieba_failed = False
 
 
@@ -112,7 +118,7 @@ def available() -> bool:
     return _tagger() is not None
 
 
-def _tagger():  # type: ignore[no-untyped-def]
+def _tagger() -> Callable[[str], list[tuple[str, str]]] | None:
     global _jieba_tag, _jieba_failed
     if _jieba_tag is None and not _jieba_failed:
         try:
@@ -145,7 +151,9 @@ def _has_surname(word: str) -> bool:
 # Surnames that are also everyday characters (`连着`, `成后`, `时`, `向前`, `米汤`, `牛腩`,
 # `熊孩子`): a word jieba tags as a name with one of them first needs a cue or an
 # honorific as well.
-_COMMON_CHAR_SURNAMES = frozenset("连成时司于和万向全应车项米牛熊蓝古甘麦童欧明商师季单常康温易乔齐关包宁")
+_COMMON_CHAR_SURNAMES = frozenset(
+    "连成时司于和万向全应车项米牛熊蓝古甘麦童欧明商师季单常康温易乔齐关包宁"
+)
 
 
 def _plain_surname(word: str) -> bool:
@@ -188,7 +196,7 @@ def find_names_zh(text: str) -> list[Finding]:
             if word not in SURNAMES or i + 1 >= n:
                 continue
             nxt = offsets[i + 1]
-            if not (1 <= len(nxt[2]) <= 2 and _HAN.fullmatch(nxt[2])) or nxt[3] in ("ns", "x", "m", "uj", "ul", "p", "c", "r", "d", "u"):
+            if not (1 <= len(nxt[2]) <= 2 and _HAN.fullmatch(nxt[2])) or nxt[3] in _NOT_GIVEN_TAGS:
                 # (Unless an honorific follows the surname: `张先生`.)
                 if _honorific_after(text, end):
                     spans.append((start, end))

@@ -163,7 +163,8 @@ class NerDetector:
         # one text (a text no prime covered). Tests and benchmarks read them.
         self.primed_hits = 0
         self.single_calls = 0
-        # Names in Chinese text: LAC, when the `ner` extra installed it (pipeline/detection/ner_zh.py).
+        # Names in Chinese text: LAC, when the `ner` extra installed it
+        # (pipeline/detection/ner_zh.py).
         self.chinese = ChineseNerDetector(max_chars=max_chars)
 
     def available(self) -> bool:

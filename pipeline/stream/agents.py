@@ -79,7 +79,10 @@ def _enqueuer(app: faust.App) -> Any:
         """Hand ``emit`` to the producer; returns the future of its acknowledgement."""
         # Faust's producer takes seconds; +0.5 ms so int(ts * 1000) gives back the same ms.
         ts = None if emit.timestamp_ms is None else (emit.timestamp_ms + 0.5) / 1000.0
-        fut: asyncio.Future[Any] = await app.producer.send(
+        # Faust's annotations say headers hold no null values and the result is an
+        # awaitable; aiokafka takes null header values and returns a future.
+        send: Any = app.producer.send
+        fut: asyncio.Future[Any] = await send(
             emit.topic, emit.key, emit.value, partition=None, timestamp=ts, headers=emit.headers
         )
         return fut  # resolves when the broker acknowledged (acks=all), raises otherwise
@@ -282,7 +285,10 @@ def _install_route(
         def append(builder: Any, emit: Emit) -> Any:
             # The log's own time in ms (None: the broker's), as a per-record send gives it.
             return builder.append(
-                timestamp=emit.timestamp_ms, key=emit.key, value=emit.value, headers=emit.headers or []
+                timestamp=emit.timestamp_ms,
+                key=emit.key,
+                value=emit.value,
+                headers=emit.headers or [],
             )
 
         async def submit(

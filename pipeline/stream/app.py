@@ -11,6 +11,7 @@ pins Faust's loggers to INFO or quieter whatever ``-v`` says.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -26,6 +27,9 @@ from pipeline.stream.processor import RouteProcessor
 from pipeline.stream.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# How often a supervised child refreshes its lag and partition gauges (see below).
+_GAUGE_REFRESH_S = 2.0
 
 
 def create_app(settings: Settings, *, data_dir: Path) -> faust.App:
@@ -119,6 +123,14 @@ def run_faust_worker(
         health.stopping = True
 
     metrics.set_lag_source(lambda: agents.lag_view(app, processors))
+    if not settings.web_port and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # A child of `--processes N` serves no scrape of its own: the supervisor's /metrics
+        # sums the gauges the children write, so they are refreshed here on a timer.
+        async def _refresh_gauges() -> None:
+            metrics.refresh()
+
+        app.timer(interval=_GAUGE_REFRESH_S)(_refresh_gauges)
+
     services: list[Service] = []
     if web_server is not None:
         services.append(WebService(web_server))

@@ -73,8 +73,8 @@ class Manifest:
 
 
 def with_manifest(
-    headers: list[tuple[str, bytes]] | None, manifest: Manifest
-) -> list[tuple[str, bytes]]:
+    headers: list[tuple[str, bytes | None]] | None, manifest: Manifest
+) -> list[tuple[str, bytes | None]]:
     """Headers of a cleaned record: the scrubbed input headers plus the manifest.
 
     An incoming ``logscrub`` header (a record cleaned once already, or a forged one) is

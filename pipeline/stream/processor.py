@@ -3,9 +3,10 @@
 :class:`RouteProcessor` is the transport-free step from a raw record to at most one output
 (a cleaned record or a quarantine entry). Two runners move the bytes:
 
-* ``faust`` (the default for at-least-once): Faust agents (:mod:`pipeline.stream.agents`) send
-  each output, wait for the broker's acknowledgement with :func:`pipeline.stream.delivery.deliver`, and only then
-  ack the event, so Faust commits an offset only once its output is stored;
+* ``faust`` (the default for at-least-once): Faust agents (:mod:`pipeline.stream.agents`)
+  send each output, wait for the broker's acknowledgement with
+  :func:`pipeline.stream.delivery.deliver`, and only then ack the event, so Faust commits
+  an offset only once its output is stored;
 * ``batch`` (:mod:`pipeline.stream.batch_runner`, confluent-kafka): batches, committed once
   every output is acknowledged (at-least-once) or in one Kafka transaction per batch
   (exactly-once, the only exactly-once implementation). Faust's own
@@ -572,5 +573,7 @@ def build_processors(settings: Settings, metrics: StreamMetrics) -> list[RoutePr
         for route in routes
     ]
     metrics.declare_routes([r.name for r in routes])
-    metrics.set_drift_source(lambda new_only: [p.drift.listing(new_only=new_only) for p in processors])
+    metrics.set_drift_source(
+        lambda new_only: [p.drift.listing(new_only=new_only) for p in processors]
+    )
     return processors

@@ -335,6 +335,7 @@ def run(port: int | None = None, keep_broker: bool = False) -> int:
     finally:
         if worker is not None:
             _step("stopping the worker (SIGTERM: finish in-flight records, commit)")
+            rc: int | None
             try:
                 rc, _ = worker.terminate(timeout=60.0)
             except WorkerFailedError:

@@ -310,6 +310,15 @@ class WorkerProcess:
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
+    def gauge(self, name: str, text: str | None = None) -> float:
+        """Sum of a gauge's samples over all labels."""
+        text = text if text is not None else self.metrics_text()
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith((f"{name}{{", f"{name} ")):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)

@@ -1,8 +1,9 @@
 """The free-text passes' native pre-check skips only steps that cannot find anything.
 
 pipeline/detection/names.py and pipeline/detection/addresses.py ask a few Rust `regex`
-sets which steps can match in a text and skip the others. Each test here runs a pass twice over many texts,
-with the pre-check and with every bit forced on (the path without shortcuts), and
+sets which steps can match in a text and skip the others. Each test here runs a pass
+twice over many texts, with the pre-check and with every bit forced on (the path without
+shortcuts), and
 requires the same findings; the generated texts are built so that every step finds
 something in many of them (checked, so a test cannot pass by never reaching a step).
 """

@@ -111,6 +111,12 @@ def test_faust_runner_two_processes_from_the_command_line_and_children_die_with_
         while w.counter("logscrub_stream_records_out") < N * 0.25:
             assert time.monotonic() < deadline, w.log_tail()
             time.sleep(0.2)
+        # The children's per-process gauges reach the supervisor's /metrics: between them
+        # they hold the 4 partitions (each child refreshes its gauges on a timer).
+        deadline = time.monotonic() + 60
+        while w.gauge("logscrub_stream_assigned_partitions") != 4:
+            assert time.monotonic() < deadline, w.metrics_text()
+            time.sleep(0.5)
         children[0].kill()
         feed.join(timeout=180)
         records = read_all(
