@@ -26,7 +26,7 @@ planning.
 So a kilobyte without personal data costs a few C-level searches instead of ~50 full
 regex passes. Each pattern is compiled with :mod:`re` or :mod:`regex`, whichever is faster
 for it (``regex`` finds required literals such as ``@`` or ``.`` much faster; ``re`` is
-faster for plain character-class scans).
+faster for plain character-class scans; :mod:`pipeline.detection.patterns`).
 
 Everything about a match is decided the Presidio way (``invalidate_result``,
 ``validate_result``, pattern score, context words) plus a +0.35 context boost from the
@@ -42,13 +42,10 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import time
 from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
-
-import regex
 
 from detectors import all_recognizers
 from detectors.base import (
@@ -62,7 +59,6 @@ from detectors.base import (
 )
 from pipeline.detection import _native
 from pipeline.detection.addresses import find_addresses
-from pipeline.detection.calibration import Calibrations
 from pipeline.detection.findings import OWN_TOKEN, Finding, mask_spans, overlaps
 from pipeline.detection.names import (
     coordinated_names,
@@ -71,6 +67,13 @@ from pipeline.detection.names import (
     find_names,
 )
 from pipeline.detection.names_zh import find_names_zh
+from pipeline.detection.patterns import (
+    NUMBERED_BACKREF,
+    JoinedPattern,
+    calibrations,
+    join_patterns,
+    join_pays,
+)
 from pipeline.detection.prefilter import BITS, Prefilter, UntranslatableError, bit, superset_pattern
 
 if TYPE_CHECKING:
@@ -147,35 +150,18 @@ _NATIVE_VALIDATORS: dict[tuple[str, str | None], str] = {
 
 
 @dataclass(slots=True)
-class _Pattern:
-    """Compiled patterns of a recognizer, one alternative per Presidio pattern.
-
-    A recognizer's plain patterns are joined into one alternation (each wrapped in a
-    group ``_p<i>``, its own named groups renamed ``_<i>_<name>``), because in small
-    windows the cost is per call, not per character; ``match.lastgroup`` says which
-    pattern matched.
-    """
-
-    compiled: Any  # for windows and anchored matches
-    full: Any  # for whole-text runs
-    # group -> (score, value group, counts only with context)
-    alternatives: dict[str, tuple[float, str | None, bool]]
-    keyed: bool  # KeyedPatterns: tried only at their keys
-
-
-@dataclass(slots=True)
 class _Compiled:
     """A recognizer with its patterns compiled and its hints resolved."""
 
     recognizer: LogRecognizer
     entity: str
     name: str
-    patterns: list[_Pattern]
+    patterns: list[JoinedPattern]
     shape_anchors: tuple[Any, ...]  # re.Pattern[bytes]: all anchors of the recognizer
     # Plain patterns grouped by the anchors they run around (empty: whole text / keys).
     # (anchors, text gate, patterns): a gated group runs over the whole text when its gate
     # (a ``str`` regex, checked when the plan runs) finds something.
-    groups: list[tuple[tuple[Any, ...], Any, list[_Pattern]]]
+    groups: list[tuple[tuple[Any, ...], Any, list[JoinedPattern]]]
     trigger_words: tuple[str, ...]
     # The trigger words as one compiled alternation: one C-level search per text instead
     # of a Python-level `in` per word (this check runs for most recognizers on most texts).
@@ -208,7 +194,7 @@ class _Run(NamedTuple):
     the gate finds something in the text."""
 
     item: _Compiled
-    patterns: list[_Pattern]
+    patterns: list[JoinedPattern]
     windows: list[tuple[int, int]]
     in_field: bool
     gate: Any  # re.Pattern[str] | None
@@ -231,178 +217,6 @@ class _Trigger(NamedTuple):
 
 
 _Step = _Run | _Keyed | _Trigger
-
-
-# A ~600-character line with digits, hex, keys and separators, for choosing per pattern
-# between `re` and `regex`: each is several times faster than the other on some patterns.
-_CALIBRATION_TEXT = (
-    '{"ts":"2024-05-01T12:00:00.123Z","level":"INFO","service":"order-service",'
-    '"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7",'
-    '"msg":"order created for tenant acme in region cn-east-1 after 3 retries (took 12ms)",'
-    '"order_id":"ORD20240501123456","duration_ms":123,"bytes":5321,"status":200,'
-    '"path":"/api/v1/orders/12345/items?page=2&size=20","host":"api-gw-7f9c8d6b5-x2x9z",'
-    '"pid":4312,"epoch":1700000000000,"build":"TP1A.220624.014","version":"6.1.1.0",'
-    '"thread":"http-nio-8080-exec-12","logger":"com.example.order.OrderController"}'
-)
-
-
-def _compile(pattern: str, flags: int) -> tuple[Any, Any]:
-    """Compile ``pattern`` for window runs and for whole-text runs.
-
-    :mod:`regex` is several times faster than :mod:`re` for patterns with a required
-    literal (``@``, ``.``, ``:``) and slower for plain character-class scans and in
-    per-call overhead, so the engine is chosen per pattern and per use by timing both on a
-    typical log line. ``re`` is kept unless ``regex`` is clearly (1.5x) faster, so the
-    choice does not flip on timing noise. Presidio itself uses ``regex``; patterns that
-    need its extensions (variable-width lookbehind) always get it. The choice is
-    remembered between runs (:mod:`pipeline.detection.calibration`): then only the chosen engine
-    compiles the pattern.
-
-    Returns:
-        ``(window_pattern, full_text_pattern)``.
-    """
-    # ASCII classes: `\w`, `\d`, `\b` in the detectors' boundaries mean ASCII, so an
-    # identifier written right after Han text (`电话13800138000`) still has a boundary.
-    # The engine folds other scripts' digits to ASCII before scanning (pipeline.detection.fold).
-    pattern = "(?a)" + pattern
-    known = _remembered_choice(pattern, flags)
-    if known is None:
-        try:
-            re.compile(pattern, flags)
-        except re.error:
-            only = regex.compile(pattern, flags)
-            return only, only
-        known = _engine_choice(pattern, flags)
-    use_regex_in_windows, use_regex_in_full = known
-    fast = None if use_regex_in_windows and use_regex_in_full else re.compile(pattern, flags)
-    other = regex.compile(pattern, flags) if use_regex_in_windows or use_regex_in_full else None
-    return (other if use_regex_in_windows else fast), (other if use_regex_in_full else fast)
-
-
-_CALIBRATIONS: Calibrations | None = None
-
-
-def _calibrations() -> Calibrations:
-    global _CALIBRATIONS  # noqa: PLW0603 — one per process, read once
-    if _CALIBRATIONS is None:
-        _CALIBRATIONS = Calibrations()
-    return _CALIBRATIONS
-
-
-def _choice_keys(pattern: str, flags: int) -> tuple[str, str]:
-    key = Calibrations.key("engine", pattern, flags, _CALIBRATION_TEXT)
-    return key + ":w", key + ":f"
-
-
-def _remembered_choice(pattern: str, flags: int) -> tuple[bool, bool] | None:
-    """The engine choice of an earlier run (only patterns :mod:`re` compiles have one)."""
-    cal = _calibrations()
-    w_key, f_key = _choice_keys(pattern, flags)
-    windows, full = cal.get(w_key), cal.get(f_key)
-    return None if windows is None or full is None else (windows, full)
-
-
-@functools.lru_cache(maxsize=1024)
-def _engine_choice(pattern: str, flags: int) -> tuple[bool, bool]:
-    """Return whether :mod:`regex` beats :mod:`re` (for windows, for whole lines).
-
-    Measured once per pattern (then remembered between runs), interleaving the two engines
-    and keeping each one's best round, so load from other processes does not flip the
-    choice.
-    """
-    fast = re.compile(pattern, flags)
-    other = regex.compile(pattern, flags)
-    choice = []
-    for window in (96, 0):
-        best_re = best_regex = float("inf")
-        for _ in range(5):
-            best_re = min(best_re, _search_cost(fast, window))
-            best_regex = min(best_regex, _search_cost(other, window))
-        choice.append(best_regex * 1.5 < best_re)
-    w_key, f_key = _choice_keys(pattern, flags)
-    _calibrations().put(w_key, choice[0])
-    _calibrations().put(f_key, choice[1])
-    return choice[0], choice[1]
-
-
-_NAMED_GROUP = re.compile(r"\(\?P<(\w+)>")
-_NAMED_BACKREF = re.compile(r"\(\?P=(\w+)\)")
-_NUMBERED_BACKREF = re.compile(r"(?<!\\)\\[1-9]")
-
-
-def _join(
-    patterns: list[Any],
-    flags: int,
-    *,
-    keyed: bool,
-    context_only: frozenset[str] = frozenset(),
-) -> _Pattern:
-    """Compile Presidio patterns as one alternation (see :class:`_Pattern`)."""
-    parts = []
-    alternatives: dict[str, tuple[float, str | None, bool]] = {}
-    for i, pattern in enumerate(patterns):
-        body = _NAMED_GROUP.sub(rf"(?P<_{i}_\1>", pattern.regex)
-        body = _NAMED_BACKREF.sub(rf"(?P=_{i}_\1)", body)
-        value = f"_{i}_{VALUE_GROUP}" if f"(?P<{VALUE_GROUP}>" in pattern.regex else None
-        parts.append(f"(?P<_p{i}>{body})")
-        alternatives[f"_p{i}"] = (float(pattern.score), value, pattern.name in context_only)
-    compiled, full = _compile("|".join(parts), flags)
-    return _Pattern(compiled, full, alternatives, keyed)
-
-
-@functools.lru_cache(maxsize=256)
-def _join_pays(regexes: tuple[str, ...], flags: int) -> bool:
-    """Return whether one alternation of ``regexes`` searches windows faster than each alone.
-
-    Measured once, best of 5 interleaved rounds (see :func:`_engine_choice`), then
-    remembered between runs.
-    """
-    key = Calibrations.key("join", regexes, flags, _CALIBRATION_TEXT)
-    known = _calibrations().get(key)
-    if known is not None:
-        return known
-    answer = _measure_join(regexes, flags)
-    _calibrations().put(key, answer)
-    return answer
-
-
-def _measure_join(regexes: tuple[str, ...], flags: int) -> bool:
-    separate = [_join([_RawPattern(r)], flags, keyed=False).compiled for r in regexes]
-    joined = _join([_RawPattern(r) for r in regexes], flags, keyed=False).compiled
-    best_separate = best_joined = float("inf")
-    for _ in range(5):
-        best_separate = min(best_separate, sum(_search_cost(c, 96) for c in separate))
-        best_joined = min(best_joined, _search_cost(joined, 96))
-    return best_joined < best_separate
-
-
-@dataclass(frozen=True)
-class _RawPattern:
-    """The part of a Presidio ``Pattern`` that :func:`_join` reads, for calibration."""
-
-    regex: str
-    score: float = 0.0
-    name: str = ""
-
-
-def _search_cost(compiled: Any, window: int) -> float:
-    """Return the time of searching the calibration line four times.
-
-    Args:
-        compiled: The compiled pattern.
-        window: 0 for whole-line searches, else the size of the windows searched.
-    """
-    text = _CALIBRATION_TEXT
-    spans = (
-        [(0, len(text))]
-        if not window
-        else [(i, i + window) for i in range(0, len(text) - window, window)]
-    )
-    start = time.perf_counter()
-    for _ in range(4):
-        for ws, we in spans:
-            compiled.search(text, ws, we)
-    return time.perf_counter() - start
 
 
 # `key=` / `"key":` / `key: ` read backwards: the separator, spaces, a quote, the key.
@@ -502,7 +316,7 @@ class Scanner:
                 vocab.setdefault(key, set()).add(index)
         self._key_vocab = {key: tuple(sorted(ids)) for key, ids in vocab.items()}
         self._key_cache: dict[str, tuple[tuple[int, int], ...]] = {}
-        _calibrations().save()  # new timing answers, for the next start
+        calibrations().save()  # new timing answers, for the next start
         self._bits = [bit(index) for index in range(len(self._compiled))]
         self._shape_needed = any(
             item.shape_anchors or item.min_digits for item in self._compiled
@@ -951,7 +765,7 @@ class Scanner:
         plain_patterns = [p for p in recognizer.patterns if not isinstance(p, KeyedPattern)]
         for keyed in keyed_patterns:
             keys.update(field_name_key(k) for k in keyed.keys)
-        patterns = [_join([p], flags, keyed=True) for p in keyed_patterns]
+        patterns = [join_patterns([p], flags, keyed=True) for p in keyed_patterns]
         cls = type(recognizer)
         default_anchors = tuple(getattr(cls, "SHAPE_ANCHORS", ()))
         pattern_anchors = dict(getattr(cls, "PATTERN_ANCHORS", {}))
@@ -961,15 +775,17 @@ class Scanner:
             gate = text_gates.get(pattern.name)
             anchors = () if gate else tuple(pattern_anchors.get(pattern.name, default_anchors))
             by_anchors.setdefault((anchors, gate), []).append(pattern)
-        groups: list[tuple[tuple[Any, ...], Any, list[_Pattern]]] = []
+        groups: list[tuple[tuple[Any, ...], Any, list[JoinedPattern]]] = []
         context_only = frozenset(getattr(cls, "CONTEXT_PATTERNS", frozenset()))
         for (anchors, gate), members in by_anchors.items():
-            separate = [_join([p], flags, keyed=False, context_only=context_only) for p in members]
-            if len(members) > 1 and not any(_NUMBERED_BACKREF.search(p.regex) for p in members):
+            separate = [
+                join_patterns([p], flags, keyed=False, context_only=context_only) for p in members
+            ]
+            if len(members) > 1 and not any(NUMBERED_BACKREF.search(p.regex) for p in members):
                 # One call per window instead of one per pattern, unless joining loses the
                 # engine's literal optimizations (then it is slower): measured, not guessed.
-                joined = _join(members, flags, keyed=False, context_only=context_only)
-                if _join_pays(tuple(p.regex for p in members), flags):
+                joined = join_patterns(members, flags, keyed=False, context_only=context_only)
+                if join_pays(tuple(p.regex for p in members), flags):
                     separate = [joined]
             compiled_anchors = tuple(re.compile(a) for a in anchors)
             groups.append((compiled_anchors, re.compile(gate) if gate else None, separate))
@@ -1103,7 +919,7 @@ class Scanner:
     def _run(
         self,
         item: _Compiled,
-        patterns: list[_Pattern],
+        patterns: list[JoinedPattern],
         text: str,
         windows: list[tuple[int, int]],
         in_field: bool,
@@ -1138,7 +954,7 @@ class Scanner:
     def _accept(
         self,
         item: _Compiled,
-        pattern: _Pattern,
+        pattern: JoinedPattern,
         match: Any,
         text: str,
         in_field: bool,

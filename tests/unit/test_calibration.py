@@ -10,13 +10,14 @@ from pathlib import Path
 from pipeline.detection.calibration import Calibrations
 
 CODE = """
+import pipeline.detection.patterns as p
 import pipeline.detection.scanner as s
 timed = [0]
-measure = s._search_cost
+measure = p.search_cost
 def counted(*args):
     timed[0] += 1
     return measure(*args)
-s._search_cost = counted
+p.search_cost = counted
 s.Scanner()
 print(timed[0])
 """
