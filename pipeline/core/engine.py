@@ -22,7 +22,7 @@ import orjson
 from detectors.base import field_name_tokens
 from pipeline.core.broken_json import read_pieces, unquote
 from pipeline.core.json_codec import decode_line, dumps, max_depth_exceeded
-from pipeline.core.paths import ARRAY, PathPattern, format_path, join_path
+from pipeline.core.paths import ARRAY, PathPattern, PathPatternList, format_path, join_path
 from pipeline.core.policy import OperatorSpec, Policy
 from pipeline.detection.findings import OWN_TOKEN, mask_spans
 from pipeline.detection.fold import fold_with_offsets
@@ -209,6 +209,8 @@ class Engine:
             (r.pattern, self._op(r.spec), r.spec) for r in policy.field_rules
         ]
         self._free_text = policy.free_text
+        self._rule_list = PathPatternList([pattern for pattern, _op, _spec in self._rules])
+        self._free_text_list = PathPatternList(self._free_text)
         self._default = policy.model.unknown_fields
         # `quarantine`: a field no rule lists is scanned (the output is clean either way)
         # and the record is marked (issue unknown_field): the stream quarantines it.
@@ -633,14 +635,12 @@ class Engine:
         action: int | str = self._default
         unknown = False
         joined = join_path(path)
-        for i, (pattern, _op, _spec) in enumerate(self._rules):
-            if pattern.matches_joined(path, joined):
-                action = i
-                break
+        rule = self._rule_list.first(path, joined)
+        if rule is not None:
+            action = rule
         else:
             for q in _free_text_paths(path):
-                joined_q = join_path(q)
-                if any(p.matches_joined(q, joined_q) for p in self._free_text):
+                if self._free_text_list.first(q, join_path(q)) is not None:
                     action = _SCAN_NER
                     break
             else:

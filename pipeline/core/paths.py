@@ -16,6 +16,7 @@ policy should not leak because of it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cached_property
 
 ARRAY = "[]"
@@ -97,6 +98,34 @@ class PathPattern:
 # Separator of joined paths: a control character that JSON keys practically never hold
 # (a key that does is matched segment by segment instead).
 _SEP = "\x1f"
+
+
+class PathPatternList:
+    """Patterns in priority order, asked for the first one a path matches in one C-level
+    fullmatch: an alternation of their regexes with one named group each, which
+    :mod:`re` tries left to right, so the group that matched is the first pattern that
+    matches (the same answer as testing them one by one, which it replaces: a policy of
+    40 rules cost 40 fullmatch calls per new path)."""
+
+    __slots__ = ("patterns", "_regex")
+
+    def __init__(self, patterns: Sequence[PathPattern]) -> None:
+        self.patterns = list(patterns)
+        alternatives = [f"(?P<p{i}>{p._regex.pattern})" for i, p in enumerate(self.patterns)]
+        self._regex = re.compile("|".join(alternatives), re.DOTALL) if alternatives else None
+
+    def first(self, path: tuple[str, ...], joined: str | None) -> int | None:
+        """Index of the first pattern that matches ``path`` (``joined``: its
+        :func:`join_path`), or None."""
+        if self._regex is None:
+            return None
+        if joined is None:  # a key holding the separator: segment by segment
+            for i, pattern in enumerate(self.patterns):
+                if pattern.matches_joined(path, None):
+                    return i
+            return None
+        found = self._regex.fullmatch(joined)
+        return None if found is None or found.lastgroup is None else int(found.lastgroup[1:])
 
 
 def join_path(path: tuple[str, ...]) -> str | None:

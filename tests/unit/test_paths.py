@@ -37,3 +37,50 @@ def test_when_pattern_has_empty_segment_then_value_error(bad):
 def test_more_literal_patterns_are_more_specific():
     assert PathPattern("user.email").specificity > PathPattern("**.email").specificity
     assert PathPattern("*.email").specificity > PathPattern("**.email").specificity
+
+
+def _first_one_by_one(patterns, path):
+    for i, pattern in enumerate(patterns):
+        if pattern.matches(path):
+            return i
+    return None
+
+
+def test_pattern_list_gives_the_first_match_as_testing_one_by_one():
+    # The shipped policies' field rules in their priority order, and paths built from
+    # their own segments (so many match several rules), plus keys holding the separator.
+    import itertools
+    import random
+
+    from pipeline.core.paths import PathPatternList, join_path
+    from pipeline.core.policy import load_policy
+    from pipeline.shipped import shipped
+
+    rng = random.Random(7)
+    for policy_file in sorted(shipped("policies").iterdir(), key=lambda f: f.name):
+        if not policy_file.name.endswith(".yaml"):
+            continue
+        policy = load_policy(policy_file)
+        patterns = [rule.pattern for rule in policy.field_rules] + list(policy.free_text)
+        words = sorted(
+            {s for p in patterns for s in p.segments if s not in ("*", "**")}
+            | {"x", "user", "[]", "a\x1fb"}
+        )
+        listed = PathPatternList(patterns)
+        checked = matched = 0
+        for size in (1, 2, 3, 4):
+            for _ in range(400):
+                path = tuple(rng.choice(words) for _ in range(size))
+                expected = _first_one_by_one(patterns, path)
+                assert listed.first(path, join_path(path)) == expected, path
+                checked += 1
+                matched += expected is not None
+        for path in itertools.islice(itertools.product(words[:12], repeat=2), 200):
+            assert listed.first(path, join_path(path)) == _first_one_by_one(patterns, path)
+        assert checked and matched > 50  # many paths reach the rules
+
+
+def test_an_empty_pattern_list_matches_nothing():
+    from pipeline.core.paths import PathPatternList
+
+    assert PathPatternList([]).first(("a",), "\x1fa") is None
