@@ -227,4 +227,8 @@ def _is_host_address(candidate: str) -> bool:
     if parsed.version == 4 and address.endswith(".0"):
         # A network address (or an already generalized /24), not a host.
         return False
+    if parsed.is_loopback:
+        # 127.0.0.0/8 and ::1 name the machine that writes the log, not anyone's device:
+        # health checks and local proxies, which analytics keeps as they are.
+        return False
     return address not in ("0.0.0.0", "255.255.255.255", "::")  # noqa: S104 — compared, not bound

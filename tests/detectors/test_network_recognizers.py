@@ -22,7 +22,6 @@ IP_POSITIVE = [
         "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
     ),
     ("ipv6 bracketed with port", "GET http://[2001:db8::42]:443/x", "2001:db8::42"),
-    ("ipv6 loopback", "listen ::1 ok", "::1"),
     ("ipv6 zone id", "peer fe80::1%eth0 up", "fe80::1%eth0"),
     ("ipv4-mapped", "from ::ffff:192.0.2.128 port 80", "::ffff:192.0.2.128"),
     ("sshd", "Failed password for root from 203.0.113.50 port 52114 ssh2", "203.0.113.50"),
@@ -39,6 +38,10 @@ IP_POSITIVE = [
     ("host key with build host", "host=build.example.com[10.1.2.3]", "10.1.2.3"),
 ]
 IP_NEGATIVE = [
+    # Loopback names the machine writing the log, not anyone's device (kept as it is).
+    ("ipv6 loopback", "listen ::1 ok"),
+    ("ipv4 loopback", "GET /healthz from 127.0.0.1 200"),
+    ("ipv4 loopback range", "bind 127.0.1.1:53"),
     ("five-part version", "version 1.2.3.4.5 installed"),
     ("five-part version low", "lib 6.1.1.0.12 loaded"),
     ("dashed date-like", "uuid 2024-10-20-30 ok"),
