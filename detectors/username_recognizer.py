@@ -148,6 +148,26 @@ class UsernameRecognizer(LogRecognizer):
             0.8,
         ),
         Pattern(
+            # Windows accounts as IIS, Exchange and Windows logs write them, a token of its
+            # own: `CORP\\jsmith`, `RaDomain\\Mailbox32`, `EX04$` machine accounts; not
+            # paths (`C:\\Windows\\System32`: a drive or another backslash next to it),
+            # file names, or the built-in principals (`NT AUTHORITY\\SYSTEM`).
+            "windows domain account",
+            r"(?:^|[\s\"'=:,(\[])"
+            r"(?P<value>(?!(?:AUTHORITY|BUILTIN|SERVICE|NT|Window Manager|Font Driver Host)\\)"
+            r"[A-Za-z][A-Za-z0-9\-]{1,14}\\{1,2}[A-Za-z][\w.\-]{0,63}\$?)"
+            r"(?<!\.(?:log|txt|exe|dll|sys|ini|xml|json|cfg|conf|bat|ps1|cmd|csv|dat|tmp|bak))"
+            r"(?=[\s\"',;)\]]|$)",
+            0.8,
+        ),
+        Pattern(
+            # Jira/Confluence access log (`%t %{X-AUSERNAME}o %I %h ...`): the account
+            # between the time and the Tomcat thread `http-nio-8080-exec-3`.
+            "atlassian access log user",
+            r"\]\s(?P<value>[^\s\-\[\]][^\s\[\]]{0,63})\s(?=https?-[\w\-]{0,40}exec-\d{1,5}\s)",
+            0.85,
+        ),
+        Pattern(
             "sshd not allowed",
             r"(?<![\w])User (?P<value>[^\s\"'(]{1,64}) from \S+ not allowed",
             0.8,
@@ -204,6 +224,11 @@ class UsernameRecognizer(LogRecognizer):
     # `[19/Feb/2024:` after an access log's user field (see text_shape).
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
         "access log remote user": (rb"\[00/[ax]{3}/0000:",),
+    }
+    # A domain account has a backslash: without one that pattern does not run.
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "windows domain account": r"\\",
+        "atlassian access log user": r"-exec-\d",
     }
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)
 

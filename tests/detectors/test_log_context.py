@@ -112,11 +112,38 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
             "hu_ju85",
         ),
         ("open('/Users/jsmith/Library/x.plist') failed", "jsmith"),
+        # IIS (W3C) cs-username and Exchange: Windows domain accounts.
+        (
+            "2022-01-01 18:42:37 ::1 POST /mapi/emdata/ useMailboxOfAuthenticatedUser=true 444 "
+            "RaDomain\\RandomMailbox3242354 ::1 MapiHttpClient - 200 0 0 4",
+            "RandomMailbox3242354",
+        ),
+        ("81 RanDomain\\EX04$ ::1 MSRPC - 200", "EX04$"),
+        ('{"msg":"logon by CORP\\\\jsmith failed"}', "jsmith"),
+        # Jira / Confluence access logs: the account before the Tomcat thread.
+        (
+            "[03/Oct/2022:09:01:30 +0000] jdoe http-nio-8080-exec-3 0:0:0:0:0:0:0:1 POST "
+            "/secure/QuickCreateIssue.jspa HTTP/1.1 302 512ms 0 - Chrome 105 / Mac OS X 12",
+            "jdoe",
+        ),
     ],
 )
 def test_account_names_in_text_lines(engine: Engine, line: str, raw: str) -> None:
     out = engine.scrub_line(line)
     assert out is not None and raw not in out and "<USERNAME:" in out
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "loaded C:\\Windows\\System32\\drivers\\foo.sys by NT AUTHORITY\\SYSTEM",
+        "BUILTIN\\Administrators granted; wrote logs\\app.log ok",
+        "share \\\\fileserver\\public mounted",
+        "regex \\d+\\s+ found",
+    ],
+)
+def test_windows_paths_and_built_in_principals_are_not_accounts(engine: Engine, line: str) -> None:
+    assert engine.scrub_line(line) == line
 
 
 def test_access_log_without_user_keeps_its_dash(engine: Engine) -> None:
