@@ -168,6 +168,12 @@ class UsernameRecognizer(LogRecognizer):
             0.85,
         ),
         Pattern(
+            # vsftpd: `[pid 3] [jean] OK UPLOAD: Client "192.0.2.1", ...`.
+            "vsftpd user",
+            r"\[pid \d{1,7}\] \[(?P<value>[^\]\s]{1,64})\] (?=(?:OK|FAIL) [A-Z]{2,12}:)",
+            0.85,
+        ),
+        Pattern(
             "sshd not allowed",
             r"(?<![\w])User (?P<value>[^\s\"'(]{1,64}) from \S+ not allowed",
             0.8,
@@ -229,6 +235,7 @@ class UsernameRecognizer(LogRecognizer):
     PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
         "windows domain account": r"\\",
         "atlassian access log user": r"-exec-\d",
+        "vsftpd user": r"\[pid \d",
     }
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)
 

@@ -120,6 +120,7 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
         ),
         ("81 RanDomain\\EX04$ ::1 MSRPC - 200", "EX04$"),
         ('{"msg":"logon by CORP\\\\jsmith failed"}', "jsmith"),
+        ('Mon Jun  6 18:43:32 2016 [pid 1] [jean] OK LOGIN: Client "192.0.2.1"', "jean"),
         # Jira / Confluence access logs: the account before the Tomcat thread.
         (
             "[03/Oct/2022:09:01:30 +0000] jdoe http-nio-8080-exec-3 0:0:0:0:0:0:0:1 POST "
