@@ -174,6 +174,14 @@ class UsernameRecognizer(LogRecognizer):
             0.85,
         ),
         Pattern(
+            # IIS / W3C extended log: `cs-method cs-uri-stem cs-uri-query s-port
+            # cs-username c-ip` in IIS's own field order (every IIS version writes it so).
+            "iis cs-username",
+            r"(?<!\S)[A-Z][A-Z_]{2,19} /\S* \S+ \d{1,5} +(?P<value>[^\s\-]\S{0,63}) +"
+            r"(?=[0-9A-Fa-f:.]{2,45} )",
+            0.85,
+        ),
+        Pattern(
             "sshd not allowed",
             r"(?<![\w])User (?P<value>[^\s\"'(]{1,64}) from \S+ not allowed",
             0.8,
@@ -236,6 +244,7 @@ class UsernameRecognizer(LogRecognizer):
         "windows domain account": r"\\",
         "atlassian access log user": r"-exec-\d",
         "vsftpd user": r"\[pid \d",
+        "iis cs-username": r"[A-Z] /\S* \S+ \d{1,5} ",
     }
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)
 

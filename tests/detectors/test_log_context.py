@@ -121,6 +121,12 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
         ("81 RanDomain\\EX04$ ::1 MSRPC - 200", "EX04$"),
         ('{"msg":"logon by CORP\\\\jsmith failed"}', "jsmith"),
         ('Mon Jun  6 18:43:32 2016 [pid 1] [jean] OK LOGIN: Client "192.0.2.1"', "jean"),
+        # IIS W3C: cs-username between s-port and c-ip.
+        (
+            "2015-12-31 00:19:48 10.11.2.3 GET /owa/ &prfltncy=16 443 domain.localjohndoe "
+            "77.123.22.120 Mozilla/5.0+(Windows+NT+6.1) 200 0 0 15",
+            "domain.localjohndoe",
+        ),
         # Jira / Confluence access logs: the account before the Tomcat thread.
         (
             "[03/Oct/2022:09:01:30 +0000] jdoe http-nio-8080-exec-3 0:0:0:0:0:0:0:1 POST "
@@ -141,6 +147,8 @@ def test_account_names_in_text_lines(engine: Engine, line: str, raw: str) -> Non
         "BUILTIN\\Administrators granted; wrote logs\\app.log ok",
         "share \\\\fileserver\\public mounted",
         "regex \\d+\\s+ found",
+        # IIS W3C without a user (`-`) and with a loopback client: nothing to change.
+        "2016-01-01 00:00:01 10.11.2.0 GET /index.htm - 80 - ::1 Mozilla/5.0 200 0 0 1",
     ],
 )
 def test_windows_paths_and_built_in_principals_are_not_accounts(engine: Engine, line: str) -> None:
