@@ -24,7 +24,9 @@ _KEYS = [
     "用户名",
     "账号",
 ]
-_NAME = r"[^\s\"'&,;|}\])=]{1,64}"
+# A value ends at a delimiter, never at `=`: in `logname= uid=0` (PAM leaves logname
+# empty) the word after `logname= ` is the next key, not a user name.
+_NAME = r"[^\s\"'&,;|}\])=]{1,64}(?=[\s\"'&,;|}\])]|$)"
 # Placeholders, and PAM module types: `pam_unix(systemd-user:session)` is no user.
 _PLACEHOLDERS = frozenset(
     {
@@ -180,6 +182,12 @@ class UsernameRecognizer(LogRecognizer):
             r"(?<!\S)[A-Z][A-Z_]{2,19} /\S* \S+ \d{1,5} +(?P<value>[^\s\-]\S{0,63}) +"
             r"(?=[0-9A-Fa-f:.]{2,45} )",
             0.85,
+        ),
+        Pattern(
+            # useradd/chpasswd: `failed adding user 'alice'`, `user "bob" does not exist`.
+            "quoted user",
+            r"(?<![\w\-.])[Uu]ser ['\"](?P<value>[^'\"\s]{1,64})['\"]",
+            0.8,
         ),
         Pattern(
             "sshd not allowed",

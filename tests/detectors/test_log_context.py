@@ -121,6 +121,8 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
         ("81 RanDomain\\EX04$ ::1 MSRPC - 200", "EX04$"),
         ('{"msg":"logon by CORP\\\\jsmith failed"}', "jsmith"),
         ('Mon Jun  6 18:43:32 2016 [pid 1] [jean] OK LOGIN: Client "192.0.2.1"', "jean"),
+        ("useradd[3]: failed adding user 'elastic_user_7', data deleted", "elastic_user_7"),
+        ('chpasswd[2]: user "alice" does not exist in /etc/passwd', "alice"),
         # IIS W3C: cs-username between s-port and c-ip.
         (
             "2015-12-31 00:19:48 10.11.2.3 GET /owa/ &prfltncy=16 443 domain.localjohndoe "
@@ -147,6 +149,8 @@ def test_account_names_in_text_lines(engine: Engine, line: str, raw: str) -> Non
         "BUILTIN\\Administrators granted; wrote logs\\app.log ok",
         "share \\\\fileserver\\public mounted",
         "regex \\d+\\s+ found",
+        # PAM leaves logname and ruser empty: the next word is a key, not a user name.
+        "sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh",
         # IIS W3C without a user (`-`) and with a loopback client: nothing to change.
         "2016-01-01 00:00:01 10.11.2.0 GET /index.htm - 80 - ::1 Mozilla/5.0 200 0 0 1",
     ],
