@@ -281,6 +281,18 @@ def _cpu_s(pids: Iterable[int | None]) -> float | None:
     return total if seen else None
 
 
+def _children(pids: Iterable[int]) -> list[int]:
+    import psutil
+
+    out: list[int] = []
+    for pid in pids:
+        try:
+            out += [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            pass
+    return out
+
+
 def _hwm_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -512,6 +524,7 @@ def drain(
     last_commit_check = 0.0
     status = "ok"
     hwm: list[float | None] = []
+    child_hwm: list[float | None] = []
     try:
         while True:
             now = time.monotonic()
@@ -542,6 +555,8 @@ def drain(
                 break
             time.sleep(SAMPLE_S)
         hwm = [_hwm_mb(pid) for pid in system.pids()]
+        # The processes the system started (an engine child, supervised workers), each.
+        child_hwm = [_hwm_mb(c) for c in _children(system.pids())]
     finally:
         tail = system.log_tail() if status != "ok" else ""
         system.stop()
@@ -554,6 +569,7 @@ def drain(
             "status": status,
             "records_in": n,
             "peak_rss_mb": hwm,
+            "child_peak_rss_mb": child_hwm,
         }
     )
     if tail:
@@ -1254,7 +1270,12 @@ def markdown(result: dict[str, Any]) -> str:
                 fmt(per_core),
                 d.get("worker_cores", "-"),
                 d.get("broker_cores", "-"),
-                ", ".join(str(x) for x in d.get("peak_rss_mb") or []) or "-",
+                (", ".join(str(x) for x in d.get("peak_rss_mb") or []) or "-")
+                + (
+                    f" (children {', '.join(str(x) for x in d['child_peak_rss_mb'])})"
+                    if d.get("child_peak_rss_mb")
+                    else ""
+                ),
                 d["status"],
             ]
         )

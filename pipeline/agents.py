@@ -49,6 +49,7 @@ from typing import Any
 
 import faust
 
+from pipeline.engine_process import EngineProcess
 from pipeline.inflight import InFlight
 from pipeline.metrics import Health
 from pipeline.topics import source_topic
@@ -136,15 +137,37 @@ def install(
     *,
     concurrency: int = 1,
     in_flight: int = 1,
+    engine_process: bool = False,
+    ner: bool | None = None,
 ) -> list[Any]:
-    """Register one agent per route on ``app``; returns the agents."""
-    return [_install_route(app, p, health, concurrency, in_flight) for p in processors]
+    """Register one agent per route on ``app``; returns the agents.
+
+    With ``engine_process``, each route's engine runs in a child process
+    (:class:`pipeline.engine_process.EngineProcess`; ``ner``: the engines' NER override).
+    """
+    return [
+        _install_route(
+            app,
+            p,
+            health,
+            concurrency,
+            in_flight,
+            EngineProcess(p, ner=ner) if engine_process else None,
+        )
+        for p in processors
+    ]
 
 
 def _install_route(
-    app: faust.App, processor: RouteProcessor, health: Health, concurrency: int, in_flight: int
+    app: faust.App,
+    processor: RouteProcessor,
+    health: Health,
+    concurrency: int,
+    in_flight: int,
+    offload: EngineProcess | None = None,
 ) -> Any:
     route = processor.route
+    take_off_loop = processor.take_off_loop if offload is None else offload.take_off_loop
     enqueue = _enqueuer(app)
     outbox = _Outbox(app)
 
@@ -187,7 +210,7 @@ def _install_route(
         def clean(batch: list[Any]) -> asyncio.Future[list[Emit | None]]:
             """Start anonymizing the start of ``batch`` in the engine thread (one time slice)."""
             return asyncio.ensure_future(
-                processor.take_off_loop(
+                take_off_loop(
                     [event.message for event in batch],
                     timestamp_unit=_FAUST_TS_UNIT,
                     cancel=cancel,
@@ -340,6 +363,8 @@ def _install_route(
                         job = clean(batch)
                 await send_all(done, emits)
 
+        if offload is not None:
+            offload.start_soon()  # the engine child starts while the partitions come
         drainer = asyncio.ensure_future(drain())
         try:
             async for event in manual.events():
