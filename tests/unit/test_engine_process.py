@@ -335,7 +335,7 @@ sys.stdin.read()
 def test_the_child_ends_when_its_parent_dies(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
-    parent = subprocess.Popen(
+    parent = subprocess.Popen(  # noqa: S603 — this interpreter, our own script
         [sys.executable, str(script)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
