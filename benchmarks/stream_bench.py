@@ -314,6 +314,7 @@ class System:
     exactly_once: bool = False  # LOGSCRUB_GUARANTEE=exactly_once (the batch runner)
     runner: str | None = None  # LOGSCRUB_RUNNER (None: the settings' default)
     processes: int = 1  # LOGSCRUB_PROCESSES: children under one supervisor
+    engine_process: bool | None = None  # LOGSCRUB_ENGINE_PROCESS (None: the default)
     profile_to: Path | None = None  # run the (single) worker under cProfile, stats here
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
@@ -368,6 +369,8 @@ class System:
                     env["LOGSCRUB_GUARANTEE"] = "exactly_once"
                 if self.runner:
                     env["LOGSCRUB_RUNNER"] = self.runner
+                if self.engine_process is not None:
+                    env["LOGSCRUB_ENGINE_PROCESS"] = str(self.engine_process).lower()
                 if self.processes > 1:
                     env["LOGSCRUB_PROCESSES"] = str(self.processes)
                 if self.profile_to is not None:
@@ -438,7 +441,8 @@ class System:
 def system_from_name(name: str) -> System:
     """``logscrub``, ``logscrub x2`` (two workers), ``logscrub c8`` (LOGSCRUB_CONCURRENCY=8),
     ``logscrub batch`` (the batch runner), ``logscrub batch eos`` / ``logscrub eos`` (the
-    batch runner, exactly-once), ``faust-passthrough``, ``aiokafka-loop``."""
+    batch runner, exactly-once), ``logscrub thread`` / ``logscrub child`` (the Faust
+    runner's engine in a thread / a child process), ``faust-passthrough``, ``aiokafka-loop``."""
     parts = name.split()
     system = System(parts[0])
     for p in parts[1:]:
@@ -453,6 +457,8 @@ def system_from_name(name: str) -> System:
             system.runner = "batch"
         elif p == "batch":
             system.runner = "batch"
+        elif p in ("thread", "child"):  # the Faust runner's engine: in a thread / a child
+            system.engine_process = p == "child"
         elif p.startswith("p") and p[1:].isdigit():
             system.processes = int(p[1:])  # --processes N: one supervisor
         else:

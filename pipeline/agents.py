@@ -25,6 +25,9 @@ Batches form by themselves under load and cost no waiting when idle; per batch, 
 hand-over to the thread is noise (per record it was ~6% of the CPU time). Every record of
 a batch gets an output or a counted drop (:meth:`RouteProcessor.take` never raises), so no
 event is left unacked while later ones are acked, and no exception restarts the agent.
+With ``engine_process`` (the default) the batches go to the route's engine child process
+instead (:class:`pipeline.engine_process.EngineProcess`, same contract), so Faust's loop
+and the engine no longer share one GIL.
 
 Why manual acks: with Faust's automatic acks the event is acknowledged in a ``finally``
 around the agent body, i.e. also when the body raised or was cancelled mid-send (faust
