@@ -259,6 +259,18 @@ def _cpu_s(pids: Iterable[int | None]) -> float | None:
     return total if seen else None
 
 
+def _children(pids: Iterable[int]) -> list[int]:
+    import psutil
+
+    out: list[int] = []
+    for pid in pids:
+        try:
+            out += [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            pass
+    return out
+
+
 def _hwm_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -280,6 +292,7 @@ class System:
     exactly_once: bool = False  # LOGSCRUB_GUARANTEE=exactly_once (the batch runner)
     runner: str | None = None  # LOGSCRUB_RUNNER (None: the settings' default)
     processes: int = 1  # LOGSCRUB_PROCESSES: children under one supervisor
+    engine_process: bool | None = None  # LOGSCRUB_ENGINE_PROCESS (None: the default)
     profile_to: Path | None = None  # run the (single) worker under cProfile, stats here
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
@@ -334,6 +347,8 @@ class System:
                     env["LOGSCRUB_GUARANTEE"] = "exactly_once"
                 if self.runner:
                     env["LOGSCRUB_RUNNER"] = self.runner
+                if self.engine_process is not None:
+                    env["LOGSCRUB_ENGINE_PROCESS"] = str(self.engine_process).lower()
                 if self.processes > 1:
                     env["LOGSCRUB_PROCESSES"] = str(self.processes)
                 if self.profile_to is not None:
@@ -404,7 +419,8 @@ class System:
 def system_from_name(name: str) -> System:
     """``logscrub``, ``logscrub x2`` (two workers), ``logscrub c8`` (LOGSCRUB_CONCURRENCY=8),
     ``logscrub batch`` (the batch runner), ``logscrub batch eos`` / ``logscrub eos`` (the
-    batch runner, exactly-once), ``faust-passthrough``, ``aiokafka-loop``."""
+    batch runner, exactly-once), ``logscrub thread`` / ``logscrub child`` (the Faust
+    runner's engine in a thread / a child process), ``faust-passthrough``, ``aiokafka-loop``."""
     parts = name.split()
     system = System(parts[0])
     for p in parts[1:]:
@@ -419,6 +435,8 @@ def system_from_name(name: str) -> System:
             system.runner = "batch"
         elif p == "batch":
             system.runner = "batch"
+        elif p in ("thread", "child"):  # the Faust runner's engine: in a thread / a child
+            system.engine_process = p == "child"
         elif p.startswith("p") and p[1:].isdigit():
             system.processes = int(p[1:])  # --processes N: one supervisor
         else:
@@ -490,6 +508,7 @@ def drain(
     last_commit_check = 0.0
     status = "ok"
     hwm: list[float | None] = []
+    child_hwm: list[float | None] = []
     try:
         while True:
             now = time.monotonic()
@@ -520,6 +539,8 @@ def drain(
                 break
             time.sleep(SAMPLE_S)
         hwm = [_hwm_mb(pid) for pid in system.pids()]
+        # The processes the system started (an engine child, supervised workers), each.
+        child_hwm = [_hwm_mb(c) for c in _children(system.pids())]
     finally:
         tail = system.log_tail() if status != "ok" else ""
         system.stop()
@@ -532,6 +553,7 @@ def drain(
             "status": status,
             "records_in": n,
             "peak_rss_mb": hwm,
+            "child_peak_rss_mb": child_hwm,
         }
     )
     if tail:
@@ -1232,7 +1254,12 @@ def markdown(result: dict[str, Any]) -> str:
                 fmt(per_core),
                 d.get("worker_cores", "-"),
                 d.get("broker_cores", "-"),
-                ", ".join(str(x) for x in d.get("peak_rss_mb") or []) or "-",
+                (", ".join(str(x) for x in d.get("peak_rss_mb") or []) or "-")
+                + (
+                    f" (children {', '.join(str(x) for x in d['child_peak_rss_mb'])})"
+                    if d.get("child_peak_rss_mb")
+                    else ""
+                ),
                 d["status"],
             ]
         )

@@ -25,6 +25,9 @@ Batches form by themselves under load and cost no waiting when idle; per batch, 
 hand-over to the thread is noise (per record it was ~6% of the CPU time). Every record of
 a batch gets an output or a counted drop (:meth:`RouteProcessor.take` never raises), so no
 event is left unacked while later ones are acked, and no exception restarts the agent.
+With ``engine_process`` (the default) the batches go to the route's engine child process
+instead (:class:`pipeline.stream.engine_process.EngineProcess`, same contract), so Faust's loop
+and the engine no longer share one GIL.
 
 Why manual acks: with Faust's automatic acks the event is acknowledged in a ``finally``
 around the agent body, i.e. also when the body raised or was cancelled mid-send (faust
@@ -49,6 +52,7 @@ from typing import Any
 import faust
 
 from pipeline.stream.delivery import deliver
+from pipeline.stream.engine_process import EngineProcess
 from pipeline.stream.inflight import InFlight
 from pipeline.stream.metrics import Health
 from pipeline.stream.processor import Emit, RouteProcessor
@@ -138,15 +142,37 @@ def install(
     *,
     concurrency: int = 1,
     in_flight: int = 1,
+    engine_process: bool = False,
+    ner: bool | None = None,
 ) -> list[Any]:
-    """Register one agent per route on ``app``; returns the agents."""
-    return [_install_route(app, p, health, concurrency, in_flight) for p in processors]
+    """Register one agent per route on ``app``; returns the agents.
+
+    With ``engine_process``, each route's engine runs in a child process
+    (:class:`pipeline.stream.engine_process.EngineProcess`; ``ner``: the engines' NER override).
+    """
+    return [
+        _install_route(
+            app,
+            p,
+            health,
+            concurrency,
+            in_flight,
+            EngineProcess(p, ner=ner) if engine_process else None,
+        )
+        for p in processors
+    ]
 
 
 def _install_route(
-    app: faust.App, processor: RouteProcessor, health: Health, concurrency: int, in_flight: int
+    app: faust.App,
+    processor: RouteProcessor,
+    health: Health,
+    concurrency: int,
+    in_flight: int,
+    offload: EngineProcess | None = None,
 ) -> Any:
     route = processor.route
+    take_off_loop = processor.take_off_loop if offload is None else offload.take_off_loop
     enqueue = _enqueuer(app)
     outbox = _Outbox(app)
 
@@ -189,7 +215,7 @@ def _install_route(
         def clean(batch: list[Any]) -> asyncio.Future[list[Emit | None]]:
             """Start anonymizing the start of ``batch`` in the engine thread (one time slice)."""
             return asyncio.ensure_future(
-                processor.take_off_loop(
+                take_off_loop(
                     [event.message for event in batch],
                     timestamp_unit=_FAUST_TS_UNIT,
                     cancel=cancel,
@@ -345,6 +371,8 @@ def _install_route(
                         job = clean(batch)
                 await send_all(done, emits)
 
+        if offload is not None:
+            offload.start_soon()  # the engine child starts while the partitions come
         drainer = asyncio.ensure_future(drain())
         try:
             async for event in manual.events():

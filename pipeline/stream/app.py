@@ -108,7 +108,13 @@ def run_faust_worker(
     )
     app = create_app(settings, data_dir=data_dir)
     agents.install(
-        app, processors, health, concurrency=settings.concurrency, in_flight=settings.in_flight
+        app,
+        processors,
+        health,
+        concurrency=settings.concurrency,
+        in_flight=settings.in_flight,
+        engine_process=settings.engine_process,
+        ner=settings.ner,
     )
 
     # mode's Signal.connect annotation rejects coroutine receivers, which it does call.

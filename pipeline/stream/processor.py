@@ -234,6 +234,12 @@ class RouteProcessor:
         with self._pending_lock:
             return (self._pending[0] if self._pending is not None else self.policy).digest
 
+    def take_up_swap(self) -> tuple[Policy, Engine]:
+        """Take up a pending swap, as a batch does, and return the (policy, engine) in
+        use: the engine child (:mod:`pipeline.stream.engine_process`) is sent this pair."""
+        self._take_up_swap()
+        return self.policy, self.engine
+
     def _take_up_swap(self) -> None:
         with self._pending_lock:
             pending, self._pending = self._pending, None

@@ -189,6 +189,13 @@ class Settings(BaseSettings):
             "once; unique among running workers. Default: random per start."
         ),
     )
+    engine_process: bool = Field(
+        default=True,
+        description=(
+            "faust runner: each route's engine runs in a child process (one per worker "
+            "process), so Faust and the engine use two cores instead of sharing one GIL."
+        ),
+    )
     data_dir: Path | None = Field(
         default=None,
         description="Faust's data directory (default: a temporary directory, removed at exit).",
