@@ -237,6 +237,7 @@ class EngineProcess:
         metrics = processor.metrics
         name = self.route.name
         self._in = metrics.records_in.labels(route=name)
+        self._child_restarts = metrics.engine_child_restarts.labels(route=name)
         self._dropped = metrics.records_dropped.labels(route=name)
         self._engine_time = metrics.processing_seconds.labels(route=name)
         self._new_paths = metrics.new_field_paths.labels(route=name)
@@ -468,6 +469,7 @@ class EngineProcess:
 
     def _crashed(self, exc: EngineCrashedError, n: int, attempt: int) -> None:
         self.restarts += 1
+        self._child_restarts.inc()
         logger.error(
             "route %s: %s with a batch of %d (attempt %d); restarting it",
             self.route.name,

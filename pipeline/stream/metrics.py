@@ -148,6 +148,13 @@ class StreamMetrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self.engine_child_restarts = Counter(
+            "logscrub_stream_engine_child_restarts",
+            "Faust runner with engine_process: engine child processes replaced after a crash "
+            "or a hang (the batch is cleaned again, nothing is lost).",
+            ["route"],
+            registry=r,
+        )
         self.new_field_paths = Counter(
             "logscrub_stream_new_field_paths",
             "JSON field paths first seen after a route's warm-up (schema drift; see /drift).",

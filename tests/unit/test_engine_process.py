@@ -242,6 +242,8 @@ def test_a_child_killed_mid_batch_is_restarted_and_the_batch_cleaned_again(keys,
     killer.join()
     assert len(got) == 4000 and all(e is not None and e.kind == "clean" for e in got)
     assert offload.restarts == 1 and offload._child.proc.pid != first.pid  # noqa: SLF001
+    restarts = offload.processor.metrics.engine_child_restarts.labels(route=offload.route.name)
+    assert restarts._value.get() == 1  # noqa: SLF001 — prometheus_client's sample
     assert first.returncode == -signal.SIGKILL
     assert "li.wei" not in caplog.text and "203.0.113" not in caplog.text
     # Counted once per record handed back, not per attempt.
