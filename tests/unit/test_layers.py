@@ -51,11 +51,10 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports_of(path: Path, module: str) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+def _targets(nodes: list[ast.stmt] | list[ast.AST], package: str) -> set[str]:
+    """The modules ``nodes`` import (``from a import b`` counts ``a`` and ``a.b``)."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -67,6 +66,17 @@ def imports_of(path: Path, module: str) -> set[str]:
             found.add(target)
             # `from pipeline.stream import metrics` imports the module pipeline.stream.metrics
             found.update(f"{target}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _package_of(path: Path, module: str) -> str:
+    return module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+
+def imports_of(path: Path, module: str) -> set[str]:
+    """Every import of ``path``, lazy and TYPE_CHECKING ones included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = _targets(list(ast.walk(tree)), _package_of(path, module))
     return {m for m in found if m.split(".")[0] in {"pipeline", "detectors"}}
 
 
@@ -114,21 +124,8 @@ def test_the_check_sees_a_wrong_arrow(tmp_path: Path) -> None:
 def _module_level_imports(path: Path, module: str, known: set[str]) -> set[str]:
     """Modules ``path`` imports when it is loaded (top-level statements only)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    body = ast.Module(body=[n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)])
-    tmp_found: set[str] = set()
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in body.body:
-        if isinstance(node, ast.Import):
-            tmp_found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            tmp_found.add(target)
-            tmp_found.update(f"{target}.{alias.name}" for alias in node.names)
-    return {m for m in tmp_found if m in known and m != module}
+    found = _targets(tree.body, _package_of(path, module))
+    return {m for m in found if m in known and m != module}
 
 
 def test_no_import_cycles() -> None:
