@@ -395,7 +395,7 @@ class EngineProcess:
             except Exception:  # noqa: BLE001 — unreadable: the processor's own last resort
                 incoming.append(record)  # taken in this process, below
         try:
-            return self._clean(incoming, slice_s)
+            return self._clean(incoming, slice_s, timestamp_unit)
         except Exception as exc:  # noqa: BLE001 — a bug here must not lose the batch's offsets
             logger.error(
                 "route %s: engine child hand-over failed (%s); batch cleaned in this process",
@@ -406,14 +406,16 @@ class EngineProcess:
                 records, timestamp_unit=timestamp_unit, cancel=cancel, slice_s=slice_s
             )
 
-    def _clean(self, incoming: list[Any], slice_s: float | None) -> list[Any]:
+    def _clean(
+        self, incoming: list[Any], slice_s: float | None, timestamp_unit: float
+    ) -> list[Any]:
         from pipeline.stream.processor import Incoming
 
         out: list[Any] = []
         start = 0
         # Records the parent could not read go through the processor here, in order.
         while start < len(incoming) and not isinstance(incoming[start], Incoming):
-            out.append(self.processor.take(incoming[start], timestamp_unit=1.0))
+            out.append(self.processor.take(incoming[start], timestamp_unit=timestamp_unit))
             start += 1
         end = start
         while end < len(incoming) and isinstance(incoming[end], Incoming):
