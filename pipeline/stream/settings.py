@@ -190,7 +190,9 @@ class Settings(BaseSettings):
         ),
     )
     engine_process: bool = Field(
-        default=True,
+        # Off by default: opt-in until a reload under load with the child is understood
+        # (one e2e failure at the end of stop 23: the invalid policy was never refused).
+        default=False,
         description=(
             "faust runner: each route's engine runs in a child process (one per worker "
             "process), so Faust and the engine use two cores instead of sharing one GIL."
