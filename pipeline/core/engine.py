@@ -24,8 +24,8 @@ from pipeline.core.broken_json import read_pieces, unquote
 from pipeline.core.json_codec import decode_line, dumps, max_depth_exceeded
 from pipeline.core.paths import ARRAY, PathPattern, PathPatternList, format_path, join_path
 from pipeline.core.policy import OperatorSpec, Policy
-from pipeline.detection.findings import OWN_TOKEN, mask_spans
-from pipeline.detection.fold import fold_with_offsets
+from pipeline.detection.findings import OWN_TOKEN, Finding, mask_spans
+from pipeline.detection.fold import fold_with_offsets, has_ambiguous_break
 from pipeline.detection.percent import decode_with_offsets, has_escapes
 from pipeline.detection.prefilter import UntranslatableError
 from pipeline.detection.record_gate import (
@@ -886,14 +886,18 @@ class Engine:
     ) -> str:
         # Percent-encoded values (`email=jane%40example.com`) are detected in a decoded
         # view; the encoded span of the original is what gets replaced.
-        scanned, starts = decode_with_offsets(text) if has_escapes(text) else (text, None)
+        decoded, decode_starts = decode_with_offsets(text) if has_escapes(text) else (text, None)
         # Full-width and other scripts' digits, look-alike signs and invisible characters
         # are folded for detection; the span of the original is what gets replaced.
-        folded, fold_starts = fold_with_offsets(scanned)
-        if fold_starts is not None:
-            starts = fold_starts if starts is None else [starts[i] for i in fold_starts]
-            scanned = folded
+        scanned, starts = self._fold_view(decoded, decode_starts, breaks=True)
         findings = self.scanner.scan(scanned, name, ner=ner, names=names)
+        if has_ambiguous_break(decoded):
+            # `CORP\tom`: a written-out tab to the view above, an account in this one.
+            # Both views are scanned; a value either finds is replaced.
+            alt, alt_starts = self._fold_view(decoded, decode_starts, breaks=False)
+            alt_findings = self.scanner.scan(alt, name, ner=ner, names=names)
+        else:
+            alt_findings = []
         if counts.deadline is not None:
             counts.check_time()
         if hint is not None and not any(f.entity == hint for f in findings):
@@ -902,23 +906,34 @@ class Engine:
             # The field name says the whole value is personal data and no detector
             # matched its shape (an IMEI with odd separators, a nickname): treat it whole.
             return self._replace(text, hint, counts, "field name", 1.0, (0, len(text)))
-        if not findings:
+        if not findings and not alt_findings:
             return text
+        placed = _place(findings, scanned, starts)
+        if alt_findings:
+            placed = _union(placed, _place(alt_findings, alt, alt_starts))
         parts: list[str] = []
         pos = 0
-        for i, f in enumerate(findings):
+        for i, (start, end, value, f) in enumerate(placed):
             if counts.deadline is not None and i % 1024 == 1023:
                 counts.check_time()
-            start, end = (f.start, f.end) if starts is None else (starts[f.start], starts[f.end])
             parts.append(text[pos:start])
-            parts.append(
-                self._replace(
-                    scanned[f.start : f.end], f.entity, counts, f.recognizer, f.score, (start, end)
-                )
-            )
+            replaced = self._replace(value, f.entity, counts, f.recognizer, f.score, (start, end))
+            parts.append(replaced)
             pos = end
         parts.append(text[pos:])
         return "".join(parts)
+
+    @staticmethod
+    def _fold_view(
+        decoded: str, decode_starts: list[int] | None, *, breaks: bool
+    ) -> tuple[str, list[int] | None]:
+        """The folded view of ``decoded`` and its offsets in the original text."""
+        folded, fold_starts = fold_with_offsets(decoded, breaks=breaks)
+        if fold_starts is None:
+            return decoded, decode_starts
+        if decode_starts is None:
+            return folded, fold_starts
+        return folded, [decode_starts[i] for i in fold_starts]
 
     def _replace(
         self,
@@ -999,6 +1014,28 @@ class Engine:
                 return b"null" if cleaned is DROP else dumps(cleaned)
         hint = self.scanner.field_entity(name)
         return self._scan_text(text, name, False, counts, hint=hint).encode()
+
+
+def _place(
+    findings: list[Finding], scanned: str, starts: list[int] | None
+) -> list[tuple[int, int, str, Finding]]:
+    """Findings of one detection view as ``(start, end)`` in the original text, with the
+    value the operator sees (the view's: folded, decoded)."""
+    if starts is None:
+        return [(f.start, f.end, scanned[f.start : f.end], f) for f in findings]
+    return [(starts[f.start], starts[f.end], scanned[f.start : f.end], f) for f in findings]
+
+
+def _union(
+    first: list[tuple[int, int, str, Finding]], second: list[tuple[int, int, str, Finding]]
+) -> list[tuple[int, int, str, Finding]]:
+    """The findings of two views of one text: all of the first view's, and those of the
+    second that overlap none of them (`\\tjane@example.com` stays an email after a tab,
+    not `tjane@...`; `CORP\\tom` is found only by the second)."""
+    extra = [p for p in second if all(p[1] <= s or p[0] >= e for s, e, _, _ in first)]
+    if not extra:
+        return first
+    return sorted(first + extra, key=lambda p: p[0])
 
 
 def _locate(

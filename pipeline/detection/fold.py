@@ -17,7 +17,10 @@ What folds, per character (so every folded character knows where it came from):
   ligatures) -> their NFKC form;
 * format characters (category ``Cf``: zero-width space/joiners, BOM, bidi marks) and
   control characters other than tab and newlines -> removed;
-* a written-out ``\\n``, ``\\t`` or ``\\r`` (JSON-escaped text in a text line) -> a space.
+* a written-out ``\\n``, ``\\t`` or ``\\r`` (JSON-escaped text in a text line) -> a space,
+  unless ``breaks=False``. The same two characters start a Windows account or path after
+  a backslash (``CORP\\tom``, ``C:\\Users\\nancy``): :func:`has_ambiguous_break` says when
+  a text should be scanned in both views.
 
 Letters of scripts (Han, Kana, Hangul, Cyrillic, ...) are never changed: name detection
 in Chinese text reads them as written. Pure ASCII text without NUL is returned as is
@@ -43,6 +46,9 @@ _LAST_CODE_POINT_FOLDED = 0x1FFFF  # digits and compatibility forms end in plane
 _ESCAPED_BREAK = re.compile(r"\\[ntr]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ASCII_FOLDABLE = re.compile(f"{_CONTROLS.pattern}|{_ESCAPED_BREAK.pattern}")
+# A written-out break between word characters (`CORP\tom`, `domain\\robert`) may be a
+# backslash and a name, not a break.
+_AMBIGUOUS_BREAK = re.compile(r"(?<=[\w\\$])\\[ntr](?=\w)")
 
 
 def _fold_char(char: str) -> str:
@@ -87,6 +93,12 @@ def _foldable() -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
     return combined, (re.compile(bmp), re.compile(astral))
 
 
+@functools.cache
+def _foldable_without_breaks() -> re.Pattern[str]:
+    combined = _foldable()[0].pattern.replace(f"|{_ESCAPED_BREAK.pattern}", "", 1)
+    return re.compile(combined)
+
+
 def _char_class(codes: list[int]) -> str:
     """A regex character class of ``codes`` (sorted), consecutive runs as ranges."""
     ranges: list[str] = []
@@ -116,8 +128,16 @@ def needs_folding(text: str) -> bool:
     return max(text) > "\uffff" and astral.search(text) is not None
 
 
-def fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
+def has_ambiguous_break(text: str) -> bool:
+    """Does ``text`` hold a written-out break that could be a backslash and a word?"""
+    return "\\" in text and _AMBIGUOUS_BREAK.search(text) is not None
+
+
+def fold_with_offsets(text: str, *, breaks: bool = True) -> tuple[str, list[int] | None]:
     """Fold ``text`` for detection.
+
+    ``breaks=False`` leaves written-out ``\\n``/``\\t``/``\\r`` as they are (the view in
+    which ``CORP\\tom`` is an account).
 
     Returns:
         ``(folded, starts)``; ``starts`` is None when nothing changed. Otherwise
@@ -127,7 +147,14 @@ def fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
     """
     if not needs_folding(text):
         return text, None
-    pattern = _ASCII_FOLDABLE if text.isascii() else _foldable()[0]
+    if breaks:
+        pattern = _ASCII_FOLDABLE if text.isascii() else _foldable()[0]
+    elif text.isascii():
+        if _CONTROLS.search(text) is None:
+            return text, None
+        pattern = _CONTROLS
+    else:
+        pattern = _foldable_without_breaks()
     out: list[str] = []
     starts: list[int] = []
     pos = 0
