@@ -21,6 +21,17 @@ _KEYS = [
     "昵称",
 ]
 _PLACEHOLDERS = frozenset({"null", "none", "undefined", "nil", "-", ""})
+# An IRC / chat nick (RFC 2812 letters plus `[]\\`^{|}_`), as a log line's own token.
+_NICK = r"[A-Za-z_\[\]\\`^{|}][\w\[\]\\`^{|}\-]{0,31}"
+# The end of a nick: a space, a sentence mark, the end of the line.
+_NICK_END = r"(?=[\s,!:;.?]|$)"
+# What chat clients write before an event: XChat `-->`/`<--`/`---`, irssi `-!-`, mIRC `***`.
+_EVENT_MARK = r"(?:-->|<--|---|-!-|\*\*\*)[ \t]{1,4}"
+# Severity tags some syslog writers put where a chat log has its `<nick>`.
+_NOT_NICKS = (
+    r"(?:notice|info|warn|warning|error|err|debug|crit|critical|alert|emerg|emergency"
+    r"|fault|default|trace|fatal|severe)>"
+)
 
 
 class NicknameRecognizer(LogRecognizer):
@@ -29,6 +40,40 @@ class NicknameRecognizer(LogRecognizer):
     ENTITY: ClassVar[str] = "NICKNAME"
     PATTERNS: ClassVar[list[Pattern]] = [
         keyed_pattern("nickname (keyed)", _KEYS, r"[^\s\"'&,;|}\])]{1,64}", 0.4),
+        Pattern(
+            # A chat log's message author right after the time: XChat `dec 31 21:11:58
+            # <fpi> hi`, irssi `21:11 < @fpi> hi`, mIRC `[21:11] <fpi> hi`. Not a syslog
+            # `<proc[pid]>` tag or a severity (`<Notice>`), not milliseconds' `.222 <x>`.
+            "chat message author",
+            r"(?<![\d.:])\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]{1,4}<[ \t]?[@+%~&]?"
+            r"(?!" + _NOT_NICKS + r")(?!\S*\[\d+\]>)"
+            r"(?P<value>" + _NICK + r")>(?=[ \t]|$)",
+            0.8,
+        ),
+        Pattern(
+            # The nick an event is about: `--> fpi (~f@host) has joined #plaso`,
+            # `-!- fpi [~f@host] has quit`, `--- Joachim gives voice to fpi`.
+            "chat event actor",
+            _EVENT_MARK + r"(?P<value>" + _NICK + r")[ \t]+"
+            r"(?:\([^)\n]{0,120}\)[ \t]+|\[[^\]\n]{0,120}\][ \t]+)?"
+            r"(?=has (?:joined|quit|left|kicked|changed the topic|set the topic)|is now known as"
+            r"|gives |removes |sets (?:mode|ban))",
+            0.8,
+        ),
+        Pattern(
+            "chat event target",
+            _EVENT_MARK + r"\S{1,32}[ \t]+(?:is now known as|gives voice to"
+            r"|gives channel (?:operator|half-operator) status to|removes voice from"
+            r"|removes channel (?:operator|half-operator) status from|has kicked)[ \t]+"
+            r"(?P<value>" + _NICK + r")" + _NICK_END,
+            0.8,
+        ),
+        Pattern(
+            # `Topic for #plaso set by Kristinn`, irssi `-!- Topic set by fpi [~f@host]`.
+            "chat topic setter",
+            r"(?<![\w])[Tt]opic (?:for [#&]\S{1,64} )?set by (?P<value>" + _NICK + r")" + _NICK_END,
+            0.8,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
@@ -44,6 +89,13 @@ class NicknameRecognizer(LogRecognizer):
         }
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
+    # Chat lines have no key: each pattern runs when its own cue is in the text.
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "chat message author": r"\d:\d\d\]?[ \t]{1,4}<",
+        "chat event actor": r"(?:-->|<--|---|-!-|\*\*\*)[ \t]",
+        "chat event target": r"(?:-->|<--|---|-!-|\*\*\*)[ \t]",
+        "chat topic setter": r"[Tt]opic (?:for [#&]\S{1,64} )?set by ",
+    }
     WINDOW: ClassVar[tuple[int, int]] = (2, 150)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
