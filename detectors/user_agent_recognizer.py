@@ -17,6 +17,8 @@ _PLATFORMS = (
     r"HarmonyOS|OpenHarmony|Darwin|CrOS|PlayStation|Nintendo|SMART-TV|Tizen|KAIOS"
 )
 
+_W3C_PLATFORMS = _PLATFORMS.replace(" ", r"\+")
+
 
 class UserAgentRecognizer(LogRecognizer):
     """Detect user agents: ``Mozilla/5.0 (...) ...``, ``Dalvik/2.1.0 (Linux; U; Android ...)``,
@@ -37,6 +39,20 @@ class UserAgentRecognizer(LogRecognizer):
             "app",
             rf"(?<![\w/.\-])[A-Za-z][\w.\-]{{0,40}}/\d[\w.\-]{{0,20}}[ \t]+"
             rf"\((?:[^()\n\"]{{0,40}}[; ])?(?:{_PLATFORMS})[^()\n\"]{{0,200}}\){_TAIL}",
+            0.7,
+        ),
+        Pattern(
+            # W3C extended logs (IIS) write `+` for every space of the header, so the whole
+            # agent is one field without spaces: `Mozilla/5.0+(Windows+NT+6.1;+WOW64)+...`.
+            "w3c browser",
+            r"(?<![\w/])(?:Mozilla|Opera|Dalvik)/\d[\w.]*\+\([^\s\"]{1,600}",
+            0.8,
+        ),
+        Pattern(
+            "w3c app",
+            rf"(?<![\w/.\-+])[A-Za-z][\w.\-]{{0,40}}(?:\+[A-Za-z][\w.\-]{{0,40}}){{0,3}}"
+            rf"/\d[\w.\-]{{0,20}}\+\((?:[^()\s\"]{{0,40}}[;+])?(?:{_W3C_PLATFORMS})"
+            r"[^\s\"]{0,600}",
             0.7,
         ),
         Pattern(
@@ -71,6 +87,7 @@ class UserAgentRecognizer(LogRecognizer):
     # Shapes (see detectors.base.text_shape) of `product/1.2 (`, `okhttp/4`, `CFNetwork/1`.
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (
         rb"/0[0ax.\-_+]{0,30}[ \t]+\(",
+        rb"/0[0ax.\-_]{0,30}\+\(",
         rb"xxxxxx/0",
         rb"aaxaxxxxx/0",
     )
@@ -78,6 +95,8 @@ class UserAgentRecognizer(LogRecognizer):
         "browser": (rb"/0[0ax.\-_+]{0,30}[ \t]+\(",),
         "dalvik": (rb"/0[0ax.\-_+]{0,30}[ \t]+\(",),
         "app": (rb"/0[0ax.\-_+]{0,30}[ \t]+\(",),
+        "w3c browser": (rb"/0[0ax.\-_]{0,30}\+\(",),
+        "w3c app": (rb"/0[0ax.\-_]{0,30}\+\(",),
         "cfnetwork": (rb"aaxaxxxxx/0",),
         "http client library": (rb"xxxxxx/0", rb"aaxaxxxxx/0"),
     }

@@ -323,7 +323,8 @@ def _ua_resolver() -> tuple[Resolver, Domain]:
 def user_agent(ua: str) -> str:
     """Reduce a User-Agent header to browser and OS family with major version.
 
-    Format: ``"<browser family>[ <major>] / <os family>[ <major>]"``, e.g.
+    Format: ``"<browser family>[ <major>] / <os family>[ <major>]"`` (with ``+`` for the
+    spaces when the agent came with ``+`` for its spaces, as W3C logs write it), e.g.
     ``"Chrome Mobile 120 / Android 14"``, ``"Firefox 121 / Windows 10"``,
     ``"curl 8 / Other"``. A part that the uap-core rules do not recognise is
     ``Other``; a missing major version is left out. The device domain is not parsed:
@@ -355,6 +356,10 @@ def user_agent(ua: str) -> str:
         raise ValueError(msg)
     if _is_generalized_ua(ua):
         return ua  # already this function's output: generalizing again changes nothing
+    if " " not in ua and "+(" in ua:
+        # A W3C (IIS) log writes the header's spaces as `+`; so does the result, which
+        # stays one field of its space-separated line: `Chrome+35+/+Windows+7`.
+        return user_agent(ua.replace("+", " ")).replace(" ", "+")
     resolve, domains = _ua_resolver()
     result = resolve(ua, domains)
     browser = result.user_agent

@@ -120,6 +120,11 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
         ),
         ("81 RanDomain\\EX04$ ::1 MSRPC - 200", "EX04$"),
         ('{"msg":"logon by CORP\\\\jsmith failed"}', "jsmith"),
+        # `\t`, `\n`, `\r` after a domain's backslash: an account, not a written-out break.
+        ("login CORP\\tom failed", "tom"),
+        ("logon CORP\\robert ok", "robert"),
+        ("logon CORP\\\\nancy ok", "nancy"),
+        ('{"msg":"logon by CORP\\\\tom failed"}', "tom"),
         ('Mon Jun  6 18:43:32 2016 [pid 1] [jean] OK LOGIN: Client "192.0.2.1"', "jean"),
         ("useradd[3]: failed adding user 'elastic_user_7', data deleted", "elastic_user_7"),
         ('chpasswd[2]: user "alice" does not exist in /etc/passwd', "alice"),
@@ -140,6 +145,23 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
 def test_account_names_in_text_lines(engine: Engine, line: str, raw: str) -> None:
     out = engine.scrub_line(line)
     assert out is not None and raw not in out and "<USERNAME:" in out
+
+
+@pytest.mark.parametrize(
+    ("line", "expected_tail"),
+    [
+        # A written-out break before a value is still a break: the value after it is
+        # found alone, the letter of the escape stays.
+        ("x\\t13800138000\\tjane@example.com", "\\t<EMAIL_ADDRESS:"),
+        ("err:\\nuser=bob", "\\nuser=<USERNAME:"),
+    ],
+)
+def test_written_out_breaks_still_separate_values(
+    engine: Engine, line: str, expected_tail: str
+) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and expected_tail in out
+    assert "13800138000" not in out and "jane@" not in out and "=bob" not in out
 
 
 @pytest.mark.parametrize(
@@ -402,3 +424,67 @@ def test_a_run_together_field_name_is_read_by_its_ending():
     assert scanner.field_entity("clientsecret") == "SECRET"
     for name in ("hostname", "filename", "ordername", "status", "emailsent", "phonebook2x"):
         assert scanner.field_entity(name) is None, name
+
+
+@pytest.mark.parametrize(
+    ("line", "raw"),
+    [
+        # XChat, irssi and mIRC logs: the author of a message and the nicks of events.
+        ("dec 31 21:11:58 <fpi> ola plas-ing guys!", "fpi"),
+        ("feb 26 19:54:00  <Kristinn> ftw (it :p)?", "Kristinn"),
+        ("21:11 < @jo_b> hello there", "jo_b"),
+        ("[21:11] <[Zed]> back", "[Zed]"),
+        ("dec 31 21:11:55 --- Joachim gives voice to fpi", "Joachim"),
+        ("dec 31 21:11:55 --- Joachim gives voice to fpi", " fpi"),
+        ("12:01 -!- wanda [~w@192.0.2.7] has joined #plaso", "wanda"),
+        ("12:02 --> wanda (~w@host) has quit (Ping timeout)", "wanda"),
+        ("12:03 -!- wanda is now known as wanda_away", "wanda_away"),
+        ("dec 31 21:11:55      Topic for #gugle set by Kristinn", "Kristinn"),
+    ],
+)
+def test_chat_log_nicks(engine: Engine, line: str, raw: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and raw not in out and "<NICKNAME:" in out
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Process tags, severities and Java frames where a chat log has its `<nick>`.
+        "Thu Nov 14 20:36:37.222 <airportd[88]> airportdProcessDLILEvent: en0 attached",
+        "Nov 14 20:36:37 mac kernel[0] <Notice>: wake reason",
+        "12:00:01 <Error> disk full",
+        "\tat com.example.Foo.<init>(Foo.java:12)",
+        "*** Starting Up ***",
+        "dec 31 21:11:55 --> You are now talking on #gugle",
+    ],
+)
+def test_lines_shaped_like_chat_logs_keep_their_words(engine: Engine, line: str) -> None:
+    assert engine.scrub_line(line) == line
+
+
+@pytest.mark.parametrize(
+    ("line", "raw", "generalized"),
+    [
+        (
+            "2021-04-01 00:00:21 10.0.0.5 GET /a.asp - 80 - 203.0.113.9 "
+            "Mozilla/5.0+(Windows+NT+5.1)+AppleWebKit/537.36+(KHTML,+like+Gecko)+"
+            "Chrome/35.0.2309.372+Safari/537.36 http://10.0.0.5/ 200 0 0 65",
+            "Chrome/35.0.2309.372",
+            " Chrome+35+/+Windows+XP ",
+        ),
+        (
+            "2015-12-31 14:40:38 10.11.2.3 POST /EWS/Exchange.asmx - 443 - 10.10.5.7 "
+            "Microsoft+Office/14.0+(Windows+NT+6.1;+Microsoft+Outlook+14.0.7162;+Pro) 200 0 0 46",
+            "Outlook+14.0.7162",
+            " Outlook+2010+/+Windows+7 ",
+        ),
+    ],
+)
+def test_w3c_user_agents_are_generalized_as_one_field(
+    engine: Engine, line: str, raw: str, generalized: str
+) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and raw not in out and generalized in out
+    assert len(out.split(" ")) == len(line.split(" "))  # a W3C reader sees the same columns
+    assert engine.scrub_line(out) == out

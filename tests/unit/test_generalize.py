@@ -310,6 +310,13 @@ UA_CASES = [
         "Safari / Mac OS X",
     ),
     ("roku", "Roku/DVP-6.2 (096.02E06005A)", "Roku 6 / Roku 6"),
+    # W3C (IIS) logs write `+` for spaces; the result keeps them, one field of the line.
+    (
+        "w3c-chrome-windows",
+        "Mozilla/5.0+(Windows+NT+6.1;+WOW64)+AppleWebKit/537.36+(KHTML,+like+Gecko)+"
+        "Chrome/39.0.2171.95+Safari/537.36",
+        "Chrome+39+/+Windows+7",
+    ),
     ("bot-unknown-os", "Mozilla/5.0 (compatible;AspiegelBot)", "AspiegelBot / Other"),
     ("unknown", "x", "Other / Other"),
 ]
