@@ -184,6 +184,24 @@ class UsernameRecognizer(LogRecognizer):
             0.85,
         ),
         Pattern(
+            # PostgreSQL's log_line_prefix `%u@%d` (user at database) before the level:
+            # `[9158] postgres@shop FATAL:  ...`.
+            "postgresql user at database",
+            r"\] (?P<value>[A-Za-z_][\w.\-$]{0,62})@[\w.\-$]{1,63} "
+            r"(?=(?:LOG|FATAL|ERROR|WARNING|DETAIL|STATEMENT|HINT|NOTICE|INFO|DEBUG\d?|PANIC"
+            r"|CONTEXT|LOCATION):)",
+            0.85,
+        ),
+        Pattern(
+            # Bitbucket Server access log: `ip | protocol | request id | user | time | ...`
+            # (gRPC lines have a second id before the user).
+            "bitbucket access log user",
+            r"\| (?:https?|ssh|grpc) \| \S{1,64} \|(?: [@*]\S{1,64} \|)?"
+            r" (?P<value>[^\s|\-][^\s|]{0,63}) \| "
+            r"(?=\d{4}-\d\d-\d\d \d\d:\d\d)",
+            0.85,
+        ),
+        Pattern(
             # useradd/chpasswd: `failed adding user 'alice'`, `user "bob" does not exist`.
             "quoted user",
             r"(?<![\w\-.])[Uu]ser ['\"](?P<value>[^'\"\s]{1,64})['\"]",
@@ -253,6 +271,8 @@ class UsernameRecognizer(LogRecognizer):
         "atlassian access log user": r"-exec-\d",
         "vsftpd user": r"\[pid \d",
         "iis cs-username": r"[A-Z] /\S* \S+ \d{1,5} ",
+        "postgresql user at database": r"@\S+ [A-Z]{3,9}\d?:",
+        "bitbucket access log user": r"\| (?:https?|ssh|grpc) \| ",
     }
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)
 

@@ -123,6 +123,22 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
         # `\t`, `\n`, `\r` after a domain's backslash: an account, not a written-out break.
         ("login CORP\\tom failed", "tom"),
         ("logon CORP\\robert ok", "robert"),
+        # PostgreSQL's `%u@%d` prefix, Bitbucket Server's access log user column.
+        (
+            "2022-04-12 00:24:24.741 UTC [9158] walter@shop FATAL:  password authentication "
+            'failed for user "walter"',
+            "walter",
+        ),
+        (
+            "10.229.31.5 | https | o@2CM38K4Fx339x113x2 | acarlton | 2022-04-12 05:39:57,408 | "
+            '"POST /rest/api/1.0/projects HTTP/1.1" | "" "git/2.44.0" | 201 | 832 | 1204 | - |',
+            "acarlton",
+        ),
+        (
+            "10.229.31.5 | grpc | o@1GGG0Q5Kx420x106x2 | @5XDWX5x420x2768x0 | jdoe | "
+            '2022-04-12 07:09:18,086 | "HostingService/HttpBackend" | - | 0 |',
+            "jdoe",
+        ),
         ("logon CORP\\\\nancy ok", "nancy"),
         ('{"msg":"logon by CORP\\\\tom failed"}', "tom"),
         ('Mon Jun  6 18:43:32 2016 [pid 1] [jean] OK LOGIN: Client "192.0.2.1"', "jean"),
