@@ -59,12 +59,14 @@ class IpAddressRecognizer(LogRecognizer):
             0.6,
         ),
         # `ip-203-0-113-7.ec2.internal`, `ec2-203-0-113-7.compute-1.amazonaws.com`,
-        # `203-0-113-7.rev.example.net`: a prefix word and a dash, or a domain after it.
+        # `203-0-113-7.rev.example.net`, ISP reverse names `lns-vlq-45-tou-82-252-162-81.
+        # adsl.example.net`: prefix words and a dash, or a domain after it.
         Pattern(
             "ipv4 in host name",
             # (The prefix is a lookbehind so that the native prefilter's superset of this
             # pattern is the dashed address alone: a cheap DFA.)
-            rf"(?:(?<=(?<![\w\-.])[a-z][a-z0-9]{{0,15}}-){_DASHED}(?![\w]|-\d)"
+            rf"(?:(?<=(?<![\w\-.])[a-z][a-z0-9]{{0,15}}(?:-[a-z0-9]{{1,15}}){{0,4}}-)"
+            rf"(?<![\-\s]\d-)(?<![\-\s]\d\d-)(?<![\-\s]\d\d\d-){_DASHED}(?![\w]|-\d)"
             rf"|(?<![\w\-.]){_DASHED}(?=\.[a-z][a-z0-9\-]*\.[a-z]))",
             0.6,
         ),
@@ -147,11 +149,11 @@ class IpAddressRecognizer(LogRecognizer):
     # IPv6 needs `::` or four colons in a row of groups; clock times (`12:00:00`,
     # `22:15:29:606`) have fewer and open no window.
     _IPV6_ANCHORS = (rb"::", rb":[0a]{1,4}:[0a]{1,4}:[0a]{1,4}:")
-    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.0", rb"0-0{1,2}-0{1,3}-0", *_IPV6_ANCHORS)
+    SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.0", rb"0-0{1,3}-0{1,3}-0", *_IPV6_ANCHORS)
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
         "ipv4": (rb"0\.0",),
         "ipv4 dot port": (rb"0\.0",),
-        "ipv4 in host name": (rb"0-0{1,2}-0{1,3}-0",),
+        "ipv4 in host name": (rb"0-0{1,3}-0{1,3}-0",),
         "ipv6 full with port": _IPV6_ANCHORS,
         "ipv6": _IPV6_ANCHORS,
     }

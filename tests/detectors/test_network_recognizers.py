@@ -31,6 +31,14 @@ IP_POSITIVE = [
     ("ipv6 full with port", "peer 2001:db8:0:0:0:0:0:1:8080 closed", "2001:db8:0:0:0:0:0:1"),
     ("ec2 host name", "host ip-203-0-113-7.ec2.internal up", "203-0-113-7"),
     ("ec2 public name", "ec2-198-51-100-9.compute-1.amazonaws.com", "198-51-100-9"),
+    # A three-digit second octet (the shape anchor allowed two digits: these passed).
+    ("ec2 host name, 3-digit octets", "host ip-82-105-160-95 up", "82-105-160-95"),
+    ("syslog host name", "Jul  1 09:00:55 calvisitor-10-105-160-95 kernel[0]: x", "10-105-160-95"),
+    (
+        "isp reverse name",
+        "connection from 82.252.162.81 (lns-vlq-45-tou-82-252-162-81.adsl.proxad.net)",
+        "82-252-162-81",
+    ),
     ("reverse dns name", "ptr 203-0-113-7.rev.example.net", "203-0-113-7"),
     ("brackets after build host", "connect from build-01.example.com[203.0.113.7]", "203.0.113.7"),
     ("relay after rev host", "relay=rev.example.net[203.0.113.8]:25", "203.0.113.8"),
