@@ -25,8 +25,9 @@ _KEYS = [
     "账号",
 ]
 # A value ends at a delimiter, never at `=`: in `logname= uid=0` (PAM leaves logname
-# empty) the word after `logname= ` is the next key, not a user name.
-_NAME = r"[^\s\"'&,;|}\])=]{1,64}(?=[\s\"'&,;|}\])]|$)"
+# empty) the word after `logname= ` is the next key, not a user name; nor at `:` (in
+# dovecot's `imap-login: Login: user=<x>` the word after the key is another key).
+_NAME = r"[^\s\"'&,;|}\])=]{1,64}(?<!:)(?=[\s\"'&,;|}\])]|$)"
 # Placeholders, and PAM module types: `pam_unix(systemd-user:session)` is no user.
 _PLACEHOLDERS = frozenset(
     {
@@ -115,10 +116,11 @@ class UsernameRecognizer(LogRecognizer):
             r"(?:session (?:opened|closed) for user|[Ss]ession \S+ of user|"
             r"(?:Disconnected from|Connection closed by|"
             r"Received disconnect from)(?: invalid| authenticating)? user|"
-            r"input_userauth_request: invalid user|Too many authentication failures for"
+            r"input_userauth_request: invalid user|password changed for|"
+            r"Too many authentication failures for"
             r"(?: invalid user)?|maximum authentication attempts exceeded for"
             r"(?: invalid user)?) (?P<value>[^\s\"'(]{1,64}?)"
-            r"(?= from | \d| by |\(|$| port |\s*$|\.\s*$|\.\s| \S+ port )",
+            r"(?= from | \d| by |\(|$| port |\s*$|\.\s*$|\.\s| \S+ port | \[preauth\])",
             0.8,
         ),
         Pattern(
@@ -182,6 +184,40 @@ class UsernameRecognizer(LogRecognizer):
             r"(?<!\S)[A-Z][A-Z_]{2,19} /\S* \S+ \d{1,5} +(?P<value>[^\s\-]\S{0,63}) +"
             r"(?=[0-9A-Fa-f:.]{2,45} )",
             0.85,
+        ),
+        Pattern(
+            # PAM names who opened a session: `session opened for user root(uid=0) by
+            # lisa(uid=1000)`; `by LOGIN(uid=0)` is the login service, not a person.
+            "pam by user",
+            r"(?<![\w]) by (?!LOGIN\()(?P<value>[^\s()\"']{1,64})\(uid=\d{1,10}\)",
+            0.8,
+        ),
+        Pattern(
+            # useradd/groupadd: `new user: name=jdoe, UID=1001`, `new group: name=jdoe`
+            # (a user's own group carries the user's name).
+            "useradd new user",
+            r"new (?:user|group): name=(?P<value>[^\s,]{1,64}),",
+            0.85,
+        ),
+        Pattern(
+            # Samba: `Authentication for user [dave] -> [dave] FAILED`.
+            "samba user",
+            r"for user \[(?P<value>[^\]\s]{1,64})\]",
+            0.85,
+        ),
+        Pattern(
+            "samba mapped user",
+            r"\] -> \[(?P<value>[^\]\s]{1,64})\] (?=FAILED|succeeded)",
+            0.85,
+        ),
+        Pattern(
+            # OpenVPN names a client by its certificate's common name and real address:
+            # `carol/203.0.113.77:51234 MULTI: ...` at the start of the message (not Java's
+            # `host/10.0.0.1:9000` socket addresses inside one: `Old: msra-sa-41/...`).
+            "openvpn common name",
+            r"(?:^|\]: )(?P<value>[^\s/:\[\]]{1,64})/"
+            r"(?=\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}\s)",
+            0.8,
         ),
         Pattern(
             # PostgreSQL's log_line_prefix `%u@%d` (user at database) before the level:
@@ -254,6 +290,7 @@ class UsernameRecognizer(LogRecognizer):
         "gssapi-with-mic for",
         "not allowed",
         "authenticating user",
+        "changed for",
         "sudo",
         "of user",
         "user ",
@@ -272,6 +309,10 @@ class UsernameRecognizer(LogRecognizer):
         "vsftpd user": r"\[pid \d",
         "iis cs-username": r"[A-Z] /\S* \S+ \d{1,5} ",
         "postgresql user at database": r"@\S+ [A-Z]{3,9}\d?:",
+        "openvpn common name": r"/\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d",
+        "pam by user": r"\(uid=\d",
+        "samba mapped user": r"\] -> \[",
+        "useradd new user": r"new (?:user|group): name=",
         "bitbucket access log user": r"\| (?:https?|ssh|grpc) \| ",
     }
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)

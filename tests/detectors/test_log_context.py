@@ -123,6 +123,19 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
         # `\t`, `\n`, `\r` after a domain's backslash: an account, not a written-out break.
         ("login CORP\\tom failed", "tom"),
         ("logon CORP\\robert ok", "robert"),
+        # Linux auth lines: passwd, sshd's [preauth] disconnect, PAM's `by <user>(uid=)`,
+        # useradd, Samba, OpenVPN's common name.
+        ("passwd(pam_unix)[1]: password changed for fred", "fred"),
+        ("sshd[2]: Disconnecting: Too many authentication failures for pgadm [preauth]", "pgadm"),
+        ("sudo: pam_unix(sudo:session): session opened for user x(uid=0) by lisa(uid=10)", "lisa"),
+        ("useradd[1]: new user: name=jdoe2, UID=1001, GID=1001, home=/home/jdoe2", "jdoe2"),
+        ("groupadd[1]: new group: name=jdoe2, GID=1001", "jdoe2"),
+        (
+            "smbd[1]: check_ntlm_password:  Authentication for user [dave] -> [dave] FAILED with "
+            "error NT_STATUS_WRONG_PASSWORD",
+            "dave",
+        ),
+        ("openvpn[1]: carol/203.0.113.77:51234 MULTI_sva: pool returned IPv4=10.8.0.6", "carol"),
         # PostgreSQL's `%u@%d` prefix, Bitbucket Server's access log user column.
         (
             "2022-04-12 00:24:24.741 UTC [9158] walter@shop FATAL:  password authentication "
@@ -178,6 +191,24 @@ def test_written_out_breaks_still_separate_values(
     out = engine.scrub_line(line)
     assert out is not None and expected_tail in out
     assert "13800138000" not in out and "jane@" not in out and "=bob" not in out
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        # Java socket addresses `host/ip:port` are hosts, not OpenVPN clients; PAM's
+        # `by LOGIN(uid=0)` is the login service; `Login:` after `imap-login:` is a key.
+        (
+            "ipc.Client: Address change detected. Old: msra-sa-41/10.1.2.3:9000 New: x:9000",
+            "Old: msra-sa-41/",
+        ),
+        ("login(pam_unix)[2424]: session opened for user root by LOGIN(uid=0)", "by LOGIN(uid=0)"),
+        ("dovecot: imap-login: Login: user=<maria>, method=PLAIN, TLS", "imap-login: Login: user="),
+    ],
+)
+def test_words_next_to_accounts_that_are_not_accounts(engine: Engine, line: str, kept: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and kept in out
 
 
 @pytest.mark.parametrize(
