@@ -36,6 +36,19 @@ class MacAddressRecognizer(LogRecognizer):
             0.5,
         ),
         Pattern("mac (bare)", r"(?<![\w\-:])[0-9a-f]{12}(?![\w\-:])", 0.2),
+        # Netfilter (iptables/UFW) `MAC=` holds the frame's destination MAC, source MAC and
+        # EtherType run together: `MAC=00:16:3e:aa:bb:cc:00:16:3e:dd:ee:ff:08:00`.
+        Pattern(
+            "netfilter mac (destination)",
+            rf"(?<![\w])MAC=(?P<value>{_HEX2}(?::{_HEX2}){{5}})(?=(?::{_HEX2}){{8}}(?![\w:]))",
+            0.8,
+        ),
+        Pattern(
+            "netfilter mac (source)",
+            rf"(?<![\w])MAC=(?:{_HEX2}:){{6}}(?P<value>{_HEX2}(?::{_HEX2}){{5}})"
+            rf"(?=:{_HEX2}:{_HEX2}(?![\w:]))",
+            0.8,
+        ),
         # dhcpd / dnsmasq write the client MAC bare: `DHCPACK on 10.0.0.5 to d46e0eac0d94`.
         Pattern(
             "mac (dhcp)",

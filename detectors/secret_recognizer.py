@@ -92,6 +92,9 @@ _PLACEHOLDERS = frozenset(
         "false",
         "bearer",
         "basic",
+        # MySQL's `Access denied ... (using password: YES)` says whether one was given.
+        "yes",
+        "no",
     }
 )
 

@@ -220,6 +220,54 @@ class UsernameRecognizer(LogRecognizer):
             0.8,
         ),
         Pattern(
+            # Cisco ASA: `Group <VPN> User <gina> IP <203.0.113.61> ...`.
+            "cisco asa user",
+            r"(?<![\w])User <(?P<value>[^<>\s]{1,64})> (?=IP <)",
+            0.85,
+        ),
+        Pattern(
+            # Squid native access log: `... TCP_MISS/200 411 GET http://x/ emily DIRECT/...`.
+            "squid user",
+            r"(?<![\w])[A-Z]{2,5}_[A-Z_]{2,30}/\d{3} \d{1,15} [A-Z]{3,12} \S{1,4096} "
+            r"(?P<value>[^\s\-]\S{0,63}) (?=[A-Z_]{4,30}/\S)",
+            0.85,
+        ),
+        Pattern(
+            # MySQL general query log: `8 Connect\tivan@10.0.0.8 on shop using TCP/IP`.
+            "mysql connect",
+            r"(?<![\w])Connect\s+(?P<value>[^\s@]{1,64})@\S{1,255} on ",
+            0.85,
+        ),
+        Pattern(
+            # util-linux su: `(to root) nina on pts/0`, `FAILED SU (to root) oscar on pts/1`.
+            "su to user",
+            r"\(to [^\s)]{1,64}\) (?P<value>[^\s]{1,64}) on ",
+            0.85,
+        ),
+        Pattern(
+            # sshd: `Starting session: shell on pts/0 for paul from 203.0.113.31 port 5556`.
+            "sshd starting session",
+            r"Starting session: \S{1,32}(?: on \S{1,32})? for (?P<value>[^\s]{1,64}) from ",
+            0.85,
+        ),
+        Pattern(
+            # AWS ARNs name IAM users and sessions: `arn:aws:iam::123456789012:user/Alice`,
+            # `arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com`.
+            "aws arn user",
+            r"arn:aws[\w\-]{0,12}:(?:iam|sts)::\d{12}:(?:user(?:/[\w+=,.@\-]{1,64})*"
+            r"|assumed-role/[\w+=,.@\-]{1,64}|federated-user)/(?P<value>[\w+=,.@\-]{1,64})",
+            0.85,
+        ),
+        Pattern(
+            # XML: Windows event data `<Data Name="TargetUserName">dwilson</Data>` and plain
+            # elements `<UserName>steve</UserName>`.
+            "xml user name",
+            r"(?:<Data Name=[\"'](?:Target|Subject|Caller)?(?:UserName|User|AccountName|Account)"
+            r"[\"']>|<(?:UserName|User_Name|Username|user|login|account_?name)>)"
+            r"(?P<value>[^<\s][^<]{0,63})</",
+            0.85,
+        ),
+        Pattern(
             # PostgreSQL's log_line_prefix `%u@%d` (user at database) before the level:
             # `[9158] postgres@shop FATAL:  ...`.
             "postgresql user at database",
@@ -313,6 +361,13 @@ class UsernameRecognizer(LogRecognizer):
         "pam by user": r"\(uid=\d",
         "samba mapped user": r"\] -> \[",
         "useradd new user": r"new (?:user|group): name=",
+        "cisco asa user": r"User <",
+        "squid user": r"_[A-Z_]{2,30}/\d{3} \d",
+        "mysql connect": r"Connect\s",
+        "su to user": r"\(to ",
+        "sshd starting session": r"Starting session: ",
+        "aws arn user": r"arn:aws",
+        "xml user name": r"(?i:name|user|login|account)[\"']?>",
         "bitbucket access log user": r"\| (?:https?|ssh|grpc) \| ",
     }
     WINDOW: ClassVar[tuple[int, int]] = (48, 150)

@@ -136,6 +136,21 @@ def test_person_shaped_values_of_name_fields(engine: Engine) -> None:
             "dave",
         ),
         ("openvpn[1]: carol/203.0.113.77:51234 MULTI_sva: pool returned IPv4=10.8.0.6", "carol"),
+        # Cisco ASA, Squid, MySQL, su, sshd sessions, AWS ARNs, Windows event XML.
+        ("%ASA-6-722022: Group <VPN> User <gina> IP <203.0.113.61> TCP SVC", "gina"),
+        (
+            "1286536308.779    180 192.168.0.224 TCP_MISS/200 411 GET http://www.example.com/ "
+            "emily DIRECT/93.184.216.34 text/html",
+            "emily",
+        ),
+        ("2024-01-10T10:00:00.123456Z     8 Connect\tivan@10.0.0.8 on shop using TCP/IP", "ivan"),
+        ("su[1]: FAILED SU (to root) oscar on pts/1", "oscar"),
+        ("sshd[1]: Starting session: shell on pts/0 for paul from 203.0.113.31 port 5556", "paul"),
+        ("sshd[1]: Starting session: command for quinn from 203.0.113.31 port 5556 id 0", "quinn"),
+        ('{"arn":"arn:aws:iam::123456789012:user/Alice"}', "Alice"),
+        ("arn:aws:sts::123456789012:assumed-role/Admin/rob.smith", "rob.smith"),
+        ('<Data Name="TargetUserName">dwilson</Data><Data Name="IpAddress">-</Data>', "dwilson"),
+        ("<UserName>steve</UserName>", "steve"),
         # PostgreSQL's `%u@%d` prefix, Bitbucket Server's access log user column.
         (
             "2022-04-12 00:24:24.741 UTC [9158] walter@shop FATAL:  password authentication "
@@ -535,3 +550,19 @@ def test_w3c_user_agents_are_generalized_as_one_field(
     assert out is not None and raw not in out and generalized in out
     assert len(out.split(" ")) == len(line.split(" "))  # a W3C reader sees the same columns
     assert engine.scrub_line(out) == out
+
+
+def test_netfilter_mac_field_holds_two_device_addresses(engine: Engine) -> None:
+    line = (
+        "kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:16:3e:aa:bb:cc:00:16:3e:dd:ee:ff:08:00 "
+        "SRC=203.0.113.50 DST=10.0.0.1 PROTO=TCP SPT=5555 DPT=22"
+    )
+    out = engine.scrub_line(line)
+    assert out is not None and "aa:bb:cc" not in out and "dd:ee:ff" not in out
+    assert out.count("<MAC_ADDRESS:") == 2 and ":08:00 SRC=" in out
+
+
+def test_whether_a_password_was_used_is_not_a_password(engine: Engine) -> None:
+    line = "Access denied for user 'rachel'@'203.0.113.5' (using password: YES)"
+    out = engine.scrub_line(line)
+    assert out is not None and "(using password: YES)" in out and "rachel" not in out
