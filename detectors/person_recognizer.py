@@ -30,7 +30,14 @@ _KEYS = [
     "receiver_name",
     "receivername",
     "recipient_name",
+    "addressee",
     "consignee",
+    "consignee_name",
+    "sender_name",
+    "payee_name",
+    "payer_name",
+    "beneficiary",
+    "beneficiary_name",
     "cardholder",
     "card_holder",
     "holder_name",
@@ -43,6 +50,11 @@ _KEYS = [
     "真实姓名",
     "收货人",
     "联系人",
+    "收件人",
+    "寄件人",
+    "持卡人",
+    "收款人",
+    "付款人",
 ]
 
 
@@ -246,7 +258,10 @@ class PersonRecognizer(LogRecognizer):
 
     ENTITY: ClassVar[str] = "PERSON"
     PATTERNS: ClassVar[list[Pattern]] = [
-        keyed_pattern("person (keyed)", _KEYS, r"[^\s\"'&,;|}\])=]{1,64}", 0.4),
+        # Unquoted, a name runs over its capitalized words (`real_name=Li Lei ok`).
+        keyed_pattern(
+            "person (keyed)", _KEYS, rf"{_NAME_SHAPE}(?![\w])|[^\s\"'&,;|}}\])=]{{1,64}}", 0.4
+        ),
         # The whole value of a `*name` field (`kycName`, `shipping_name`,
         # `contacts[].name`) when it is shaped like a person's name: 2-4 capitalized
         # words, or 2-4 Han characters. Counts only in such a field (context pattern).
@@ -298,7 +313,11 @@ class PersonRecognizer(LogRecognizer):
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["name", "names"]
     FIELD_EXCLUDES: ClassVar[frozenset[str]] = _NOT_A_PERSON
     FIELD_SUFFIXES: ClassVar[tuple[str, ...]] = ("name",)
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({k.replace("_", "") for k in _KEYS})
+    # `receiver` and `recipient` name a person as JSON fields of an order or a message,
+    # not as keys in text (`PushReceiver: register ok` is an Android class).
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {k.replace("_", "") for k in _KEYS} | {"receiver", "recipient"}
+    )
     CONTEXT_REQUIRED: ClassVar[bool] = True
     WINDOW: ClassVar[tuple[int, int]] = (24, 150)
 

@@ -900,11 +900,16 @@ class Engine:
             alt_findings = []
         if counts.deadline is not None:
             counts.check_time()
-        if hint is not None and not any(f.entity == hint for f in findings):
+        if hint is not None and (
+            not any(f.entity == hint for f in findings)
+            or (hint in _WHOLE_VALUE_HINTS and _leaves_words(scanned, findings))
+        ):
             if text.strip().lower() in PLACEHOLDER_VALUES or self._own_token(text):
                 return text
             # The field name says the whole value is personal data and no detector
-            # matched its shape (an IMEI with odd separators, a nickname): treat it whole.
+            # matched its shape (an IMEI with odd separators, a nickname), or matched only
+            # part of an address or a name (`北京市朝阳区建国路88号` of
+            # `...88号SOHO现代城2号楼1201`: the building and flat would stay): treat it whole.
             return self._replace(text, hint, counts, "field name", 1.0, (0, len(text)))
         if not findings and not alt_findings:
             return text
@@ -1014,6 +1019,22 @@ class Engine:
                 return b"null" if cleaned is DROP else dumps(cleaned)
         hint = self.scanner.field_entity(name)
         return self._scan_text(text, name, False, counts, hint=hint).encode()
+
+
+# Entities a field name gives to its whole value even when a detector found a part.
+_WHOLE_VALUE_HINTS = frozenset({"ADDRESS", "PERSON"})
+# Two letters or digits in a row, of any script.
+_WORD_RUN = re.compile(r"[^\W_]{2}")
+
+
+def _leaves_words(text: str, findings: list[Finding]) -> bool:
+    """Whether a word of ``text`` lies outside every finding."""
+    pos = 0
+    for f in findings:
+        if _WORD_RUN.search(text, pos, f.start) is not None:
+            return True
+        pos = max(pos, f.end)
+    return _WORD_RUN.search(text, pos) is not None
 
 
 def _place(

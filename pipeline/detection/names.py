@@ -160,8 +160,11 @@ def find_names(text: str, *, extended: bool = False) -> list[Finding]:
         first, second = match.group(1).lower(), match.group(3).lower()
         start = match.start()
         end = match.end() + len(match.group(2)) + len(match.group(3))
-        if second in _SURNAMES and first in _NOT_GIVEN:
-            # `Contact Fischer`: the surname alone.
+        if first in _NOT_GIVEN:
+            # `Contact Fischer`, `User Zhang San`: a cue word is never part of the name; a
+            # surname after it is one on its own (the pair after it is found next).
+            if second not in _SURNAMES and second not in _PINYIN_SURNAMES:
+                continue
             start = end - len(match.group(3))
         elif not (
             _is_pinyin_name(first, second)

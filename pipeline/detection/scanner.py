@@ -1186,7 +1186,42 @@ class Scanner:
                 continue
             chosen_starts.insert(i, finding.start)
             chosen.insert(i, finding)
+        if 1 < len(candidates) <= _CONTAINMENT_LIMIT and len(chosen) < len(candidates):
+            chosen = _widen(chosen, candidates, text, tokens, self._allow)
         return chosen
+
+
+# Findings per scan up to which a left-out finding may widen a chosen one (pairwise).
+_CONTAINMENT_LIMIT = 64
+
+
+def _widen(
+    chosen: list[Finding],
+    candidates: list[Finding],
+    text: str,
+    tokens: list[tuple[int, int]],
+    allow: Collection[str],
+) -> list[Finding]:
+    """Chosen findings replaced by a left-out one of the same entity that holds them all
+    and overlaps nothing else chosen.
+
+    `Zhang San Feng` after `consignee=` (a key: score 0.4 and context) and the pinyin
+    pair `San Feng` (0.9) are one name: by score alone `Zhang` would stay.
+    """
+    for wide in sorted(candidates, key=lambda f: f.start - f.end):
+        inside = [f for f in chosen if f.start < wide.end and wide.start < f.end]
+        if not inside or any(f.start == wide.start and f.end == wide.end for f in inside):
+            continue
+        if any(
+            f.entity != wide.entity or f.start < wide.start or wide.end < f.end for f in inside
+        ):
+            continue
+        if allow and text[wide.start : wide.end].strip() in allow:
+            continue
+        if any(s < wide.end and wide.start < e for s, e in tokens):
+            continue
+        chosen = sorted([f for f in chosen if f not in inside] + [wide], key=lambda f: f.start)
+    return chosen
 
 
 def _merge_windows(

@@ -566,3 +566,58 @@ def test_whether_a_password_was_used_is_not_a_password(engine: Engine) -> None:
     line = "Access denied for user 'rachel'@'203.0.113.5' (using password: YES)"
     out = engine.scrub_line(line)
     assert out is not None and "(using password: YES)" in out and "rachel" not in out
+
+
+def test_an_address_field_is_replaced_whole_when_a_detector_finds_only_its_start(
+    engine: Engine,
+) -> None:
+    record = {"address": "北京市朝阳区建国路88号SOHO现代城2号楼1201", "city": "北京"}
+    out = orjson.loads(engine.apply(orjson.dumps(record)).value)
+    assert out["address"] == "<ADDRESS>"
+    assert out["city"] == "北京"
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({"shipping": {"receiver": "张伟", "mobile": "13612345678"}}, "receiver"),
+        ({"order": {"recipient": "Lucy Gray"}}, "recipient"),
+        ({"real_name": "Zhang San Feng"}, "real_name"),
+    ],
+)
+def test_person_fields_are_replaced_whole(engine: Engine, record: dict, field: str) -> None:
+    out = engine.apply(orjson.dumps(record)).value.decode()
+    raw = next(v for v in _leaves(record) if isinstance(v, str) and v.count(" ") < 3)
+    assert raw not in out and f'"{field}":"<PERSON:' in out
+
+
+def _leaves(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    return [value]
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        # A name after a key runs over its capitalized words; a cue word before a name is
+        # not part of it.
+        ("sent to real_name=Li Lei ok", "Li Lei"),
+        ("consignee=Zhang San Feng, amount=3", "San Feng"),
+    ],
+)
+def test_names_after_keys_are_taken_whole(engine: Engine, line: str, name: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and name not in out and out.count("<PERSON:") == 1
+    assert "Zhang" not in out and "Li " not in out
+
+
+def test_a_cue_word_is_not_part_of_the_name_after_it(engine: Engine) -> None:
+    record = {"msg": "User Zhang San (uid 10293) changed password"}
+    out = orjson.loads(engine.apply(orjson.dumps(record)).value)["msg"]
+    assert out.startswith("User <PERSON:") and "Zhang" not in out and "San" not in out
+
+
+def test_a_class_name_ending_in_receiver_is_no_person_key(engine: Engine) -> None:
+    line = "02-19 01:02:50.960 28265 25437 D PushReceiver: register ok"
+    assert engine.scrub_line(line) == line
