@@ -57,6 +57,9 @@ const PATH_LIMIT: usize = 100_000;
 const KEY_LIMIT: usize = 100_000;
 /// Objects with more keys than this check duplicates with a hash set.
 const FEW_KEYS: usize = 16;
+/// An integer literal with this many digits makes a record ineligible
+/// (`_LONG_INTEGER` in pipeline/core/json_codec.py: 20 or more digits may not fit 64 bits).
+const LONG_INTEGER_DIGITS: usize = 20;
 
 /// The recognizers' pattern sets, each with what a match of it needs to count: the
 /// scanner asks it which recognizers may find something in a text (its plan leaves the
@@ -845,6 +848,12 @@ impl Walk<'_> {
             _ => return Err(Ineligible),
         }
         let int_digits = self.pos - int_start;
+        if int_digits >= LONG_INTEGER_DIGITS {
+            // orjson reads such an integer as a float (digits lost); the engine's decoder
+            // parses the record again to keep them. Left to the usual way, so that the
+            // engine can parse a gated record with orjson alone (`Engine._apply_gated`).
+            return Err(Ineligible);
+        }
         let mut float = false;
         if self.peek() == Some(b'.') {
             float = true;
