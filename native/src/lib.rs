@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use regex::{RegexSet, RegexSetBuilder};
 
+mod need;
 mod record;
 
 /// Bits in a hit mask: recognizer `i` is bit `i % 128` (several recognizers may share a
