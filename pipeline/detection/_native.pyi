@@ -10,6 +10,9 @@ class PatternSet:
     def hits_many(self, texts: list[str]) -> list[int]: ...
     def __len__(self) -> int: ...
 
+GATE_VERSION: int
+"""What a gated record guarantees (2: no integer literal of 20 or more digits)."""
+
 def compile_error(pattern: str) -> str | None:
     """``None`` if ``pattern`` compiles with the Rust ``regex`` crate, else why not."""
 

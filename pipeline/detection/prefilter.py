@@ -8,9 +8,9 @@ crate does not support. So they are not translated *exactly*: each is translated
 * a one-character negative lookaround before or after the whole pattern becomes a consumed
   character or a line edge (``(?<![\\w-])X`` -> ``(?:^|[^\\w-])X``), a positive one at an
   edge becomes what it requires; these, the anchors (all multi-line: the record gate
-  scans several values at once, one per line) and ASCII ``\\b``/``\\B`` are kept, as
-  they are exact for "does it match somewhere"; other lookarounds are dropped (an
-  assertion only removes matches);
+  once scanned several values at once, one per line; for one text a superset) and ASCII
+  ``\\b``/``\\B`` are kept, as they are exact for "does it match somewhere"; other
+  lookarounds are dropped (an assertion only removes matches);
 * a backreference becomes the group it repeats (``(?P=sep)`` -> ``[:\\-]``);
 * atomic groups and possessive repeats become ordinary ones, lazy repeats greedy;
 * repeats above ``_CAP`` (16) become unbounded from ``min(lo, _CAP)``: bounded repeats of
@@ -55,8 +55,9 @@ _EXACT_CAP = 64
 
 # Anchors and ASCII word boundaries, as the Rust crate writes them. Every anchor is a
 # multi-line one: `(?m:$)` also matches before a last newline, as Python's `$` does, and
-# the record gate scans several values at once, one per line, where a value's start and
-# end are line starts and ends (a superset for one text: also after/before a newline).
+# the record gate once scanned several values at once, one per line, where a value's start
+# and end are line starts and ends (a superset for one text: also after/before a newline;
+# kept so that the hit masks stay what they were).
 _AT = {
     C.AT_BOUNDARY: r"(?-u:\b)",
     C.AT_NON_BOUNDARY: r"(?-u:\B)",
@@ -137,8 +138,8 @@ def _edge(item: tuple[Any, Any], direction: int) -> str | None:
         complement = _emit_class([(C.NEGATE, None), *chars])
     except UntranslatableError:
         return None
-    # `(?m:^)`/`(?m:$)` rather than `\A`/`\z`: the record gate scans several values at
-    # once, one per line (a superset for a single text: also after/before a newline).
+    # `(?m:^)`/`(?m:$)` rather than `\A`/`\z` (see _AT: a superset for a single text,
+    # also after/before a newline).
     return f"(?:(?m:^)|{complement})" if direction < 0 else f"(?:{complement}|(?m:$))"
 
 

@@ -78,6 +78,11 @@ class RecordGate:
                 raise UntranslatableError("deny list")
         self._native = _native.RecordGate(sets, extra, max_depth, max_bytes)
 
+    # A record the gate accepts (`scan` is not None) is a JSON object in valid UTF-8,
+    # within the size and depth limits, and (GATE_VERSION 2) holds no integer literal of
+    # 20 or more digits: orjson alone reads it as `decode_line` would.
+    plain_json: bool = getattr(_native, "GATE_VERSION", 1) >= 2
+
     def scan(self, raw: bytes) -> list[tuple[str | int, ...]] | None:
         """The values of ``raw`` the engine must look at (each as its keys and indices
         from the root, in document order), or None when the record is ineligible."""

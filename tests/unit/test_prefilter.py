@@ -198,3 +198,38 @@ def test_a_pattern_the_rust_crate_rejects_makes_its_recognizer_always_hit(monkey
     assert built.hits("nothing") == bit(1)
     assert built.hits("abc1") == bit(0) | bit(1)
     assert Prefilter.build([Fine()]).untranslated == []
+
+
+def test_what_a_pattern_needs_never_leaves_out_a_set_that_matches() -> None:
+    """The native sets skip a set when a text lacks what every match of its patterns
+    contains (native/src/need.rs: digits, letters, punctuation, ``=``/``:``). Without
+    context and validators, the sets' hits must equal a plain PatternSet's (which runs
+    every pattern), on the corpus and on texts built from the characters where case
+    folding and full-width forms could go wrong (the Kelvin sign is a ``k``, ``ſ`` an
+    ``s``, ``：`` a key separator)."""
+    import random
+
+    from pipeline.detection import _native
+
+    specs = Scanner().gate_sets()
+    assert specs
+    plain = _native.GateSets([(g.patterns, g.bit, False, [], None, []) for g in specs])
+    reference = _native.PatternSet(
+        [p for g in specs for p in g.patterns],
+        [g.bit.bit_length() - 1 for g in specs for _ in g.patterns],
+    )
+    texts = [
+        line if isinstance(line, str) else line.decode("utf-8", "replace")
+        for seed in (1, 2)
+        for line in generate_lines(400, seed=seed, density=1.0)
+    ]
+    rnd = random.Random(13)
+    alphabet = "0123456789abcdefABCDEFkKsS\u212a\u017f:：=.-@_/ +,;\"'()[]#%\n\t\u00e9中０１"
+    words = ["imei", "IMEI", "\u212aey", "nic\u212aname", "device_id", "mac", "user_id", "dob"]
+    for _ in range(6000):
+        parts = [rnd.choice(alphabet) for _ in range(rnd.randint(1, 30))]
+        if rnd.random() < 0.5:
+            parts.insert(rnd.randrange(len(parts) + 1), rnd.choice(words) + rnd.choice("=:："))
+        texts.append("".join(parts))
+    for text in texts:
+        assert plain.hits(text, 0, 0) == reference.hits(text), text

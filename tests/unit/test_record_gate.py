@@ -178,6 +178,20 @@ def test_deep_nesting_over_the_limit_is_ineligible():
     assert gated._gate.scan(raw) is None  # noqa: SLF001
 
 
+def test_a_record_with_a_long_integer_is_left_to_the_engine():
+    """A gated record is read by orjson alone, which turns an integer of 20 or more
+    digits into a float: such a record is ineligible, so its digits stay exact."""
+    gated, plain = _engines()
+    taught = b'{"level":"INFO","count":1}'
+    raw = b'{"level":"INFO","count":89860318123456789012,"n":-123456789012345678901}'
+    for _ in range(2):
+        gated.apply(taught)
+        assert _same(gated.apply(raw), plain.apply(raw), raw)
+    assert gated._gate.scan(taught) == []  # noqa: SLF001
+    assert gated._gate.scan(raw) is None  # noqa: SLF001
+    assert gated._gate.scan(b'{"level":"INFO","count":1234567890123456789}') == []  # noqa: SLF001
+
+
 def test_a_deny_list_value_reaches_python():
     from pipeline.core.policy import parse_policy
 
