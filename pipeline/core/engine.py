@@ -776,7 +776,33 @@ class Engine:
             return DROP
         if decision.unknown and self._quarantine_unknown:
             counts.unknown = True
+        if type(v) is str and len(v) > 1 and v[0] in "{[" and v[-1] in "}]":
+            embedded = self._embedded_json(v, p, name, parent, counts)
+            if embedded is not None:
+                return embedded
         return self._scan_leaf(v, name, decision.hint, action == _SCAN_NER, counts)
+
+    def _embedded_json(
+        self, v: str, p: tuple[str, ...], name: str, parent: str | None, counts: _Counts
+    ) -> str | None:
+        """A string holding a JSON object or array (`"payload": "{\\"phone\\": ...}"`),
+        cleaned as the record's own fields would be, under the same path; ``None`` when it
+        is not one. Its keys name its values as a record's do: scanned as one string, a
+        `"name": "Li Lei"` inside it would be text without a field. Unchanged, it stays
+        as written; changed, it is written compact."""
+        try:
+            obj = orjson.loads(v)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(obj, dict | list) or max_depth_exceeded(obj, self._limits.max_depth):
+            return None
+        if isinstance(obj, dict):
+            cleaned: Any = self._walk_dict(obj, p, name, counts)
+        else:
+            pa = (*p, ARRAY)
+            items = (self._node(item, pa, name, parent, counts) for item in obj)
+            cleaned = [item for item in items if item is not DROP]
+        return v if cleaned == obj else dumps(cleaned).decode()
 
     def _apply_rule(
         self, v: Any, op: Operator[Any], spec: OperatorSpec, hint: str | None, counts: _Counts

@@ -621,3 +621,33 @@ def test_a_cue_word_is_not_part_of_the_name_after_it(engine: Engine) -> None:
 def test_a_class_name_ending_in_receiver_is_no_person_key(engine: Engine) -> None:
     line = "02-19 01:02:50.960 28265 25437 D PushReceiver: register ok"
     assert engine.scrub_line(line) == line
+
+
+@pytest.mark.parametrize(
+    ("record", "raws"),
+    [
+        # JSON inside a string: its keys name its values as a record's keys do.
+        (
+            {"payload": '{"contact_name":"Li Lei","phone":"13800138000"}'},
+            ["Li Lei", "13800138000"],
+        ),
+        ({"payload": '{"nickname": "sunny_day"}'}, ["sunny_day"]),
+        ({"items": '[{"email":"a@example.com"},{"imei":"490154203237518"}]'}, ["a@ex", "4901"]),
+    ],
+)
+def test_json_inside_a_string_is_cleaned_as_fields(
+    engine: Engine, record: dict, raws: list[str]
+) -> None:
+    out = orjson.loads(engine.apply(orjson.dumps(record)).value)
+    (field,) = record
+    inner = orjson.loads(out[field])  # still JSON, in the same string field
+    assert isinstance(inner, dict | list)
+    assert not any(raw in out[field] for raw in raws)
+
+
+@pytest.mark.parametrize(
+    "value", ['{"status": "ok", "n": 3}', "[INFO] started", "{not json}", "[1, 2, 3]"]
+)
+def test_strings_that_hold_no_personal_json_stay_as_written(engine: Engine, value: str) -> None:
+    out = orjson.loads(engine.apply(orjson.dumps({"payload": value})).value)
+    assert out["payload"] == value
