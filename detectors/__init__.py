@@ -29,6 +29,7 @@ from detectors.imsi_recognizer import ImsiRecognizer
 from detectors.ip_address_recognizer import IpAddressRecognizer
 from detectors.mac_address_recognizer import MacAddressRecognizer
 from detectors.meid_recognizer import MeidRecognizer
+from detectors.national_id_recognizer import NationalIdRecognizer
 from detectors.nickname_recognizer import NicknameRecognizer
 from detectors.payment_account_recognizer import PaymentAccountRecognizer
 from detectors.person_recognizer import PersonRecognizer
@@ -54,6 +55,7 @@ RECOGNIZERS: tuple[type[LogRecognizer], ...] = (
     ImsiRecognizer,
     IccidRecognizer,
     CnResidentIdRecognizer,
+    NationalIdRecognizer,
     DeviceIdRecognizer,
     SerialNumberRecognizer,
     GpsCoordinatesRecognizer,
@@ -125,6 +127,7 @@ __all__ = [
     "LogRecognizer",
     "MacAddressRecognizer",
     "MeidRecognizer",
+    "NationalIdRecognizer",
     "NicknameRecognizer",
     "PaymentAccountRecognizer",
     "PersonRecognizer",

@@ -651,3 +651,24 @@ def test_json_inside_a_string_is_cleaned_as_fields(
 def test_strings_that_hold_no_personal_json_stay_as_written(engine: Engine, value: str) -> None:
     out = orjson.loads(engine.apply(orjson.dumps({"payload": value})).value)
     assert out["payload"] == value
+
+
+@pytest.mark.parametrize(
+    ("line", "raw"),
+    [
+        ('{"passport":"E12345678","country":"CN"}', "E12345678"),
+        ('{"user":{"passport":{"number":"E7654321"}}}', "E7654321"),
+        ('{"ssn":"123-45-6789"}', "123-45-6789"),
+        ("verify ok ssn=123-45-6789 passport_no=G98765432", "G98765432"),
+        ("SSN: 078-05-1120 on file", "078-05-1120"),
+        ('{"护照号":"E12345678"}', "E12345678"),
+    ],
+)
+def test_government_ids_by_their_names(engine: Engine, line: str, raw: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and raw not in out and "<NATIONAL_ID:" in out
+
+
+@pytest.mark.parametrize("line", ["build 123-45-6789 ok", '{"passport":"-"}', "ref 666-12-3456"])
+def test_ssn_shapes_without_their_name_are_kept(engine: Engine, line: str) -> None:
+    assert engine.scrub_line(line) == line
