@@ -672,3 +672,15 @@ def test_government_ids_by_their_names(engine: Engine, line: str, raw: str) -> N
 @pytest.mark.parametrize("line", ["build 123-45-6789 ok", '{"passport":"-"}', "ref 666-12-3456"])
 def test_ssn_shapes_without_their_name_are_kept(engine: Engine, line: str) -> None:
     assert engine.scrub_line(line) == line
+
+
+def test_questionnaire_answers_are_free_text() -> None:
+    engine = Engine(
+        load_policy(None),
+        keys=KeyRing.from_secret("log-context-test-secret-0123456789-abcd", "k1"),
+        ner=False,
+    )
+    record = {"answers": {"q1": "I live at 42 Elm Street, Springfield", "q2": "no"}}
+    out = orjson.loads(engine.apply(orjson.dumps(record)).value)
+    assert "Elm Street" not in out["answers"]["q1"] and "<ADDRESS>" in out["answers"]["q1"]
+    assert out["answers"]["q2"] == "no"
