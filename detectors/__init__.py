@@ -40,6 +40,7 @@ from detectors.serial_number_recognizer import SerialNumberRecognizer
 from detectors.user_agent_recognizer import UserAgentRecognizer
 from detectors.user_id_recognizer import UserIdRecognizer
 from detectors.username_recognizer import UsernameRecognizer
+from detectors.wifi_ssid_recognizer import WifiSsidRecognizer
 
 #: Every recognizer of the pack, in priority order for ties in ``field_entity`` lookups
 #: (specific identifiers first, generic keyed ones last).
@@ -59,6 +60,7 @@ RECOGNIZERS: tuple[type[LogRecognizer], ...] = (
     DeviceIdRecognizer,
     SerialNumberRecognizer,
     GpsCoordinatesRecognizer,
+    WifiSsidRecognizer,
     UserAgentRecognizer,
     SecretRecognizer,
     PaymentAccountRecognizer,
@@ -137,6 +139,7 @@ __all__ = [
     "SerialNumberRecognizer",
     "UserAgentRecognizer",
     "UserIdRecognizer",
+    "WifiSsidRecognizer",
     "UsernameRecognizer",
     "all_recognizers",
 ]

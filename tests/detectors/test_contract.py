@@ -23,7 +23,7 @@ MIXED_TEXT = (
     "id_card=110105199003071239 password=hunter2 ua=\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
     'AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36" sn=C02XL0GZJGH5 '
     "alipay_account=bob@example.com user_id=88231 real_name=\"Zhang San\" "
-    "iccid=89860012345678901238 passport_no=E12345678 "
+    "iccid=89860012345678901238 passport_no=E12345678 ssid=Lucy-Home "
     "meid=AF0123450ABCDEC took 35 ms pid=4312 status=200 bytes=5321 version=6.1.1.0 "
     "block blk_-1608999687919862906 build TP1A.220624.014 order ORD20240501123456 "
     "epoch 1700000000000 port :8080 face_feature=AAECAwQFBgcICQoLDA0ODxAREhM= "

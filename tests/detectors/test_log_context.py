@@ -684,3 +684,21 @@ def test_questionnaire_answers_are_free_text() -> None:
     out = orjson.loads(engine.apply(orjson.dumps(record)).value)
     assert "Elm Street" not in out["answers"]["q1"] and "<ADDRESS>" in out["answers"]["q1"]
     assert out["answers"]["q2"] == "no"
+
+
+@pytest.mark.parametrize(
+    ("line", "raw"),
+    [
+        ('{"wifi":{"ssid":"Lucy-Home","bssid":"a4:50:46:12:34:56"}}', "Lucy-Home"),
+        ("wlan0: Trying to associate with SSID 'Zhang Family'", "Zhang Family"),
+        (
+            "Thu Nov 14 20:36:43.818 <airportd[88]> _doAutoJoin: Already associated to "
+            "\u201cCampusNet\u201d. Bailing on auto-join.",
+            "CampusNet",
+        ),
+        ("No password for network [ssid=AndroidAP, bssid=a4:50:46:12:34:56]", "AndroidAP"),
+    ],
+)
+def test_wifi_network_names(engine: Engine, line: str, raw: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and raw not in out and "<WIFI_SSID:" in out
