@@ -71,6 +71,20 @@ class DeviceIdRecognizer(LogRecognizer):
         Pattern("openudid (40 hex)", r"(?<![\w\-])[0-9a-f]{40}(?![\w\-])", 0.2),
         Pattern("android id (16 hex)", r"(?<![\w\-])[0-9a-f]{16}(?![\w\-])", 0.2),
         keyed_pattern("device id (keyed)", _KEYS, r"[\w\-:.]{6,128}", 0.3),
+        Pattern(
+            # Apple devices are named after their owner, and logs carry the name as the
+            # host or the device: `Johns-MacBook-Pro.local`, `Lucy's iPhone`.
+            "device named after its owner",
+            # (The characters around it are part of the match: the shape is its own context.)
+            r"(?:^|[\s\"'=:,;(\[{<>@/])"
+            r"(?!(?:apple|my|the|new|old|test|work|office|home|shared|company|windows|android|google)"
+            r"(?:'s|\u2019s|s)?[\- ])"
+            # A name and `s-` (host names have no apostrophe) or `'s ` (device names).
+            r"(?P<value>[a-z][a-z]{1,15}(?:(?:'s|\u2019s) |s?-)"
+            r"(?:macbook(?:[\- ](?:pro|air))?|imac|iphone|ipad|mac[\- ]mini|mac[\- ]pro)"
+            r"(?:-\d{1,3})?(?:\.local)?)(?:[^\w\-]|$)",
+            0.7,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "").replace("-", "") for k in _KEYS] + [
         "device",
@@ -80,6 +94,9 @@ class DeviceIdRecognizer(LogRecognizer):
         {k.replace("_", "").replace("-", "") for k in _KEYS} - {"fingerprint"}
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "device named after its owner": r"(?i:[\- ](?:macbook|imac|iphone|ipad|mac[\- ]))",
+    }
     WINDOW: ClassVar[tuple[int, int]] = (0, 96)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -702,3 +702,30 @@ def test_questionnaire_answers_are_free_text() -> None:
 def test_wifi_network_names(engine: Engine, line: str, raw: str) -> None:
     out = engine.scrub_line(line)
     assert out is not None and raw not in out and "<WIFI_SSID:" in out
+
+
+@pytest.mark.parametrize(
+    ("line", "raw"),
+    [
+        ("Jul  8 07:18:24 Johns-MacBook-Pro kernel[0]: wake", "Johns-MacBook"),
+        ("sharingd[1]: AirDrop from Lucy's iPhone accepted", "Lucy's"),
+        ("mDNSResponder: host johns-macbook-pro.local up", "johns-macbook"),
+    ],
+)
+def test_devices_named_after_their_owner(engine: Engine, line: str, raw: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and raw not in out and "<DEVICE_ID:" in out
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["DeviceType=iPhone&Cmd=Ping", "Buying a new iPhone today", "Apple-iPhone5C2/1104.257"],
+)
+def test_device_model_words_alone_are_kept(engine: Engine, line: str) -> None:
+    assert engine.scrub_line(line) == line
+
+
+def test_a_user_agent_naming_an_iphone_is_still_one_user_agent(engine: Engine) -> None:
+    line = '"Mozilla/5.0 (iPhone; CPU iPhone OS 14_4_2 like Mac OS X) AppleWebKit/605.1.15"'
+    out = engine.scrub_line(line)
+    assert out is not None and "<DEVICE_ID:" not in out and "CPU iPhone" not in out
