@@ -366,3 +366,92 @@ def test_the_child_ends_when_its_parent_dies(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def _within(seconds: float, call: Any) -> Any:
+    """``call()`` in a thread; fails the test (instead of hanging it) past ``seconds``."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["out"] = call()
+        except BaseException as exc:  # noqa: BLE001 — re-raised below
+            box["err"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        return pytest.fail(f"still waiting on the engine child after {seconds:.0f} s")
+    if "err" in box:
+        raise box["err"]
+    return box["out"]
+
+
+def test_a_stopped_child_is_replaced_even_when_the_batch_does_not_fit_the_pipe(keys, child):
+    """A hung child does not read: a batch larger than the pipe's buffer (64 KiB: 64 records
+    of 2 KB) blocked the parent's write for ever, before any answer was waited for."""
+    offload, _proc, _metrics = child
+    offload._answer_s = 2.0  # noqa: SLF001
+    take_all(offload.take_batch, records(3))
+    stopped = offload._child.proc  # noqa: SLF001
+    # Distinct values: pickle would send one value used 64 times only once.
+    recs = [
+        message(b'{"msg":"%d %s","ip":"203.0.113.7"}' % (i, b"x" * 2000), 100 + i)
+        for i in range(64)
+    ]
+    os.kill(stopped.pid, signal.SIGSTOP)
+    try:
+        got = _within(60, lambda: offload.take_batch(recs, timestamp_unit=1000.0))
+    finally:
+        stopped.kill()
+    assert len(got) == 64 and all(e is not None and e.kind == "clean" for e in got)
+    assert offload.restarts == 1
+
+
+STALLING_CHILD = """
+import os, pickle, struct, sys, time
+fd_in, fd_out = int(sys.argv[3]), int(sys.argv[4])
+inp, out = os.fdopen(fd_in, "rb"), os.fdopen(fd_out, "wb")
+def frame():
+    (n,) = struct.unpack(">I", inp.read(4))
+    return pickle.loads(inp.read(n))
+frame()
+data = pickle.dumps(("ready",))
+out.write(struct.pack(">I", len(data)) + data)
+out.flush()
+frame()
+out.write(struct.pack(">I", 1000) + b"0123456789")  # a part of an answer, then nothing
+out.flush()
+time.sleep(600)
+"""
+
+
+def test_a_child_that_stops_in_the_middle_of_an_answer_is_replaced(
+    keys, child, tmp_path, monkeypatch
+):
+    """Waiting for an answer was bounded only until its first byte."""
+    offload, _proc, _metrics = child
+    offload._answer_s = 1.0  # noqa: SLF001
+    stub = tmp_path / "stalling-child"
+    stub.write_text(f"#!{sys.executable}\n{STALLING_CHILD}")
+    stub.chmod(0o755)
+    children: list[Any] = []
+    real_popen = subprocess.Popen
+
+    def popen(argv: list[str], **kwargs: Any) -> Any:
+        if argv[1:3] == ["-m", "pipeline.stream.engine_process"]:
+            argv = [str(stub), *argv[1:]]
+        p = real_popen(argv, **kwargs)
+        children.append(p)
+        return p
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    try:
+        got = _within(60, lambda: offload.take_batch([message(LINES[0], 7)], timestamp_unit=1000.0))
+    finally:
+        for p in children:
+            p.kill()
+    assert [(e.kind, e.reason) for e in got] == [("quarantine", ENGINE_CRASH)]
+    assert offload.restarts == 3
+
