@@ -375,8 +375,8 @@ class EngineProcess:
         """Take over the child's drift listing (called by ``/drift``, between batches)."""
         if not self._talk.acquire(timeout=_DRIFT_WAIT_S):
             return  # a batch is taking long: the last listing stands
+        child = self._child
         try:
-            child = self._child
             if child is None or child.proc.poll() is not None:
                 return
             child.send(("drift",), _DRIFT_WAIT_S)
@@ -384,13 +384,33 @@ class EngineProcess:
             if reply[0] == "drift":
                 self.drift.absorb(reply[1])
         except EngineCrashedError as exc:
-            logger.warning("route %s: drift listing not taken (%s)", self.route.name, exc)
+            # The exchange is cut short: a late listing (up to 64 KiB and more) would be
+            # taken as the next batch's answer, or fill the pipe while the next batch
+            # fills the other one. That child is not asked again; the next batch starts one.
+            logger.warning(
+                "route %s: drift listing not taken (%s); engine child replaced",
+                self.route.name,
+                exc,
+            )
+            if child is not None:
+                self._retire(child)
         finally:
             self._talk.release()
+
+    def _retire(self, child: _Child) -> None:
+        with self._lock:
+            if self._child is child:
+                self._child = None
+        self.restarts += 1
+        self._child_restarts.inc()
+        child.kill()
 
     def _current(self) -> tuple[Any, Any]:
         """The (policy, key ring) the next batch is cleaned with (a pending swap taken up)."""
         policy, engine = self.processor.take_up_swap()
+        # A swapped-in engine points the drift log's hook at its own (unused) native gate;
+        # the listing /drift shows is the child's.
+        self.drift.before_listing = self.refresh_drift
         return policy, engine.keys
 
     def close(self) -> None:

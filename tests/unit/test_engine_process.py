@@ -455,3 +455,58 @@ def test_a_child_that_stops_in_the_middle_of_an_answer_is_replaced(
     assert [(e.kind, e.reason) for e in got] == [("quarantine", ENGINE_CRASH)]
     assert offload.restarts == 3
 
+
+def test_a_drift_listing_given_up_on_leaves_no_answer_in_the_pipe(keys, child, monkeypatch):
+    """/drift gave up on a slow child's listing and left the child to write it: a listing
+    larger than the pipe's buffer then blocked the child while the next batch, larger too,
+    blocked the parent: both pipes full, for ever."""
+    import pipeline.stream.engine_process as ep
+
+    offload, proc, _metrics = child
+    wide = b"{%s}" % b",".join(b'"field_%04d_%s":1' % (i, b"p" * 40) for i in range(2000))
+    take_all(offload.take_batch, [message(wide, 1), *records(20)])
+    monkeypatch.setattr(ep, "_DRIFT_WAIT_S", 0.0)  # a child slower than /drift waits
+    proc.drift.listing()
+    monkeypatch.undo()
+    recs = [
+        message(b'{"msg":"%d %s","ip":"203.0.113.7"}' % (i, b"x" * 2000), 100 + i)
+        for i in range(64)
+    ]
+    got = _within(30, lambda: offload.take_batch(recs, timestamp_unit=1000.0))
+    assert len(got) == 64 and all(e is not None and e.kind == "clean" for e in got)
+    assert offload.restarts == 1
+    # The new child answers /drift (the listing the old one never gave is not in it).
+    assert {"msg", "ip"} <= {row["path"] for row in proc.drift.listing()["items"]}
+
+
+def test_after_a_reload_drift_still_lists_what_the_child_saw(tmp_path, monkeypatch):
+    """A swapped-in engine pointed the drift log's hook at its own native gate, so /drift
+    stopped asking the child after the first reload."""
+    monkeypatch.setenv("LOGSCRUB_KEY", "reload-test-secret-0123456789-abcdefghijklm")
+    (tmp_path / "policies").mkdir()
+    policy = tmp_path / "policies" / "app.yaml"
+    text = shipped("policies").joinpath("default.yaml").read_text(encoding="utf-8")
+    policy.write_text(text.replace("name: default", "name: app", 1))
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n  - name: app\n    source: logs.raw.app\n    policy: policies/app.yaml\n"
+        "    sink: logs.clean.app\n    quarantine: logs.quarantine.app\n"
+    )
+    settings = load_settings(None, routes=str(routes), ner=False)
+    metrics = StreamMetrics()
+    (proc,) = build_processors(settings, metrics)
+    offload = EngineProcess(proc, ner=False)
+    try:
+
+        def take(value: bytes, offset: int) -> None:
+            rec = Message("logs.raw.app", 0, offset, 1.0, 0, None, None, value, None)
+            offload.take_batch([rec], timestamp_unit=1000.0)
+
+        take(b'{"before":1}', 1)
+        policy.write_text(policy.read_text().replace("name: app", "name: app\n# edited", 1))
+        assert ConfigWatcher(settings, [proc], metrics).reload() == "applied"
+        take(b'{"after_the_reload":1}', 2)
+        paths = [row["path"] for row in proc.drift.listing()["items"]]
+        assert "before" in paths and "after_the_reload" in paths
+    finally:
+        offload.close()
