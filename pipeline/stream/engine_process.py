@@ -71,6 +71,8 @@ _PICKLE = pickle.HIGHEST_PROTOCOL
 _DRIFT_WAIT_S = 5.0
 # A child that answers a batch in none of this (plus the record budget) is taken as hung.
 _ANSWER_S = 60.0
+# How long a new child gets to import and build its engine (slow on a loaded machine).
+_START_S = 60.0
 # After a child failed to start, records are cleaned in the worker process this long.
 _RETRY_START_S = 30.0
 # How long a stopping child gets to finish its batch and exit before it is killed.
@@ -113,6 +115,45 @@ def _read(fh: Any) -> Any:
     if len(data) < size:
         raise EOFError
     return pickle.loads(data)  # noqa: S301 — our own child, over our own pipe
+
+
+def _send_within(fh: Any, obj: Any, timeout_s: float) -> None:
+    """Write one frame to a non-blocking pipe end, or raise TimeoutError past ``timeout_s``.
+
+    A hung child reads nothing: a blocking write of a frame larger than the pipe's buffer
+    (64 KiB: a batch of 64 records of 1 KB) would wait for ever, and no answer timeout
+    would ever be reached.
+    """
+    data = pickle.dumps(obj, protocol=_PICKLE)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    deadline = time.monotonic() + timeout_s
+    while view:
+        n = fh.write(view)  # what fits now; None when nothing does
+        if n:
+            view = view[n:]
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        select.select([], [fh], [], left)
+
+
+def _read_within(fh: Any, size: int, deadline: float) -> bytes:
+    """``size`` bytes from a non-blocking pipe end; EOFError at its end, TimeoutError past
+    ``deadline`` (a child stopped half-way through an answer must not hold the parent)."""
+    buf = bytearray()
+    while len(buf) < size:
+        chunk = fh.read(size - len(buf))  # None: nothing there yet
+        if chunk == b"":
+            raise EOFError
+        if chunk:
+            buf += chunk
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        select.select([fh], [], [], left)
+    return bytes(buf)
 
 
 # ----------------------------------------------------------------------------- parent side
@@ -167,25 +208,36 @@ class _Child:
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
-        self.out = open(to_child_w, "wb")  # noqa: SIM115 — lives as long as the child
-        self.inp = open(from_child_r, "rb")  # noqa: SIM115
+        # The parent's ends only (the child's are its own): every wait on the child has a
+        # deadline, writes included.
+        os.set_blocking(to_child_w, False)
+        os.set_blocking(from_child_r, False)
+        self.out = open(to_child_w, "wb", buffering=0)  # noqa: SIM115 — lives as long as the child
+        self.inp = open(from_child_r, "rb", buffering=0)  # noqa: SIM115
         self.policy_digest: str | None = None
         self.keys: Any = None
 
-    def send(self, obj: Any) -> None:
+    def send(self, obj: Any, timeout_s: float) -> None:
+        """Hand ``obj`` over; a child that takes none of it within ``timeout_s`` is hung."""
         try:
-            _write(self.out, obj)
+            _send_within(self.out, obj, timeout_s)
+        except TimeoutError:
+            msg = f"engine child took no request in {timeout_s:.0f} s"
+            raise EngineCrashedError(msg) from None
         except (OSError, ValueError) as exc:
             msg = f"engine child unreachable ({type(exc).__name__})"
             raise EngineCrashedError(msg) from None
 
     def receive(self, timeout_s: float) -> Any:
+        """The child's next answer, whole, within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
         try:
-            ready, _, _ = select.select([self.inp], [], [], timeout_s)
-            if not ready:
-                msg = f"engine child gave no answer in {timeout_s:.0f} s"
-                raise EngineCrashedError(msg)
-            return _read(self.inp)
+            (size,) = _HEADER.unpack(_read_within(self.inp, _HEADER.size, deadline))
+            data = _read_within(self.inp, size, deadline)
+            return pickle.loads(data)  # noqa: S301 — our own child, over our own pipe
+        except TimeoutError:
+            msg = f"engine child gave no answer in {timeout_s:.0f} s"
+            raise EngineCrashedError(msg) from None
         except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
             msg = f"engine child gone ({type(exc).__name__})"
             raise EngineCrashedError(msg) from None
@@ -296,9 +348,10 @@ class EngineProcess:
                             "drift_max_paths": self.drift.limit,
                             "log_level": logging.getLogger("pipeline").getEffectiveLevel(),
                         },
-                    )
+                    ),
+                    _START_S,
                 )
-                reply = child.receive(self._answer_s)
+                reply = child.receive(_START_S)
             except EngineCrashedError as exc:
                 child.kill()
                 raise EngineStartError(str(exc)) from None
@@ -322,22 +375,42 @@ class EngineProcess:
         """Take over the child's drift listing (called by ``/drift``, between batches)."""
         if not self._talk.acquire(timeout=_DRIFT_WAIT_S):
             return  # a batch is taking long: the last listing stands
+        child = self._child
         try:
-            child = self._child
             if child is None or child.proc.poll() is not None:
                 return
-            child.send(("drift",))
+            child.send(("drift",), _DRIFT_WAIT_S)
             reply = child.receive(_DRIFT_WAIT_S)
             if reply[0] == "drift":
                 self.drift.absorb(reply[1])
         except EngineCrashedError as exc:
-            logger.warning("route %s: drift listing not taken (%s)", self.route.name, exc)
+            # The exchange is cut short: a late listing (up to 64 KiB and more) would be
+            # taken as the next batch's answer, or fill the pipe while the next batch
+            # fills the other one. That child is not asked again; the next batch starts one.
+            logger.warning(
+                "route %s: drift listing not taken (%s); engine child replaced",
+                self.route.name,
+                exc,
+            )
+            if child is not None:
+                self._retire(child)
         finally:
             self._talk.release()
+
+    def _retire(self, child: _Child) -> None:
+        with self._lock:
+            if self._child is child:
+                self._child = None
+        self.restarts += 1
+        self._child_restarts.inc()
+        child.kill()
 
     def _current(self) -> tuple[Any, Any]:
         """The (policy, key ring) the next batch is cleaned with (a pending swap taken up)."""
         policy, engine = self.processor.take_up_swap()
+        # A swapped-in engine points the drift log's hook at its own (unused) native gate;
+        # the listing /drift shows is the child's.
+        self.drift.before_listing = self.refresh_drift
         return policy, engine.keys
 
     def close(self) -> None:
@@ -495,9 +568,10 @@ class EngineProcess:
         ]
         with self._talk:
             if policy.digest != child.policy_digest or keys is not child.keys:
-                child.send(("swap", policy, keys))
+                child.send(("swap", policy, keys), self._answer_s)
                 child.policy_digest, child.keys = policy.digest, keys
-            child.send(("batch", raw, slice_s))
+            # The child may be building the swapped policy's engine before it reads this.
+            child.send(("batch", raw, slice_s), self._answer_s)
             reply = child.receive(self._answer_s)
         if reply[0] != "done":
             msg = f"engine child answered {reply[0]!r}"

@@ -48,6 +48,21 @@ def _stamp(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
+def _seen(
+    before: tuple[tuple[str, int, int], ...], paths: Sequence[Path]
+) -> tuple[tuple[str, int, int], ...]:
+    """What a reload has surely read: files as they were stamped *before* it read them.
+
+    A stamp taken after the reload would take a change made while it ran (a file written
+    as soon as /metrics shows the last one applied) as already seen: never refused, never
+    applied, until the next edit. Files the reload started watching (a route's new policy
+    file) were not stamped before; they are stamped now.
+    """
+    known = {row[0]: row for row in before}
+    fresh = {row[0]: row for row in _stamp([p for p in paths if str(p) not in known])}
+    return tuple(known.get(str(p)) or fresh[str(p)] for p in paths)
+
+
 class ConfigWatcher:
     """Watches the worker's routes and policies and swaps changed policies in.
 
@@ -105,7 +120,7 @@ class ConfigWatcher:
             except Exception as exc:  # noqa: BLE001 — the watcher must outlive any bug
                 logger.error("reload failed (%s); the running config stays", type(exc).__name__)
                 self._count("error")
-            self._stamp = _stamp(self._watched())
+            self._stamp = _seen(stamp, self._watched())
 
     # ----------------------------------------------------------------- the reload
 

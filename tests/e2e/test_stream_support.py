@@ -182,6 +182,13 @@ class WorkerProc(WorkerProcess):
                 "LOGSCRUB_SESSION_TIMEOUT_S": "6",
                 "LOGSCRUB_COMMIT_INTERVAL_S": "0.5",
                 "LOGSCRUB_REQUEST_TIMEOUT_S": "10",
+                # Every e2e worker with the engine child (opt-in setting) when asked: the
+                # suite is the child's soak test too.
+                **(
+                    {"LOGSCRUB_ENGINE_PROCESS": os.environ["LOGSCRUB_TEST_ENGINE_PROCESS"]}
+                    if os.environ.get("LOGSCRUB_TEST_ENGINE_PROCESS")
+                    else {}
+                ),
                 **(extra_env or {}),
             }
         )

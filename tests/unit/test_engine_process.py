@@ -366,3 +366,147 @@ def test_the_child_ends_when_its_parent_dies(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def _within(seconds: float, call: Any) -> Any:
+    """``call()`` in a thread; fails the test (instead of hanging it) past ``seconds``."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["out"] = call()
+        except BaseException as exc:  # noqa: BLE001 — re-raised below
+            box["err"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        return pytest.fail(f"still waiting on the engine child after {seconds:.0f} s")
+    if "err" in box:
+        raise box["err"]
+    return box["out"]
+
+
+def test_a_stopped_child_is_replaced_even_when_the_batch_does_not_fit_the_pipe(keys, child):
+    """A hung child does not read: a batch larger than the pipe's buffer (64 KiB: 64 records
+    of 2 KB) blocked the parent's write for ever, before any answer was waited for."""
+    offload, _proc, _metrics = child
+    offload._answer_s = 2.0  # noqa: SLF001
+    take_all(offload.take_batch, records(3))
+    stopped = offload._child.proc  # noqa: SLF001
+    # Distinct values: pickle would send one value used 64 times only once.
+    recs = [
+        message(b'{"msg":"%d %s","ip":"203.0.113.7"}' % (i, b"x" * 2000), 100 + i)
+        for i in range(64)
+    ]
+    os.kill(stopped.pid, signal.SIGSTOP)
+    try:
+        got = _within(60, lambda: offload.take_batch(recs, timestamp_unit=1000.0))
+    finally:
+        stopped.kill()
+    assert len(got) == 64 and all(e is not None and e.kind == "clean" for e in got)
+    assert offload.restarts == 1
+
+
+STALLING_CHILD = """
+import os, pickle, struct, sys, time
+fd_in, fd_out = int(sys.argv[3]), int(sys.argv[4])
+inp, out = os.fdopen(fd_in, "rb"), os.fdopen(fd_out, "wb")
+def frame():
+    (n,) = struct.unpack(">I", inp.read(4))
+    return pickle.loads(inp.read(n))
+frame()
+data = pickle.dumps(("ready",))
+out.write(struct.pack(">I", len(data)) + data)
+out.flush()
+frame()
+out.write(struct.pack(">I", 1000) + b"0123456789")  # a part of an answer, then nothing
+out.flush()
+time.sleep(600)
+"""
+
+
+def test_a_child_that_stops_in_the_middle_of_an_answer_is_replaced(
+    keys, child, tmp_path, monkeypatch
+):
+    """Waiting for an answer was bounded only until its first byte."""
+    offload, _proc, _metrics = child
+    offload._answer_s = 1.0  # noqa: SLF001
+    stub = tmp_path / "stalling-child"
+    stub.write_text(f"#!{sys.executable}\n{STALLING_CHILD}")
+    stub.chmod(0o755)
+    children: list[Any] = []
+    real_popen = subprocess.Popen
+
+    def popen(argv: list[str], **kwargs: Any) -> Any:
+        if argv[1:3] == ["-m", "pipeline.stream.engine_process"]:
+            argv = [str(stub), *argv[1:]]
+        p = real_popen(argv, **kwargs)
+        children.append(p)
+        return p
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    try:
+        got = _within(60, lambda: offload.take_batch([message(LINES[0], 7)], timestamp_unit=1000.0))
+    finally:
+        for p in children:
+            p.kill()
+    assert [(e.kind, e.reason) for e in got] == [("quarantine", ENGINE_CRASH)]
+    assert offload.restarts == 3
+
+
+def test_a_drift_listing_given_up_on_leaves_no_answer_in_the_pipe(keys, child, monkeypatch):
+    """/drift gave up on a slow child's listing and left the child to write it: a listing
+    larger than the pipe's buffer then blocked the child while the next batch, larger too,
+    blocked the parent: both pipes full, for ever."""
+    import pipeline.stream.engine_process as ep
+
+    offload, proc, _metrics = child
+    wide = b"{%s}" % b",".join(b'"field_%04d_%s":1' % (i, b"p" * 40) for i in range(2000))
+    take_all(offload.take_batch, [message(wide, 1), *records(20)])
+    monkeypatch.setattr(ep, "_DRIFT_WAIT_S", 0.0)  # a child slower than /drift waits
+    proc.drift.listing()
+    monkeypatch.undo()
+    recs = [
+        message(b'{"msg":"%d %s","ip":"203.0.113.7"}' % (i, b"x" * 2000), 100 + i)
+        for i in range(64)
+    ]
+    got = _within(30, lambda: offload.take_batch(recs, timestamp_unit=1000.0))
+    assert len(got) == 64 and all(e is not None and e.kind == "clean" for e in got)
+    assert offload.restarts == 1
+    # The new child answers /drift (the listing the old one never gave is not in it).
+    assert {"msg", "ip"} <= {row["path"] for row in proc.drift.listing()["items"]}
+
+
+def test_after_a_reload_drift_still_lists_what_the_child_saw(tmp_path, monkeypatch):
+    """A swapped-in engine pointed the drift log's hook at its own native gate, so /drift
+    stopped asking the child after the first reload."""
+    monkeypatch.setenv("LOGSCRUB_KEY", "reload-test-secret-0123456789-abcdefghijklm")
+    (tmp_path / "policies").mkdir()
+    policy = tmp_path / "policies" / "app.yaml"
+    text = shipped("policies").joinpath("default.yaml").read_text(encoding="utf-8")
+    policy.write_text(text.replace("name: default", "name: app", 1))
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n  - name: app\n    source: logs.raw.app\n    policy: policies/app.yaml\n"
+        "    sink: logs.clean.app\n    quarantine: logs.quarantine.app\n"
+    )
+    settings = load_settings(None, routes=str(routes), ner=False)
+    metrics = StreamMetrics()
+    (proc,) = build_processors(settings, metrics)
+    offload = EngineProcess(proc, ner=False)
+    try:
+
+        def take(value: bytes, offset: int) -> None:
+            rec = Message("logs.raw.app", 0, offset, 1.0, 0, None, None, value, None)
+            offload.take_batch([rec], timestamp_unit=1000.0)
+
+        take(b'{"before":1}', 1)
+        policy.write_text(policy.read_text().replace("name: app", "name: app\n# edited", 1))
+        assert ConfigWatcher(settings, [proc], metrics).reload() == "applied"
+        take(b'{"after_the_reload":1}', 2)
+        paths = [row["path"] for row in proc.drift.listing()["items"]]
+        assert "before" in paths and "after_the_reload" in paths
+    finally:
+        offload.close()

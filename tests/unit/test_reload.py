@@ -123,3 +123,32 @@ def test_the_watcher_notices_a_file_change_and_sighup(setup):
     finally:
         watcher.stop()
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_a_file_changed_while_a_reload_is_applied_is_reloaded_too(setup):
+    """The e2e reload test wrote the next policy as soon as /metrics showed the last one
+    applied; a change landing between the watcher reading the files and remembering what it
+    read must not be taken as already seen (it was never refused, never applied)."""
+    settings, metrics, (processor,), policy, _ = setup
+    watcher = ConfigWatcher(settings, [processor], metrics)
+    second = policy.read_text().replace("name: app", "name: app\n# second", 1)
+    invalid = second.replace("version: 1", "version: 3") + "\nbogus: 1\n"
+    count = watcher._count  # noqa: SLF001
+
+    def count_then_edit(result: str) -> str:
+        got = count(result)
+        if result == "applied":  # what a reader of /metrics can do from here on
+            policy.write_text(invalid)
+        return got
+
+    watcher._count = count_then_edit  # type: ignore[method-assign]  # noqa: SLF001
+    watcher.start(sighup=False)
+    try:
+        policy.write_text(second)
+        deadline = time.monotonic() + 30
+        while _reloads(metrics, "invalid") < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _reloads(metrics, "applied") == 1
+        assert _reloads(metrics, "invalid") == 1, "a change made during a reload went unseen"
+    finally:
+        watcher.stop()
