@@ -97,6 +97,12 @@ class CreditCardRecognizer(LogRecognizer):
             "debitcard",
             "paymentcard",
             "card",
+            "银行卡号",
+            "银行卡",
+            "卡号",
+            "信用卡号",
+            "信用卡",
+            "借记卡号",
         }
     )
     MIN_DIGITS: ClassVar[int] = 12

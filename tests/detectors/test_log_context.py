@@ -729,3 +729,11 @@ def test_a_user_agent_naming_an_iphone_is_still_one_user_agent(engine: Engine) -
     line = '"Mozilla/5.0 (iPhone; CPU iPhone OS 14_4_2 like Mac OS X) AppleWebKit/605.1.15"'
     out = engine.scrub_line(line)
     assert out is not None and "<DEVICE_ID:" not in out and "CPU iPhone" not in out
+
+
+@pytest.mark.parametrize(
+    "line", ["银行卡号：6222021234567890123 开户人：王五", '{"银行卡号":"6222021234567890123"}']
+)
+def test_a_chinese_card_number_field_waives_the_checksum(engine: Engine, line: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and "6222021234567890123" not in out and out.count("0123") == 1
