@@ -57,6 +57,10 @@ _KEYS = [
     "sms_code",
     "captcha",
     "密码",
+    "验证码",
+    "短信验证码",
+    "动态码",
+    "校验码",
     "cvv",
     "cvv2",
     "cvc",
@@ -152,6 +156,16 @@ class SecretRecognizer(LogRecognizer):
             r"(?<![\w])(?:cvv2?|cvc2?|csc)(?:[ \t]+code)?[ \t:=#]{1,3}(?P<value>\d{3,4})(?![\w])",
             0.85,
         ),
+        # A one-time code in an SMS text: `您的验证码是123456`, `Your verification code is
+        # 123456`, `OTP: 4821` (valid for minutes: a credential while it lives).
+        Pattern(
+            "one-time code in prose",
+            r"(?:(?:验证码|动态码|校验码)(?:是|为)?[:：]?[ \t]{0,2}"
+            r"|(?<![\w])(?:verification|security|login|one-time|confirmation) code"
+            r"(?: is)?:?[ \t]{1,2}"
+            r"|(?<![\w])OTP(?: is)?:?[ \t]{1,2})(?P<value>\d{4,8})(?!\d)",
+            0.85,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "").replace("-", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
@@ -180,6 +194,7 @@ class SecretRecognizer(LogRecognizer):
     }
     PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
         "card security code": r"(?i)(?<![\w])(?:cvv|cvc|csc)",
+        "one-time code in prose": r"(?i)验证码|动态码|校验码| code(?: is)?:? {0,2}\d|otp",
     }
     WINDOW: ClassVar[tuple[int, int]] = (4, 80)
 

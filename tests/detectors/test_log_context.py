@@ -737,3 +737,22 @@ def test_a_user_agent_naming_an_iphone_is_still_one_user_agent(engine: Engine) -
 def test_a_chinese_card_number_field_waives_the_checksum(engine: Engine, line: str) -> None:
     out = engine.scrub_line(line)
     assert out is not None and "6222021234567890123" not in out and out.count("0123") == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("SmsReceiver: body=您的验证码是482913，5分钟内有效", "482913"),
+        ("验证码：482913", "482913"),
+        ("Your verification code is 482913", "482913"),
+        ("OTP 4829 sent to user", "4829"),
+    ],
+)
+def test_one_time_codes_in_messages_are_secrets(engine: Engine, line: str, code: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and code not in out and "<SECRET>" in out
+
+
+@pytest.mark.parametrize("line", ["status code 200 ok", "exit code 1234 returned"])
+def test_other_codes_are_kept(engine: Engine, line: str) -> None:
+    assert engine.scrub_line(line) == line
