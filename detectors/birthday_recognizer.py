@@ -36,12 +36,20 @@ class BirthdayRecognizer(LogRecognizer):
     ENTITY: ClassVar[str] = "BIRTHDAY"
     PATTERNS: ClassVar[list[Pattern]] = [
         keyed_pattern("birthday (keyed)", _KEYS, rf"(?:{_DATE})(?![\w])", 0.4),
+        # Chinese prose without a separator: `用户生日1990年5月17日`, `出生于1990年5月17日`.
+        Pattern(
+            "birthday in chinese text",
+            r"(?:生日|出生日期|出生于|出生)(?:是|为)?[:：]?[ \t]{0,2}"
+            r"(?P<value>(?:19|20)\d{2}年(?:1[0-2]|0?[1-9])月(?:[12]\d|3[01]|0?[1-9])日?)(?!\d)",
+            0.85,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
         {k.replace("_", "") for k in _KEYS} | {"userbirthday", "birthyear", "birthmonth"}
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {"birthday in chinese text": r"生日|出生"}
     WINDOW: ClassVar[tuple[int, int]] = (12, 80)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -21,6 +21,8 @@ class GenderRecognizer(LogRecognizer):
     ENTITY: ClassVar[str] = "GENDER"
     PATTERNS: ClassVar[list[Pattern]] = [
         keyed_pattern("gender (keyed)", _KEYS, _VALUES, 0.4),
+        # Chinese prose without a separator: `性别女`, `性别为男`.
+        Pattern("gender in chinese text", r"性别(?:是|为)?(?P<value>[男女])(?![\w])", 0.85),
     ]
     CONTEXT: ClassVar[list[str]] = ["gender", "sex", "性别"]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
@@ -33,4 +35,5 @@ class GenderRecognizer(LogRecognizer):
         }
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {"gender in chinese text": r"性别"}
     WINDOW: ClassVar[tuple[int, int]] = (12, 40)

@@ -44,6 +44,13 @@ class GpsCoordinatesRecognizer(LogRecognizer):
             0.45,
         ),
         keyed_pattern("keyed coordinate", _KEYS, rf"{_LON}(?![\w.])", 0.5, quoted=False),
+        # Chinese: `北纬39.9042 东经116.4074`, `南纬33.86°，东经151.21°`.
+        Pattern(
+            "chinese hemisphere words",
+            r"[北南]纬[:：]?[ \t]{0,2}\d{1,2}(?:\.\d{1,8})?°?[ \t]{0,2}[,，]?[ \t]{0,2}"
+            r"[东西]经[:：]?[ \t]{0,2}\d{1,3}(?:\.\d{1,8})?°?",
+            0.85,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [
         "gps",
@@ -90,6 +97,7 @@ class GpsCoordinatesRecognizer(LogRecognizer):
     )
     MIN_DIGITS: ClassVar[int] = 5
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.000",)
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {"chinese hemisphere words": r"[北南]纬"}
     NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset(
         {
             "version",

@@ -69,6 +69,13 @@ class NicknameRecognizer(LogRecognizer):
             0.8,
         ),
         Pattern(
+            # Chinese prose: `昵称"小熊猫"`, `昵称为「快乐的小鱼」`.
+            "nickname quoted in chinese text",
+            r"昵称(?:是|为)?[:：]?[ \t]{0,2}[\"'\u201c\u300c\u300e]"
+            r"(?P<value>[^\"'\u201d\u300d\u300f\n]{1,32})[\"'\u201d\u300d\u300f]",
+            0.85,
+        ),
+        Pattern(
             # `Topic for #plaso set by Kristinn`, irssi `-!- Topic set by fpi [~f@host]`.
             "chat topic setter",
             r"(?<![\w])[Tt]opic (?:for [#&]\S{1,64} )?set by (?P<value>" + _NICK + r")" + _NICK_END,
@@ -95,6 +102,7 @@ class NicknameRecognizer(LogRecognizer):
         "chat event actor": r"(?:-->|<--|---|-!-|\*\*\*)[ \t]",
         "chat event target": r"(?:-->|<--|---|-!-|\*\*\*)[ \t]",
         "chat topic setter": r"[Tt]opic (?:for [#&]\S{1,64} )?set by ",
+        "nickname quoted in chinese text": r"昵称",
     }
     WINDOW: ClassVar[tuple[int, int]] = (2, 150)
 

@@ -54,7 +54,11 @@ class UserIdRecognizer(LogRecognizer):
         keyed_pattern("user id (keyed)", _KEYS, r"[\w\-.@]{1,64}(?![\w:])", 0.4),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
-    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset({k.replace("_", "") for k in _KEYS})
+    # A QQ number is the account of China's largest messenger (as a field, not a key:
+    # `qq=` in text is too short a word to trust).
+    FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {k.replace("_", "") for k in _KEYS} | {"qq", "qqnumber", "qqno", "qqid", "qq号", "qq号码"}
+    )
     CONTEXT_REQUIRED: ClassVar[bool] = True
     WINDOW: ClassVar[tuple[int, int]] = (24, 100)
 

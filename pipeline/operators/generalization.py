@@ -231,6 +231,8 @@ _DATE_FORMS: Final = (
     (re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})"), 3, 2, 1),
     # Reduced-precision ISO 8601, so that generalizing twice is harmless.
     (re.compile(r"([0-9]{4})-([0-9]{2})"), 1, 2, 0),
+    # Chinese: 1990年5月17日.
+    (re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?"), 1, 2, 3),
 )
 _NOT_DATE: Final = "not a supported date or datetime"
 
@@ -244,7 +246,8 @@ def date_to(value: str, unit: Literal["month", "year"] = "month") -> str:
     Accepted forms: ISO 8601 dates and datetimes as :meth:`datetime.fromisoformat`
     reads them (``2024-03-15``, ``2024-03-15T10:20:30.5+02:00``, ``...Z``,
     ``2024-03-15 10:20``, ``20240315T102030``), ``YYYY/MM/DD``, ``YYYYMMDD``,
-    ``DD/MM/YYYY`` (day first; ``MM/DD/YYYY`` is not accepted) and ``YYYY-MM``; for
+    ``DD/MM/YYYY`` (day first; ``MM/DD/YYYY`` is not accepted), ``YYYY-MM`` and
+    ``YYYY年M月D日``; for
     ``unit="year"`` also a bare year (``1990``), its own output.
     The calendar date must exist.
 

@@ -756,3 +756,23 @@ def test_one_time_codes_in_messages_are_secrets(engine: Engine, line: str, code:
 @pytest.mark.parametrize("line", ["status code 200 ok", "exit code 1234 returned"])
 def test_other_codes_are_kept(engine: Engine, line: str) -> None:
     assert engine.scrub_line(line) == line
+
+
+@pytest.mark.parametrize(
+    ("line", "raw", "token"),
+    [
+        # Chinese prose writes a value right after its word, without `:` or `=`.
+        ('用户(ID:10293)昵称"小熊猫"修改头像成功', "小熊猫", "<NICKNAME:"),
+        ("昵称为「快乐的小鱼」", "快乐的小鱼", "<NICKNAME:"),
+        ("用户生日1990年5月17日 已保存", "5月17日", "1990"),
+        ("性别女，年龄33", "性别女", "<GENDER:"),
+        ("定位：北纬39.9042 东经116.4074", "116.4074", "<GPS_COORDINATES>"),
+        ("南纬33.86°，东经151.21° ok", "151.21", "<GPS_COORDINATES>"),
+        ('{"qq":"123456789"}', "123456789", "<USER_ID:"),
+    ],
+)
+def test_values_right_after_their_chinese_word(
+    engine: Engine, line: str, raw: str, token: str
+) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and raw not in out and token in out
