@@ -72,6 +72,12 @@ class DeviceIdRecognizer(LogRecognizer):
         Pattern("android id (16 hex)", r"(?<![\w\-])[0-9a-f]{16}(?![\w\-])", 0.2),
         keyed_pattern("device id (keyed)", _KEYS, r"[\w\-:.]{6,128}", 0.3),
         Pattern(
+            # REST paths name the device they act on: `/api/v1/devices/9774d56d682e549c/bind`.
+            "device id in a path",
+            rf"/devices?/(?P<value>{_UUID}|[0-9a-f]{{40}}|[0-9a-f]{{16}})(?=[/?#\s\"';,]|$)",
+            0.8,
+        ),
+        Pattern(
             # Apple devices are named after their owner, and logs carry the name as the
             # host or the device: `Johns-MacBook-Pro.local`, `Lucy's iPhone`.
             "device named after its owner",
@@ -95,6 +101,7 @@ class DeviceIdRecognizer(LogRecognizer):
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
     PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "device id in a path": r"(?i)/devices?/[0-9a-f]",
         "device named after its owner": r"(?i:[\- ](?:macbook|imac|iphone|ipad|mac[\- ]))",
     }
     WINDOW: ClassVar[tuple[int, int]] = (0, 96)

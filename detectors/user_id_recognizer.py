@@ -52,6 +52,13 @@ class UserIdRecognizer(LogRecognizer):
     ENTITY: ClassVar[str] = "USER_ID"
     PATTERNS: ClassVar[list[Pattern]] = [
         keyed_pattern("user id (keyed)", _KEYS, r"[\w\-.@]{1,64}(?![\w:])", 0.4),
+        # REST paths name the user they act on: `/api/users/48213/orders`.
+        Pattern(
+            "user id in a path",
+            r"/(?:users?|members?|customers?|profiles?|players?|accounts?)/"
+            r"(?P<value>\d{2,20})(?=[/?#\s\"';,]|$)",
+            0.8,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
     # A QQ number is the account of China's largest messenger (as a field, not a key:
@@ -60,6 +67,9 @@ class UserIdRecognizer(LogRecognizer):
         {k.replace("_", "") for k in _KEYS} | {"qq", "qqnumber", "qqno", "qqid", "qq号", "qq号码"}
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "user id in a path": r"(?i)/(?:user|member|customer|profile|player|account)s?/\d",
+    }
     WINDOW: ClassVar[tuple[int, int]] = (24, 100)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

@@ -147,7 +147,9 @@ class UsernameRecognizer(LogRecognizer):
             # A home directory names its account: `PWD=/home/alice`, `C:\\Users\\bob`.
             "home directory",
             r"(?:(?<![\w.])/home/|(?<![\w.])/Users/|\\Users\\)"
-            r"(?P<value>(?!(?:Shared|Public|Default|All Users)(?![\w.\-]))"
+            # (`/users/me` and similar REST words are not accounts.)
+            r"(?P<value>(?!(?:Shared|Public|Default|All Users|me|self|current|new|search|list"
+            r"|count|all)(?![\w.\-]))"
             r"[A-Za-z0-9_][\w.\-]{0,63})",
             0.8,
         ),

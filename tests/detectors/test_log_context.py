@@ -776,3 +776,22 @@ def test_values_right_after_their_chinese_word(
 ) -> None:
     out = engine.scrub_line(line)
     assert out is not None and raw not in out and token in out
+
+
+@pytest.mark.parametrize(
+    ("line", "raw", "token"),
+    [
+        ('"GET /api/users/48213/orders HTTP/1.1" 200', "48213", "<USER_ID:"),
+        ('{"path":"/api/v1/devices/9774d56d682e549c/bind"}', "9774d56d682e549c", "<DEVICE_ID:"),
+    ],
+)
+def test_ids_in_rest_paths(engine: Engine, line: str, raw: str, token: str) -> None:
+    out = engine.scrub_line(line)
+    assert out is not None and raw not in out and token in out
+
+
+@pytest.mark.parametrize(
+    "line", ['"GET /api/v1/orders/48213 HTTP/1.1"', '"GET /users/me HTTP/1.1"']
+)
+def test_rest_paths_without_a_person_stay(engine: Engine, line: str) -> None:
+    assert engine.scrub_line(line) == line
