@@ -796,12 +796,7 @@ class Engine:
             return None
         if not isinstance(obj, dict | list) or max_depth_exceeded(obj, self._limits.max_depth):
             return None
-        if isinstance(obj, dict):
-            cleaned: Any = self._walk_dict(obj, p, name, counts)
-        else:
-            pa = (*p, ARRAY)
-            items = (self._node(item, pa, name, parent, counts) for item in obj)
-            cleaned = [item for item in items if item is not DROP]
+        cleaned = self._node(obj, p, name, parent, counts)
         return v if cleaned == obj else dumps(cleaned).decode()
 
     def _apply_rule(
