@@ -187,7 +187,11 @@ def test_a_record_the_parent_cannot_read_gets_its_metadata_only_entry(keys, chil
     assert got[1].reason == "unreadable_record" and orjson.loads(got[1].value)["payload"] is None
 
 
-def test_a_reloaded_policy_reaches_the_child_from_the_next_batch(tmp_path, monkeypatch):
+def _app_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, StreamMetrics, Any, Path, str]:
+    """One route `app` on a copy of the default policy (a file a test can rewrite to
+    reload): its settings, metrics, processor, the policy file and the policy's text."""
     monkeypatch.setenv("LOGSCRUB_KEY", "reload-test-secret-0123456789-abcdefghijklm")
     (tmp_path / "policies").mkdir()
     policy = tmp_path / "policies" / "app.yaml"
@@ -201,6 +205,11 @@ def test_a_reloaded_policy_reaches_the_child_from_the_next_batch(tmp_path, monke
     settings = load_settings(None, routes=str(routes), ner=False)
     metrics = StreamMetrics()
     (proc,) = build_processors(settings, metrics)
+    return settings, metrics, proc, policy, text
+
+
+def test_a_reloaded_policy_reaches_the_child_from_the_next_batch(tmp_path, monkeypatch):
+    settings, metrics, proc, policy, text = _app_route(tmp_path, monkeypatch)
     offload = EngineProcess(proc, ner=False)
     try:
         line = b'{"msg":"hi","ip":"203.0.113.7"}'
@@ -482,19 +491,7 @@ def test_a_drift_listing_given_up_on_leaves_no_answer_in_the_pipe(keys, child, m
 def test_after_a_reload_drift_still_lists_what_the_child_saw(tmp_path, monkeypatch):
     """A swapped-in engine pointed the drift log's hook at its own native gate, so /drift
     stopped asking the child after the first reload."""
-    monkeypatch.setenv("LOGSCRUB_KEY", "reload-test-secret-0123456789-abcdefghijklm")
-    (tmp_path / "policies").mkdir()
-    policy = tmp_path / "policies" / "app.yaml"
-    text = shipped("policies").joinpath("default.yaml").read_text(encoding="utf-8")
-    policy.write_text(text.replace("name: default", "name: app", 1))
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(
-        "routes:\n  - name: app\n    source: logs.raw.app\n    policy: policies/app.yaml\n"
-        "    sink: logs.clean.app\n    quarantine: logs.quarantine.app\n"
-    )
-    settings = load_settings(None, routes=str(routes), ner=False)
-    metrics = StreamMetrics()
-    (proc,) = build_processors(settings, metrics)
+    settings, metrics, proc, policy, text = _app_route(tmp_path, monkeypatch)
     offload = EngineProcess(proc, ner=False)
     try:
 
