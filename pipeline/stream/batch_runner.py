@@ -88,6 +88,9 @@ _STUCK_MARGIN_S = 5.0
 # Producer restarts in a row (no transaction committed in between) before the process gives
 # up: another process holds our transactional id (two workers sharing an instance_id).
 _MAX_FATAL_IN_A_ROW = 5
+# Failed reads of the committed offsets (``request_timeout_s`` each) before a rewind gives
+# up on the consumer and joins the group again with a new one (:meth:`_rejoin`).
+_REWIND_TRIES = 3
 
 
 def _record_errors() -> dict[int, type[BaseException]]:
@@ -402,14 +405,7 @@ class BatchRunner:
         self._producer = self._start_producer() if not self.stop.is_set() else None
         if self._producer is None:
             return
-        consumer = Consumer(self._consumer_config())
-        self._consumer = consumer
-        consumer.subscribe(
-            sorted(self.processors),
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
-        )
+        self._consumer = self._subscribe()
         logger.info(
             "batch: %s, %d route(s), up to %d records per batch%s",
             self.settings.guarantee,
@@ -420,7 +416,9 @@ class BatchRunner:
         try:
             while not self.stop.is_set():
                 room = self.settings.batch_max_records - len(self._leftover)
-                fetched = self._fetch(consumer, room, block=not self._leftover) if room > 0 else []
+                fetched = (
+                    self._fetch(self._consumer, room, block=not self._leftover) if room > 0 else []
+                )
                 # After the fetch: a rebalance inside it drops the leftovers (not ours now,
                 # or refetched from the committed offsets).
                 messages, self._leftover = self._leftover + fetched, []
@@ -443,7 +441,7 @@ class BatchRunner:
             if not self.exactly_once and self._uncommitted:
                 self._commit(final=True)
             try:
-                consumer.close()  # leaves the group: partitions move on at once
+                self._consumer.close()  # leaves the group: partitions move on at once
             except (KafkaException, RuntimeError) as exc:
                 logger.warning("batch: closing the consumer failed (%s)", _code(exc))
             if self._producer is not None:
@@ -451,6 +449,37 @@ class BatchRunner:
                 _discard(self._producer)
             for processor in self.processors.values():
                 processor.close()
+
+    def _subscribe(self) -> Any:
+        consumer = Consumer(self._consumer_config())
+        consumer.subscribe(
+            sorted(self.processors),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        return consumer
+
+    def _rejoin(self) -> None:
+        """Replace the consumer: leave the group, join again with a new one.
+
+        Why: a new member starts each partition it is given at the committed offset, which
+        is what a rewind needs when the old consumer cannot read those offsets. CI saw an
+        exactly-once worker whose consumer, after a broker restart during a failed
+        transaction, timed out reading committed offsets for over 90 s while the broker and
+        a new producer worked (librdkafka 2.16.0; its session had timed out meanwhile). The
+        old consumer's ``close`` is given ``session_timeout_s`` and then left behind: the
+        broker drops its membership when that session times out.
+        """
+        old, self._consumer = self._consumer, None
+        self._leftover = []
+        closing = threading.Thread(target=_close_quietly, args=(old,), daemon=True)
+        closing.start()
+        closing.join(self.settings.session_timeout_s)
+        if closing.is_alive():
+            logger.warning("batch: the old consumer did not close in time; left behind")
+        self._consumer = self._subscribe()
+        logger.warning("batch: rejoined the group with a new consumer")
 
     def _fetch(self, consumer: Any, limit: int, *, block: bool = True) -> list[Any]:
         """What has been fetched, up to ``batch_max_records``; blocks briefly only when empty.
@@ -888,6 +917,11 @@ class BatchRunner:
             except KafkaException as exc:
                 attempt += 1
                 self._stalled(attempt, "reading committed offsets", exc, len(partitions))
+                if attempt >= _REWIND_TRIES:
+                    # Nothing of these partitions is processed before their committed
+                    # offsets are known: the new consumer starts from them.
+                    self._rejoin()
+                    return
                 if self._sleep(backoff_s(attempt)):
                     raise _StoppedError from None
         for tp in committed:
@@ -906,12 +940,16 @@ class BatchRunner:
     # ----------------------------------------------------------------- rebalance, lag
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        if consumer is not self._consumer:
+            return  # a consumer replaced by _rejoin, closing
         self.health.consuming = True
         self.health.detail = {"assigned_partitions": len(partitions)}
         logger.info("batch: %d partition(s) assigned", len(partitions))
         self._lag_at = 0.0
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        if consumer is not self._consumer:
+            return  # a consumer replaced by _rejoin, closing
         # Between batches (callbacks are served inside consume): at-least-once settles the
         # last batch and commits what is acknowledged; exactly-once has nothing open.
         try:
@@ -925,6 +963,8 @@ class BatchRunner:
         logger.info("batch: %d partition(s) revoked", len(partitions))
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+        if consumer is not self._consumer:
+            return  # a consumer replaced by _rejoin, closing
         self._uncommitted.clear()  # a commit would be refused: the new owner redoes them
         self._sent = None
         self._leftover = []
@@ -959,6 +999,13 @@ class BatchRunner:
     def lag(self) -> dict[str, tuple[int, int]]:
         """Route -> (records behind the high watermark, partitions assigned)."""
         return dict(self._lag)
+
+
+def _close_quietly(consumer: Any) -> None:
+    try:
+        consumer.close()
+    except (KafkaException, RuntimeError) as exc:
+        logger.warning("batch: closing the old consumer failed (%s)", _code(exc))
 
 
 def _discard(producer: Any) -> None:

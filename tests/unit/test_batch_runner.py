@@ -133,3 +133,40 @@ def test_a_batch_ends_after_its_time_slice_and_the_rest_leads_the_next(keys):
     assert r._consumer.commits == [({(ROUTE.source, 0): 1}, 1)]  # only what was processed
     r._finish_sent()
     assert r._consumer.commits[-1][0] == {(ROUTE.source, 0): 2}
+
+
+class UnreadableOffsets:
+    """A consumer that cannot read its committed offsets (CI saw librdkafka in that state
+    after a broker restart during a failed transaction; it cannot be produced on demand)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.closed = False
+
+    def committed(self, partitions: list[Any], timeout: float) -> list[Any]:
+        from confluent_kafka import KafkaException
+
+        self.reads += 1
+        raise KafkaException(KafkaError(KafkaError._TIMED_OUT))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_rewind_that_cannot_read_committed_offsets_rejoins_with_a_new_consumer(keys):
+    producer = FakeProducer()
+    r, _proc = runner(keys, producer, guarantee="exactly_once")
+    stuck = UnreadableOffsets()
+    r._consumer = stuck
+    r._leftover = [message(7)]  # fetched past the commit: must not be processed from here
+    joined: list[Any] = []
+    r._subscribe = lambda: joined.append("new") or "new consumer"  # type: ignore[method-assign]
+    r._sleep = lambda seconds: False  # type: ignore[method-assign]
+    r._rewind([(ROUTE.source, 0)])
+    assert stuck.reads == 3 and stuck.closed
+    assert joined == ["new"] and r._consumer == "new consumer"
+    assert r._leftover == []
+    # The old consumer's late callbacks (closing) change nothing of the new one's state.
+    r._leftover = [message(8)]
+    r._on_revoke(stuck, [])
+    assert [m.offset() for m in r._leftover] == [8]
