@@ -127,6 +127,13 @@ class LogRecognizer(PatternRecognizer):
         del text, start
         return False
 
+    def in_negative_position(self, text: str, start: int) -> bool:
+        """Whether a phrase before ``start`` says "not this entity" where no single word
+        does (``Upgraded agent to 8.1.34.3``: a version, though ``to`` often precedes an
+        address). Wins over :meth:`in_positive_position`. Default: never."""
+        del text, start
+        return False
+
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
             supported_entity=self.ENTITY,
