@@ -281,6 +281,45 @@ class KeyedPattern(Pattern):
         self.keys = keys
 
 
+#: Words that name a record's number, not a person's card or SIM: a long Luhn-valid digit
+#: run under `order_no` or after `trace` is an order or a trace id (credit cards, ICCIDs).
+RECORD_NUMBER_WORDS: frozenset[str] = frozenset(
+    {
+        "order",
+        "orderno",
+        "orderid",
+        "trade",
+        "tradeno",
+        "txn",
+        "txnid",
+        "transaction",
+        "seq",
+        "sequence",
+        "trace",
+        "traceid",
+        "span",
+        "spanid",
+        "request",
+        "requestid",
+        "msgid",
+        "block",
+        "blockid",
+        "offset",
+        "epoch",
+        "ts",
+        "timestamp",
+        "invoice",
+        "ticket",
+        "waybill",
+        "tracking",
+        "shipment",
+        "refund",
+        "batch",
+        "snowflake",
+    }
+)
+
+
 def keyed_pattern(
     name: str, keys: list[str], value: str, score: float, *, quoted: bool = True
 ) -> KeyedPattern:
