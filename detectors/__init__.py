@@ -21,6 +21,7 @@ from detectors.cn_resident_id_recognizer import CnResidentIdRecognizer
 from detectors.credit_card_recognizer import CreditCardRecognizer
 from detectors.device_id_recognizer import DeviceIdRecognizer
 from detectors.email_address_recognizer import EmailAddressRecognizer
+from detectors.encoded_text_recognizer import EncodedTextRecognizer
 from detectors.gender_recognizer import GenderRecognizer
 from detectors.gps_coordinates_recognizer import GpsCoordinatesRecognizer
 from detectors.iccid_recognizer import IccidRecognizer
@@ -73,6 +74,9 @@ RECOGNIZERS: tuple[type[LogRecognizer], ...] = (
     UserIdRecognizer,
     BiometricRecognizer,
     PhotoRecognizer,
+    # Last: a locator for the engine (it decodes and cleans the blob), never a field's
+    # entity by name.
+    EncodedTextRecognizer,
 )
 
 ENTRY_POINT_GROUP = "logscrub.detectors"
@@ -120,6 +124,7 @@ __all__ = [
     "CreditCardRecognizer",
     "DeviceIdRecognizer",
     "EmailAddressRecognizer",
+    "EncodedTextRecognizer",
     "GenderRecognizer",
     "GpsCoordinatesRecognizer",
     "IccidRecognizer",

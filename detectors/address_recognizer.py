@@ -71,6 +71,26 @@ _US_ADDRESS = (
     r",[ \t](?:[A-Z][a-z]+[ \t]?){1,3},[ \t][A-Z]{2}[ \t]\d{5}(?:-\d{4})?(?![\w])"
 )
 
+# A street line without the state and ZIP: `742 Evergreen Terrace, Springfield`, `lives at
+# 42 Elm Street`. Capitalized words and a street word, followed by a city or preceded by
+# a word that introduces an address (a number and capitalized words alone are often a
+# product or a count).
+_STREET_WORD = (
+    r"(?-i:Street|Avenue|Road|Lane|Drive|Boulevard|Court|Place|Terrace|Parkway|Circle"
+    r"|Highway|Square|(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Pkwy|Hwy)(?=[.,]|[ \t]*$))\.?"
+)
+_STREET_LINE = rf"\d{{1,6}}[ \t](?-i:(?:[A-Z][a-z]+[ \t]){{1,3}}){_STREET_WORD}(?![\w])"
+_CITY = r"(?-i:[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})(?![\w])"
+_STREET_GATE = (
+    r"\d [A-Z][a-z]+ (?:[A-Z][a-z]+ ){0,2}(?:Street|Avenue|Road|Lane|Drive|Boulevard|Court"
+    r"|Place|Terrace|Parkway|Circle|Highway|Square|St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Pkwy|Hwy)\b"
+)
+_STREET_WITH_CITY = rf"(?<![\w.])(?P<value>{_STREET_LINE},[ \t]{_CITY})"
+_STREET_AFTER_CUE = (
+    r"(?<![\w])(?:at|to|address|addr|located at|lives at|ship to|deliver to)[ \t]*:?[ \t]+"
+    rf"(?P<value>{_STREET_LINE})"
+)
+
 
 class AddressRecognizer(LogRecognizer):
     """Detect a postal address after its key: ``"address": "1 Main St, Springfield"``.
@@ -86,11 +106,18 @@ class AddressRecognizer(LogRecognizer):
         # Full street addresses stand on their own anywhere in free text.
         Pattern("cn street address", _CN_ADDRESS, 0.85),
         Pattern("us street address", _US_ADDRESS, 0.85),
+        Pattern("street and city", _STREET_WITH_CITY, 0.85),
+        Pattern("street after cue", _STREET_AFTER_CUE, 0.85),
     ]
     # The keyed pattern carries its key; the street patterns are evidence themselves.
     CONTEXT_REQUIRED: ClassVar[bool] = False
     TRIGGER_WORDS: ClassVar[tuple[str, ...]] = ("号",)
     # `, TX 80773` (state letters are hex or not: see text_shape).
+    # A number, capitalized words and a street word.
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "street and city": _STREET_GATE,
+        "street after cue": _STREET_GATE,
+    }
     PATTERN_ANCHORS: ClassVar[dict[str, tuple[bytes, ...]]] = {
         "us street address": (rb", [ax][ax] 00000",),
         "cn street address": (rb"0\?",),

@@ -127,6 +127,13 @@ class LogRecognizer(PatternRecognizer):
         del text, start
         return False
 
+    def in_negative_position(self, text: str, start: int) -> bool:
+        """Whether a phrase before ``start`` says "not this entity" where no single word
+        does (``Upgraded agent to 8.1.34.3``: a version, though ``to`` often precedes an
+        address). Wins over :meth:`in_positive_position`. Default: never."""
+        del text, start
+        return False
+
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
             supported_entity=self.ENTITY,
@@ -272,6 +279,45 @@ class KeyedPattern(Pattern):
     def __init__(self, name: str, regex: str, score: float, keys: tuple[str, ...]) -> None:
         super().__init__(name, regex, score)
         self.keys = keys
+
+
+#: Words that name a record's number, not a person's card or SIM: a long Luhn-valid digit
+#: run under `order_no` or after `trace` is an order or a trace id (credit cards, ICCIDs).
+RECORD_NUMBER_WORDS: frozenset[str] = frozenset(
+    {
+        "order",
+        "orderno",
+        "orderid",
+        "trade",
+        "tradeno",
+        "txn",
+        "txnid",
+        "transaction",
+        "seq",
+        "sequence",
+        "trace",
+        "traceid",
+        "span",
+        "spanid",
+        "request",
+        "requestid",
+        "msgid",
+        "block",
+        "blockid",
+        "offset",
+        "epoch",
+        "ts",
+        "timestamp",
+        "invoice",
+        "ticket",
+        "waybill",
+        "tracking",
+        "shipment",
+        "refund",
+        "batch",
+        "snowflake",
+    }
+)
 
 
 def keyed_pattern(

@@ -8,7 +8,7 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 from stdnum import luhn
 
-from detectors.base import DIGITS_12, LogRecognizer
+from detectors.base import DIGITS_12, RECORD_NUMBER_WORDS, LogRecognizer
 
 _NON_DIGITS = re.compile(r"\D")
 
@@ -107,41 +107,7 @@ class CreditCardRecognizer(LogRecognizer):
     )
     MIN_DIGITS: ClassVar[int] = 12
     # Long numbers that pass Luhn by chance (1 in 10) under these names are not cards.
-    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset(
-        {
-            "order",
-            "orderno",
-            "orderid",
-            "trade",
-            "tradeno",
-            "txn",
-            "txnid",
-            "transaction",
-            "seq",
-            "sequence",
-            "trace",
-            "traceid",
-            "span",
-            "spanid",
-            "request",
-            "requestid",
-            "msgid",
-            "block",
-            "blockid",
-            "offset",
-            "epoch",
-            "ts",
-            "timestamp",
-            "invoice",
-            "ticket",
-            "waybill",
-            "tracking",
-            "shipment",
-            "refund",
-            "batch",
-            "snowflake",
-        }
-    )
+    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = RECORD_NUMBER_WORDS
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 16)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from presidio_analyzer import Pattern
@@ -25,6 +26,25 @@ _KEYS = [
     "loc_lat",
     "loc_lng",
 ]
+
+
+# Hemisphere letters, degrees-minutes-seconds: `40.7128 N, 74.0060 W`, `N 40.7128 W 74.0060`,
+# `39°54'15"N 116°24'27"E`. The letters are capitals (`(?-i:...)`: patterns are compiled
+# case-insensitive) so that `5.123 n` in prose is not a latitude.
+_NS = r"(?-i:[NS])"
+_EW = r"(?-i:[EW])"
+_LAT_ABS = r"(?:[1-8]?\d|90)\.\d{3,10}"
+_LON_ABS = r"(?:1[0-7]\d|0?\d{1,2}|180)\.\d{3,10}"
+_DMS = r"\d{1,3}°[ \t]?\d{1,2}['′][ \t]?\d{1,2}(?:\.\d{1,4})?(?:[\"″]|'')"
+_PAIR_SEP = r"[ \t]?[,;/]?[ \t]{0,3}"
+_HEMISPHERE_PAIR = (
+    rf"(?<![\w.]){_LAT_ABS}°?[ \t]?{_NS}{_PAIR_SEP}{_LON_ABS}°?[ \t]?{_EW}(?![\w])"
+    rf"|(?<![\w]){_NS}[ \t]?{_LAT_ABS}°?{_PAIR_SEP}{_EW}[ \t]?{_LON_ABS}°?(?![\w.])"
+    rf"|(?<![\w.]){_DMS}[ \t]?{_NS}{_PAIR_SEP}{_DMS}[ \t]?{_EW}(?![\w])"
+    rf"|(?<![\w]){_NS}[ \t]?{_DMS}{_PAIR_SEP}{_EW}[ \t]?{_DMS}"
+)
+# Written forms the operators cannot round: validated by their pattern alone.
+_WRITTEN_FORM = re.compile(r"[NSEW°纬经]")
 
 
 class GpsCoordinatesRecognizer(LogRecognizer):
@@ -51,6 +71,7 @@ class GpsCoordinatesRecognizer(LogRecognizer):
             r"[东西]经[:：]?[ \t]{0,2}\d{1,3}(?:\.\d{1,8})?°?",
             0.85,
         ),
+        Pattern("hemisphere letters", _HEMISPHERE_PAIR, 0.85),
     ]
     CONTEXT: ClassVar[list[str]] = [
         "gps",
@@ -97,7 +118,10 @@ class GpsCoordinatesRecognizer(LogRecognizer):
     )
     MIN_DIGITS: ClassVar[int] = 5
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"0\.000",)
-    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {"chinese hemisphere words": r"[北南]纬"}
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "chinese hemisphere words": r"[北南]纬",
+        "hemisphere letters": r"\d\.\d{3,}°?[ \t]?[NS]|[NS][ \t]?\d{1,2}\.\d{3}|°",
+    }
     NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = frozenset(
         {
             "version",
@@ -137,6 +161,8 @@ class GpsCoordinatesRecognizer(LogRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Return True for a 4+ decimal pair, None for less precise values."""
+        if _WRITTEN_FORM.search(pattern_text):
+            return True
         parts = pattern_text.split(",")
         if len(parts) == 2:
             try:

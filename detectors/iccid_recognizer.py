@@ -8,7 +8,7 @@ from typing import ClassVar
 from presidio_analyzer import Pattern
 from stdnum import luhn
 
-from detectors.base import DIGITS_12, LogRecognizer
+from detectors.base import DIGITS_12, RECORD_NUMBER_WORDS, LogRecognizer
 
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
@@ -44,6 +44,8 @@ class IccidRecognizer(LogRecognizer):
         }
     )
     MIN_DIGITS: ClassVar[int] = 12
+    # `"orderno": 8963173173452369009` starts with 89 and passes Luhn: an order number.
+    NEGATIVE_CONTEXT: ClassVar[frozenset[str]] = RECORD_NUMBER_WORDS
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_12,)
     WINDOW: ClassVar[tuple[int, int]] = (8, 12)
 

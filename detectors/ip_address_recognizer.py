@@ -31,6 +31,20 @@ _NETWORK_POSITION = re.compile(
     re.IGNORECASE,
 )
 
+# A version change written as prose: `Upgraded agent to 8.1.34.3 (was 6.3.1-rc.3)`,
+# `Deployed commit d75e6fa as 4.6.143.1`, `rolled back to 2.0.1.7`. Four-part versions
+# are dotted quads; the verb before the connecting word says which. Not `updated`/
+# `migrated` (`DNS updated to 10.0.0.2` names a host), not across a clause (`Upgraded
+# agent; connected to 91.198.174.192`).
+_VERSION_CHANGE = re.compile(
+    r"(?<![\w])(?:(?:up|down)grad(?:e|ed|es|ing)|deploy(?:ed|s|ing)?|released?|bump(?:ed|s)?"
+    r"|roll(?:ed|ing)?[ \-]?back)(?![\w])"
+    # ...in the same clause, with no word between that names a host.
+    r"(?:(?!connect|client|host|peer|server|node|from)[^\"\n;,|]){0,60}$",
+    re.IGNORECASE,
+)
+_CHANGE_LINK = re.compile(r"(?<![\w])(?:to|as|from|was|->|=>)[ \t]*\(?[ \t]*v?$", re.IGNORECASE)
+
 
 class IpAddressRecognizer(LogRecognizer):
     """Detect IPv4 and IPv6 addresses (with ports, brackets, IPv4-mapped forms, zone ids).
@@ -198,6 +212,14 @@ class IpAddressRecognizer(LogRecognizer):
         ``host=``/``relay=``..., is an address whatever version word is near (fail
         closed)."""
         return _NETWORK_POSITION.search(text, max(0, start - 80), start) is not None
+
+    def in_negative_position(self, text: str, start: int) -> bool:
+        """A dotted quad right after ``to``/``as``/``was`` in a version change (an upgrade,
+        a deploy, a rollback) is a version, even where ``to`` would name a host."""
+        return (
+            _CHANGE_LINK.search(text, max(0, start - 8), start) is not None
+            and _VERSION_CHANGE.search(text, max(0, start - 90), start) is not None
+        )
 
     def normalize(self, value: str) -> str:
         """Return the compressed lowercase form (``::FFFF:1.2.3.4`` -> ``::ffff:102:304``;

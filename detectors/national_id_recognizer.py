@@ -55,10 +55,19 @@ class NationalIdRecognizer(LogRecognizer):
     PATTERNS: ClassVar[list[Pattern]] = [
         keyed_pattern("national id (keyed)", _KEYS, r"[A-Za-z0-9][A-Za-z0-9\-]{4,24}", 0.4),
         Pattern("us ssn", _SSN, 0.4),
+        # Prose: `Passport no. E12345678 verified`, `passport number: G1234567`. A passport
+        # number has a digit within its first four characters (not `passport verified`).
+        Pattern(
+            "passport number in prose",
+            r"(?<![A-Za-z])passport(?:[ \t]+(?:no\.?|nr\.?|number|num|#|id))?[ \t]*[:#=]?[ \t]*"
+            r"(?P<value>(?=[A-Z]{0,3}\d)[A-Z0-9]{6,12})(?![\w\-])",
+            0.8,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [
         "ssn",
         "social security",
+        "social",  # context is matched word by word: `social security number 123-45-6789`
         "passport",
         "license",
         "licence",
@@ -70,6 +79,12 @@ class NationalIdRecognizer(LogRecognizer):
         | {"passportid", "ssnumber", "dlnumber", "driverlicenseno", "taxidnumber"}
     )
     CONTEXT_REQUIRED: ClassVar[bool] = True
+    # Prose has no key to open a window: these run over the text when their shape or cue
+    # is in it (the SSN still needs a context word near it).
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "us ssn": r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)",
+        "passport number in prose": r"(?i)passport",
+    }
     WINDOW: ClassVar[tuple[int, int]] = (40, 40)
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

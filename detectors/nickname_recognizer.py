@@ -34,6 +34,25 @@ _NOT_NICKS = (
 )
 
 
+# Prose about a change of nickname: `user changed nickname to "SkyWalker99"`, `display name
+# set to Foo Bar`, `nickname changed from 'old' to 'new'`.
+_CUE = r"(?<![A-Za-z])(?:nick(?:name)?|display[ _]?name|screen[ _]?name)"
+_VERB = r"(?:changed|set|updated|renamed|modified|changes|sets|updates)"
+_OWNER = r"(?:(?:his|her|their|its|the|my|your)[ \t]+)?"
+_SKIP = r"""(?:"[^"\n]{1,32}"|'[^'\n]{1,32}'|\S{1,32})"""
+# Quoted: up to the closing quote; unquoted: a token and the capitalized words after it
+# (`Foo Bar`, not `bob for user 5`).
+_PROSE_VALUE = (
+    r"""["'\u201c\u2018]?(?P<value>(?<=["'\u201c\u2018])[^"'\u201d\u2019\n]{1,32}"""
+    r"""(?=["'\u201d\u2019])"""
+    r"""|[^\s"'\u201c\u2018,;]{1,32}(?:[ \t](?-i:[A-Z])[^\s"',;]{0,31}){0,2})"""
+)
+_CHANGE = (
+    rf"(?:{_CUE}(?:[ \t]+(?:was|has been|is|got))?[ \t]+{_VERB}"
+    rf"|{_VERB}[ \t]+{_OWNER}{_CUE})"
+)
+
+
 class NicknameRecognizer(LogRecognizer):
     """Detect a nickname after its key: ``nickname=bob``, ``"nick_name": "Bob S."``."""
 
@@ -81,6 +100,25 @@ class NicknameRecognizer(LogRecognizer):
             r"(?<![\w])[Tt]opic (?:for [#&]\S{1,64} )?set by (?P<value>" + _NICK + r")" + _NICK_END,
             0.8,
         ),
+        Pattern(
+            # A mention after the word that says who: `comment by @techguru99`, `cc
+            # @lucy_w`, `mentioned @xiaoming`. Not a bare `@` (`job@host`, `@timestamp`).
+            "mention",
+            r"(?<![\w])(?:by|from|cc|to|mentioned|mentions|follow(?:ed|s)?|replied to"
+            r"|reply to|author|user)[ \t]*:?[ \t]+@(?P<value>[A-Za-z_][A-Za-z0-9_.]{1,30})"
+            r"(?<!\.)(?![\w@])",
+            0.8,
+        ),
+        Pattern(
+            "nickname changed to",
+            rf"{_CHANGE}(?:[ \t]+from[ \t]+{_SKIP})?[ \t]+to[ \t]+{_PROSE_VALUE}",
+            0.8,
+        ),
+        Pattern(
+            "nickname changed from",
+            rf"{_CHANGE}[ \t]+from[ \t]+{_PROSE_VALUE}(?=[\"'\u201d\u2019]?[ \t]+to[ \t])",
+            0.8,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
@@ -93,8 +131,26 @@ class NicknameRecognizer(LogRecognizer):
             "usernickname",
             "nicknamecn",
             "昵称",
+            # A social account's handle (`"weibo": "@xiaoming"`): the person's public name.
+            "weibo",
+            "twitter",
+            "instagram",
+            "tiktok",
+            "douyin",
+            "kuaishou",
+            "xiaohongshu",
+            "telegram",
+            "微博",
+            "抖音",
+            "twitterhandle",
+            "instagramhandle",
+            "tiktokhandle",
+            "socialhandle",
+            "userhandle",
         }
     )
+    # `buyer_nickname`, `authorNickname`: a run-together name ending in `nickname`.
+    FIELD_SUFFIXES: ClassVar[tuple[str, ...]] = ("nickname",)
     CONTEXT_REQUIRED: ClassVar[bool] = True
     # Chat lines have no key: each pattern runs when its own cue is in the text.
     PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
@@ -103,6 +159,9 @@ class NicknameRecognizer(LogRecognizer):
         "chat event target": r"(?:-->|<--|---|-!-|\*\*\*)[ \t]",
         "chat topic setter": r"[Tt]opic (?:for [#&]\S{1,64} )?set by ",
         "nickname quoted in chinese text": r"昵称",
+        "mention": r"[ \t]@[A-Za-z_]",
+        "nickname changed to": r"(?i)(?:nick|display[ _]?name|screen[ _]?name).{0,40}\bto\b",
+        "nickname changed from": r"(?i)(?:nick|display[ _]?name|screen[ _]?name).{0,40}\bfrom\b",
     }
     WINDOW: ClassVar[tuple[int, int]] = (2, 150)
 

@@ -282,10 +282,20 @@ class PersonRecognizer(LogRecognizer):
             rf"(?P<value>{_DISPLAY})[ \t]\([\w.+\-]{{1,64}}@[\w\-]+(?:\.[\w\-]+)+\)",
             0.85,
         ),
-        # Salutations: `Dear Zhu Jie,`, `Hi Barbara!`.
+        # Salutations: `Dear Zhu Jie,`, `Hi Barbara!`; and vocatives after a comma:
+        # `Welcome back, Jennifer!`, `Thanks, Tom.` (not `Welcome Page:`).
         Pattern(
             "salutation",
-            rf"(?<![\w])(?-i:Dear|Hi|Hello|Hey)[ \t]+(?P<value>{_DISPLAY})(?=[ \t]*[,!:])",
+            rf"(?<![\w])(?:(?-i:Dear|Hi|Hello|Hey)[ \t]+|(?-i:Welcome back|Welcome|Thanks"
+            rf"|Thank you|Congratulations|Congrats|Happy birthday|Good morning|Good afternoon"
+            rf"|Good evening|Hi|Hello|Hey),[ \t]+)(?P<value>{_DISPLAY})(?=[ \t]*[,!:.])",
+            0.8,
+        ),
+        # An LDAP / Active Directory distinguished name's common name with a space:
+        # `CN=Mary Jones,OU=Sales,DC=corp` (single words are accounts: username_recognizer).
+        Pattern(
+            "ldap common name",
+            rf"(?<![\w])cn=(?P<value>{_DISPLAY})(?=,(?:ou|dc|o|c|l|st)=)",
             0.8,
         ),
         # A Chinese name (surname + 1-2 characters) standing alone in non-Chinese text:
@@ -308,7 +318,10 @@ class PersonRecognizer(LogRecognizer):
     # The salutation words themselves are the cheapest test (their shapes, `aaax `, would
     # make slow anchors: they start with a letter class).
     PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
-        "salutation": r"(?<![\w])(?:Dear|Hi|Hello|Hey)[ \t]",
+        "salutation": (
+            r"(?<![\w])(?:Dear|Hi|Hello|Hey)[ \t,]|(?:Welcome|Thank|Congrat|Happy|Good).{0,14},"
+        ),
+        "ldap common name": r"(?i)cn=[^,]{1,64},(?:ou|dc|o|c|l|st)=",
     }
     CONTEXT: ClassVar[list[str]] = [k.replace("_", "") for k in _KEYS] + ["name", "names"]
     FIELD_EXCLUDES: ClassVar[frozenset[str]] = _NOT_A_PERSON

@@ -144,6 +144,42 @@ class UsernameRecognizer(LogRecognizer):
             0.8,
         ),
         Pattern(
+            # `account jdoe locked after 5 failures`, `Account 'm.rossi' was disabled`.
+            "account then verb",
+            r"(?<![\w\-.])[Aa]ccount[ \t]+['\"]?(?P<value>[A-Za-z_][\w.\-@]{1,63})['\"]?[ \t]+"
+            r"(?:has been[ \t]+|was[ \t]+|is[ \t]+)?"
+            r"(?:locked|unlocked|disabled|enabled|created|deleted|removed|expired|suspended"
+            r"|renamed|logged|signed|reactivated)(?![\w])",
+            0.8,
+        ),
+        Pattern(
+            # `Password reset requested for account: m.rossi`; a colon, `=` or quotes
+            # mark the name (`for account settings` is no account).
+            "for account named",
+            r"(?<![\w])(?:for|of)[ \t]+(?:the[ \t]+)?(?:user[ \t]+)?account"
+            r"(?:[ \t]*[:=][ \t]*['\"]?|[ \t]+['\"])(?P<value>[A-Za-z_][\w.\-@]{1,63})"
+            r"(?<![.\-])(?=['\"]|[\s,;)]|$)",
+            0.8,
+        ),
+        Pattern(
+            # A Unix account with its uid: `Authentication failure for jsmith (uid 1001)`.
+            "name with uid",
+            r"(?<![\w\-.])(?!(?:by|as|for|to|from|of|with|and|or|the|user|session|process"
+            r"|uid|id|login|LOGIN)[ \t]?\()"
+            r"(?P<value>[A-Za-z_][\w.\-]{0,31})[ \t]?\((?:uid|UID)[ =:]?\d{1,10}\)",
+            0.8,
+        ),
+        Pattern(
+            # An LDAP / Active Directory distinguished name's common name, single-word
+            # accounts (`cn=jdoe,ou=People`); names with a space are PERSONs
+            # (person_recognizer). Not the built-in containers (`CN=Users,DC=corp`).
+            "ldap common name",
+            r"(?<![\w])cn=(?!(?:Users|Computers|Builtin|System|Configuration|Schema"
+            r"|Administrators|Domain Users|Domain Admins|Managed Service Accounts)[,+])"
+            r"(?P<value>[^,=+\"\s\\]{1,64})(?=,(?:ou|dc|o|c|cn|l|st|uid)=)",
+            0.8,
+        ),
+        Pattern(
             # A home directory names its account: `PWD=/home/alice`, `C:\\Users\\bob`.
             "home directory",
             r"(?:(?<![\w.])/home/|(?<![\w.])/Users/|\\Users\\)"
@@ -361,6 +397,10 @@ class UsernameRecognizer(LogRecognizer):
         "postgresql user at database": r"@\S+ [A-Z]{3,9}\d?:",
         "openvpn common name": r"/\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d",
         "pam by user": r"\(uid=\d",
+        "account then verb": r"(?i)account ",
+        "for account named": r"(?i)account",
+        "name with uid": r"\((?:uid|UID)[ =:]?\d",
+        "ldap common name": r"(?i)cn=[^,]{1,64},(?:ou|dc|o|c|cn|l|st|uid)=",
         "samba mapped user": r"\] -> \[",
         "useradd new user": r"new (?:user|group): name=",
         "cisco asa user": r"User <",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from detectors.base import field_name_tokens
+from detectors.encoded_text_recognizer import ENCODED_TEXT, decode_base64_text, encode_like
 from pipeline.core.broken_json import read_pieces, unquote
 from pipeline.core.json_codec import decode_line, dumps, max_depth_exceeded
 from pipeline.core.paths import ARRAY, PathPattern, PathPatternList, format_path, join_path
@@ -954,11 +955,32 @@ class Engine:
             if counts.deadline is not None and i % 1024 == 1023:
                 counts.check_time()
             parts.append(text[pos:start])
-            replaced = self._replace(value, f.entity, counts, f.recognizer, f.score, (start, end))
-            parts.append(replaced)
+            if f.entity == ENCODED_TEXT:
+                parts.append(self._encoded(value, name, counts))
+            else:
+                parts.append(
+                    self._replace(value, f.entity, counts, f.recognizer, f.score, (start, end))
+                )
             pos = end
         parts.append(text[pos:])
         return "".join(parts)
+
+    def _encoded(self, blob: str, name: str | None, counts: _Counts) -> str:
+        """A base64 blob that holds text (``EncodedTextRecognizer`` found it): the text is
+        cleaned as a value of the same field (JSON as fields under it) and encoded again
+        as the blob was; the blob is left as written when nothing in it changed."""
+        text = decode_base64_text(blob)
+        if text is None:
+            return blob
+        cleaned: str | None = None
+        stripped = text.strip()
+        if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+            cleaned = self._embedded_json(stripped, (), name or "", None, counts)
+        if cleaned is None:
+            cleaned = self._scan_text(text, name, False, counts)
+        elif cleaned == stripped:
+            cleaned = text
+        return blob if cleaned == text else encode_like(blob, cleaned)
 
     @staticmethod
     def _fold_view(

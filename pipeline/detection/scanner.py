@@ -994,7 +994,7 @@ class Scanner:
             item.negative_context
             and self._negative(text, start, item)
             and not recognizer.in_positive_position(text, start)
-        ):
+        ) or recognizer.in_negative_position(text, start):
             return
         if self_context or in_field:
             score = min(1.0, score + CONTEXT_BOOST)

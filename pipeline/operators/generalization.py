@@ -229,12 +229,24 @@ _DATE_FORMS: Final = (
     (re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2})"), 1, 2, 3),
     (re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})"), 1, 2, 3),
     (re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})"), 3, 2, 1),
+    # German and most of Europe write dots, day first: 17.05.1990.
+    (re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})"), 3, 2, 1),
     # Reduced-precision ISO 8601, so that generalizing twice is harmless.
     (re.compile(r"([0-9]{4})-([0-9]{2})"), 1, 2, 0),
     # Chinese: 1990年5月17日.
     (re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?"), 1, 2, 3),
 )
 _NOT_DATE: Final = "not a supported date or datetime"
+# Dates whose year is certain though their month is not (`05/17/1990` is month first,
+# `03/04/1990` either): good enough for ``unit="year"``.
+_NUMERIC_DMY_OR_MDY: Final = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})")
+_MONTH_NAMES: Final = (
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"
+)  # fmt: skip
+_WORDS_DATE: Final = re.compile(
+    r"(?i)(?:([a-z]{3})[a-z]*\.?\s+([0-9]{1,2})(?:st|nd|rd|th)?,?"
+    r"|([0-9]{1,2})(?:st|nd|rd|th)?\s+([a-z]{3})[a-z]*\.?,?)\s+([0-9]{4})"
+)
 
 
 _YEAR_RE: Final = re.compile(r"(?:1[89]|20)\d\d")
@@ -246,9 +258,10 @@ def date_to(value: str, unit: Literal["month", "year"] = "month") -> str:
     Accepted forms: ISO 8601 dates and datetimes as :meth:`datetime.fromisoformat`
     reads them (``2024-03-15``, ``2024-03-15T10:20:30.5+02:00``, ``...Z``,
     ``2024-03-15 10:20``, ``20240315T102030``), ``YYYY/MM/DD``, ``YYYYMMDD``,
-    ``DD/MM/YYYY`` (day first; ``MM/DD/YYYY`` is not accepted), ``YYYY-MM`` and
-    ``YYYY年M月D日``; for
-    ``unit="year"`` also a bare year (``1990``), its own output.
+    ``DD/MM/YYYY`` (day first; ``MM/DD/YYYY`` is not accepted), ``DD.MM.YYYY``,
+    ``YYYY-MM`` and ``YYYY年M月D日``; for ``unit="year"`` also a bare year (``1990``),
+    its own output, and dates whose month is ambiguous or a word (``05/17/1990``,
+    ``May 17, 1990``, ``17th May 1990``).
     The calendar date must exist.
 
     The month is the one written in the value: no time-zone conversion is done, so
@@ -271,10 +284,38 @@ def date_to(value: str, unit: Literal["month", "year"] = "month") -> str:
     if unit == "year" and _YEAR_RE.fullmatch(value):
         return value  # already a year: generalizing again changes nothing
     parsed = _parse_date(value)
+    if parsed is None and unit == "year":
+        year = _year_of(value)
+        if year is not None:
+            return f"{year:04d}"
     if parsed is None:
         raise ValueError(_NOT_DATE)
     year, month = parsed
     return f"{year:04d}" if unit == "year" else f"{year:04d}-{month:02d}"
+
+
+def _year_of(value: str) -> int | None:
+    """The year of a date whose month is ambiguous or written as a word, or None."""
+    match = _NUMERIC_DMY_OR_MDY.fullmatch(value)
+    if match is not None:
+        a, b, year = int(match[1]), int(match[2]), int(match[3])
+        return year if _exists(year, a, b) or _exists(year, b, a) else None
+    match = _WORDS_DATE.fullmatch(value.strip())
+    if match is None:
+        return None
+    name = (match[1] or match[4]).lower()
+    day, year = int(match[2] or match[3]), int(match[5])
+    if name not in _MONTH_NAMES:
+        return None
+    return year if _exists(year, _MONTH_NAMES.index(name) + 1, day) else None
+
+
+def _exists(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_date(value: str) -> tuple[int, int] | None:

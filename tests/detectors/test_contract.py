@@ -27,6 +27,7 @@ MIXED_TEXT = (
     "meid=AF0123450ABCDEC took 35 ms pid=4312 status=200 bytes=5321 version=6.1.1.0 "
     "block blk_-1608999687919862906 build TP1A.220624.014 order ORD20240501123456 "
     "epoch 1700000000000 port :8080 face_feature=AAECAwQFBgcICQoLDA0ODxAREhM= "
+    "payload=eyJ1aWQiOiI0ODIxMyJ9 "
     "avatar=data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
 )
 BENIGN_TEXT = (
