@@ -431,8 +431,11 @@ class Engine:
         return self._entity_ops.get(entity, self._default_op)
 
     def forget_values(self) -> None:
-        """Empty the memo of scanned values (benchmarks: each timed pass starts cold)."""
+        """Empty the memos of scanned values, the engine's and the native gate's
+        (benchmarks: each timed pass starts cold)."""
         self._memo.clear()
+        if self._gate is not None:
+            self._gate.forget_values()
 
     def scrub_line(self, line: str) -> str | None:
         """Anonymize one line of text; None when the policy drops it (evaluation helper)."""

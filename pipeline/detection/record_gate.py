@@ -100,6 +100,11 @@ class RecordGate:
         """Forget the taught paths (each is walked by Python again, then taught)."""
         self._native.clear_paths()
 
+    def forget_values(self) -> None:
+        """Forget what the pattern sets said about values seen so far (remembered per
+        value and field meaning; benchmarks start each timed pass cold)."""
+        self._native.clear_verdicts()
+
     def teach_key(self, key: str, ruled_out: int, context: int, any_context: bool) -> None:
         """An object key in which the engine found nothing; ``ruled_out``: the mask of
         the recognizers the scanner never runs on a value under that field name;

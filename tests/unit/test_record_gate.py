@@ -258,3 +258,19 @@ def test_keys_holding_the_path_separators_are_left_to_the_engine():
         for _ in range(2):
             assert _same(gated.apply(raw), plain.apply(raw), raw)
         assert gated._gate.scan(raw) is None  # noqa: SLF001
+
+
+def test_a_remembered_verdict_answers_only_for_the_same_field_meaning():
+    """The gate remembers what the pattern sets said about a value, per value *and* what
+    its field name says: `1.1.126.4` under `version` (no IP there) is not the answer for
+    it under `target`."""
+    gated, _plain = _engines()
+    teach = b'{"level":"INFO","version":"2.0","target":"ok"}'
+    gated.apply(teach)
+    gate = gated._gate  # noqa: SLF001
+    assert gate is not None
+    for _ in range(2):  # the second time from the remembered verdicts
+        assert gate.scan(b'{"level":"INFO","version":"1.1.126.4","target":"ok"}') == []
+        assert gate.scan(b'{"level":"INFO","version":"2.0","target":"1.1.126.4"}') == [("target",)]
+    gated.forget_values()
+    assert gate.scan(b'{"level":"INFO","version":"2.0","target":"1.1.126.4"}') == [("target",)]
