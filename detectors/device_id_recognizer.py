@@ -86,7 +86,9 @@ class DeviceIdRecognizer(LogRecognizer):
             r"(?!(?:apple|my|the|new|old|test|work|office|home|shared|company|windows|android|google)"
             r"(?:'s|\u2019s|s)?[\- ])"
             # A name and `s-` (host names have no apostrophe) or `'s ` (device names).
-            r"(?P<value>[a-z][a-z]{1,15}(?:(?:'s|\u2019s) |s?-)"
+            # `Zhang Wei's iPad`: a capitalized first name may come before the owner's.
+            r"(?P<value>(?:(?-i:[A-Z][a-z]{1,15}) (?=[a-z]{2,16}(?:'s|\u2019s) ))?"
+            r"[a-z][a-z]{1,15}(?:(?:'s|\u2019s) |s?-)"
             r"(?:macbook(?:[\- ](?:pro|air))?|imac|iphone|ipad|mac[\- ]mini|mac[\- ]pro)"
             r"(?:-\d{1,3})?(?:\.local)?)(?:[^\w\-]|$)",
             0.7,
