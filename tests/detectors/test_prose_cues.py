@@ -295,3 +295,42 @@ def test_look_alikes_of_written_out_emails_and_profile_paths_stay(
         assert "USERNAME" not in out
     else:
         assert out == line
+
+
+@pytest.mark.parametrize(
+    ("line", "raw"),
+    [
+        ("token for device 9774d56d682e549c user x", "9774d56d682e549c"),
+        ("android id 9774d56d682e549c", "9774d56d682e549c"),
+        (
+            "IDFA 6D92078A-8246-4BA4-AE5B-76104861E7DC seen",
+            "6D92078A-8246-4BA4-AE5B-76104861E7DC",
+        ),
+    ],
+)
+def test_device_ids_right_after_their_word(engine: Engine, line: str, raw: str) -> None:
+    out = scrub(engine, line)
+    assert raw not in out and "DEVICE_ID" in out
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["trace 9774d56d682e549c device ok", "span 9774d56d682e549c sampled"],
+)
+def test_hex_ids_after_other_words_stay(engine: Engine, line: str) -> None:
+    assert scrub(engine, line) == line
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["身份证 110101 19900307 4514 已验证", "id 110101-19900307-4514", "110101 1990 0307 4514 ok"],
+)
+def test_grouped_resident_ids_give_the_same_token_as_ungrouped(engine: Engine, line: str) -> None:
+    out = scrub(engine, line)
+    plain = scrub(engine, "110101199003074514")
+    assert "4514" not in out and plain in out
+
+
+def test_a_grouped_number_with_a_wrong_check_digit_stays(engine: Engine) -> None:
+    line = "order 110101 19900307 4515 x"
+    assert scrub(engine, line) == line
