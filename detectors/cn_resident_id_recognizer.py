@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from presidio_analyzer import Pattern
@@ -52,6 +53,10 @@ _PROVINCES = frozenset(
 )
 
 
+# Spaces and dashes between the groups of a grouped id.
+_GROUPING = re.compile(r"[\s\-]")
+
+
 class CnResidentIdRecognizer(LogRecognizer):
     """Detect 18-character resident ids: region, birth date, sequence, ISO 7064 check.
 
@@ -66,6 +71,16 @@ class CnResidentIdRecognizer(LogRecognizer):
             "resident id (18)",
             r"(?<![\w\-.])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
             r"\d{3}[\dX](?![\w\-])",
+            0.5,
+        ),
+        Pattern(
+            # Written in groups for reading aloud or copying: `110101 19900307 4514`,
+            # `110101-19900307-4514`, `1101 0119 9003 0745 14`-like 6-4-4-4.
+            "resident id (18, grouped)",
+            r"(?<![\w\-.])[1-9]\d{5}(?P<sep>[ \-])(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])"
+            r"(?:0[1-9]|[12]\d|3[01])(?P=sep)\d{3}[\dX](?![\w\-])"
+            r"|(?<![\w\-.])[1-9]\d{5} (?:18|19|20)\d{2} (?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+            r" \d{3}[\dX](?![\w\-])",
             0.5,
         ),
         Pattern(
@@ -109,6 +124,10 @@ class CnResidentIdRecognizer(LogRecognizer):
     )
     MIN_DIGITS: ClassVar[int] = 15
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (DIGITS_15,)
+    # A grouped id has no run of 15 digits to anchor on.
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "resident id (18, grouped)": r"\d{6}[ \-]\d{4} ?\d{4}[ \-]\d{3}[\dXx]",
+    }
     WINDOW: ClassVar[tuple[int, int]] = (2, 6)
 
     def validate_result(self, pattern_text: str) -> bool | None:
@@ -118,7 +137,7 @@ class CnResidentIdRecognizer(LogRecognizer):
         python-stdnum's ``cn.ric`` helpers. Its full county table is not used: it lags
         behind (abandoned and new codes are still valid ids), and a miss would leak.
         """
-        number = pattern_text.upper()
+        number = _GROUPING.sub("", pattern_text).upper()
         if number[:2] not in _PROVINCES:
             return False
         if len(number) == 15:
@@ -132,5 +151,5 @@ class CnResidentIdRecognizer(LogRecognizer):
         return True
 
     def normalize(self, value: str) -> str:
-        """Return the id uppercased (the check character may be ``x``)."""
-        return value.strip().upper()
+        """Return the id uppercased and ungrouped (the check character may be ``x``)."""
+        return _GROUPING.sub("", value).upper()

@@ -72,6 +72,15 @@ class DeviceIdRecognizer(LogRecognizer):
         Pattern("android id (16 hex)", r"(?<![\w\-])[0-9a-f]{16}(?![\w\-])", 0.2),
         keyed_pattern("device id (keyed)", _KEYS, r"[\w\-:.]{6,128}", 0.3),
         Pattern(
+            # Prose names the device right before its id, without `=` or `:`: `token for
+            # device 9774d56d682e549c`, `android id 9774d56d682e549c`, `IDFA <uuid>`.
+            "device id after its word",
+            r"(?<![\w\-])(?:device|android[ _\-]?id|ssaid|idfa|idfv|oaid|openudid"
+            r"|device[ _\-]?id)[ \t]+(?:id[ \t]+)?(?:is[ \t]+)?"
+            rf"(?P<value>{_UUID}|[0-9a-f]{{40}}|[0-9a-f]{{16}})(?![\w\-])",
+            0.8,
+        ),
+        Pattern(
             # REST paths name the device they act on: `/api/v1/devices/9774d56d682e549c/bind`.
             "device id in a path",
             rf"/devices?/(?P<value>{_UUID}|[0-9a-f]{{40}}|[0-9a-f]{{16}})(?=[/?#\s\"';,]|$)",
@@ -86,7 +95,9 @@ class DeviceIdRecognizer(LogRecognizer):
             r"(?!(?:apple|my|the|new|old|test|work|office|home|shared|company|windows|android|google)"
             r"(?:'s|\u2019s|s)?[\- ])"
             # A name and `s-` (host names have no apostrophe) or `'s ` (device names).
-            r"(?P<value>[a-z][a-z]{1,15}(?:(?:'s|\u2019s) |s?-)"
+            # `Zhang Wei's iPad`: a capitalized first name may come before the owner's.
+            r"(?P<value>(?:(?-i:[A-Z][a-z]{1,15}) (?=[a-z]{2,16}(?:'s|\u2019s) ))?"
+            r"[a-z][a-z]{1,15}(?:(?:'s|\u2019s) |s?-)"
             r"(?:macbook(?:[\- ](?:pro|air))?|imac|iphone|ipad|mac[\- ]mini|mac[\- ]pro)"
             r"(?:-\d{1,3})?(?:\.local)?)(?:[^\w\-]|$)",
             0.7,
@@ -102,6 +113,9 @@ class DeviceIdRecognizer(LogRecognizer):
     CONTEXT_REQUIRED: ClassVar[bool] = True
     PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
         "device id in a path": r"(?i)/devices?/[0-9a-f]",
+        "device id after its word": (
+            r"(?i)(?:device|android[ _\-]?id|ssaid|idf[av]|oaid|openudid)[ \t]"
+        ),
         "device named after its owner": r"(?i:[\- ](?:macbook|imac|iphone|ipad|mac[\- ]))",
     }
     WINDOW: ClassVar[tuple[int, int]] = (0, 96)

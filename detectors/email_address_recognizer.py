@@ -30,6 +30,12 @@ _KEYS = [
 ]
 
 
+_COMMON_TLD = (
+    r"(?:com|net|org|edu|gov|mil|int|info|biz|io|co|me|us|uk|cn|de|fr|jp|kr|ru|in|br|ca|au"
+    r"|it|es|nl|se|no|fi|dk|pl|ch|at|be|ie|nz|sg|hk|tw|mx|ar|za|tr|ua|vn|id|my|th|ph|eu)"
+)
+
+
 class EmailAddressRecognizer(LogRecognizer):
     """Detect email addresses with a dotted domain and an alphabetic top-level domain.
 
@@ -50,6 +56,15 @@ class EmailAddressRecognizer(LogRecognizer):
             0.9,
         ),
         keyed_pattern("email (keyed)", _KEYS, _EMAIL, 0.9, quoted=False),
+        # Written out against scrapers: `bob [at] example [dot] com`, `bob(at)example.com`.
+        Pattern(
+            "email written out",
+            r"(?<![\w.+\-])[\w.+\-]{1,64}[ \t]*[\[({<][ \t]*at[ \t]*[\])}>][ \t]*[\w\-]{1,63}"
+            r"(?:(?:[ \t]*[\[({<][ \t]*dot[ \t]*[\])}>][ \t]*|\.)[\w\-]{1,63}){0,3}"
+            # ...ending in a common top-level domain (`look [at] this [dot] thing` is prose).
+            r"(?:[ \t]*[\[({<][ \t]*dot[ \t]*[\])}>][ \t]*|\.)" + _COMMON_TLD + r"(?![\w\-])",
+            0.85,
+        ),
     ]
     CONTEXT: ClassVar[list[str]] = ["email", "mail", "e-mail", "邮箱", "邮件"]
     FIELD_NAMES: ClassVar[frozenset[str]] = frozenset(
@@ -66,12 +81,19 @@ class EmailAddressRecognizer(LogRecognizer):
             "customeremail",
         }
     )
-    TRIGGER_CHARS: ClassVar[str] = "@"
+    # `@`, or the bracket of a written-out `[at]`.
+    TRIGGER_CHARS: ClassVar[str] = "@[({<"
     SHAPE_ANCHORS: ClassVar[tuple[bytes, ...]] = (rb"@",)
+    # A written-out address has no `@` to anchor on: its `[at]` is the cue.
+    PATTERN_TEXT_GATES: ClassVar[dict[str, str]] = {
+        "email written out": r"(?i)[\[({<][ \t]*at[ \t]*[\])}>]",
+    }
     WINDOW: ClassVar[tuple[int, int]] = (64, 72)
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Return False for dots in invalid places of the local part, else True."""
+        if "@" not in pattern_text:
+            return True  # written out (`bob [at] example [dot] com`): its pattern decides
         local = pattern_text.rsplit("@", 1)[0]
         if local.startswith(".") or local.endswith(".") or ".." in local:
             return False

@@ -38,6 +38,10 @@ _KEYS = [
     "loginid",
     "用户id",
     "用户ID",
+    # A QQ number after its Chinese key: `QQ号：123456789` (`qq=` alone stays a field name).
+    "qq号",
+    "qq号码",
+    "qq_number",
 ]
 _PLACEHOLDERS = frozenset({"null", "none", "undefined", "nil", "-", "", "0", "anonymous"})
 

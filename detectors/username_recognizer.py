@@ -180,6 +180,24 @@ class UsernameRecognizer(LogRecognizer):
             0.8,
         ),
         Pattern(
+            # Profile URLs name the account: `/u/bob.smith/`, `/users/jdoe/orders`,
+            # `/@lucy_w`, `/~alice/`. Not route words (`/users/search`, `/users/me`) or
+            # numbers (user_id_recognizer: `/users/48213/`).
+            "account in a path",
+            # (Lower-case route segments: `/Users/default/` is a Windows profile path.)
+            r"(?-i:/(?:u|users|people)/|/@|/~)"
+            r"(?P<value>(?!(?:me|self|current|new|search|list|all|count|login|logout|signin"
+            r"|signup|register|settings|profile|edit|update|delete|create|info|detail|details"
+            r"|index|home|avatar|password|reset|verify|status|online|active|admin|api|batch"
+            r"|bulk|export|import|stats|top|recent|followers|following|groups|roles"
+            r"|permissions|invite|invites|sessions|tokens|auth|oauth|default|public|shared"
+            r"|guest)(?![\w.\-]))"
+            r"[A-Za-z][\w.\-]{1,63}"
+            r"(?<!\.(?:png|jpg|jpeg|gif|svg|css|js|html|json|xml|ico|webp|txt|pdf)))"
+            r"(?=[/?#\s\"';,]|$)",
+            0.8,
+        ),
+        Pattern(
             # A home directory names its account: `PWD=/home/alice`, `C:\\Users\\bob`.
             "home directory",
             r"(?:(?<![\w.])/home/|(?<![\w.])/Users/|\\Users\\)"
@@ -398,6 +416,7 @@ class UsernameRecognizer(LogRecognizer):
         "openvpn common name": r"/\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d",
         "pam by user": r"\(uid=\d",
         "account then verb": r"(?i)account ",
+        "account in a path": r"/(?:u|users|people)/[A-Za-z]|/[@~][A-Za-z]",
         "for account named": r"(?i)account",
         "name with uid": r"\((?:uid|UID)[ =:]?\d",
         "ldap common name": r"(?i)cn=[^,]{1,64},(?:ou|dc|o|c|cn|l|st|uid)=",

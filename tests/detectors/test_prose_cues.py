@@ -254,3 +254,83 @@ def test_look_alikes_of_accounts_names_and_streets_stay(engine: Engine, line: st
         assert out.endswith(" by (uid=0)") and "root" not in out
     else:
         assert out == line
+
+
+@pytest.mark.parametrize(
+    ("line", "raw", "entity"),
+    [
+        ("contact: bob [at] example [dot] com", "bob [at] example [dot] com", "EMAIL_ADDRESS"),
+        ("reach me: jane.doe(at)gmail.com", "jane.doe(at)gmail.com", "EMAIL_ADDRESS"),
+        ("QQ号：123456789", "123456789", "USER_ID"),
+        ('{"device_name":"Zhang Wei\'s iPad"}', "Zhang", "DEVICE_ID"),
+        ("GET /u/bob.smith/profile 200", "bob.smith", "USERNAME"),
+        ("GET /users/jdoe/orders HTTP/1.1", "jdoe", "USERNAME"),
+        ("GET /@lucy_w HTTP/1.1", "lucy_w", "USERNAME"),
+    ],
+)
+def test_written_out_emails_qq_keys_owner_names_and_profile_paths(
+    engine: Engine, line: str, raw: str, entity: str
+) -> None:
+    out = scrub(engine, line)
+    assert raw not in out and entity in out
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "meeting (at) noon with team",
+        "look [at] this [dot] thing",
+        "Connected to the iPhone simulator",
+        "GET /users/search?q=x 200",
+        "GET /users/me/settings 200",
+        "GET /static/users/logo.png 200",
+        "GET /u/48213/ 200",  # a number: user_id_recognizer's, not an account name
+    ],
+)
+def test_look_alikes_of_written_out_emails_and_profile_paths_stay(
+    engine: Engine, line: str
+) -> None:
+    out = scrub(engine, line)
+    if "/u/48213/" in line:
+        assert "USERNAME" not in out
+    else:
+        assert out == line
+
+
+@pytest.mark.parametrize(
+    ("line", "raw"),
+    [
+        ("token for device 9774d56d682e549c user x", "9774d56d682e549c"),
+        ("android id 9774d56d682e549c", "9774d56d682e549c"),
+        (
+            "IDFA 6D92078A-8246-4BA4-AE5B-76104861E7DC seen",
+            "6D92078A-8246-4BA4-AE5B-76104861E7DC",
+        ),
+    ],
+)
+def test_device_ids_right_after_their_word(engine: Engine, line: str, raw: str) -> None:
+    out = scrub(engine, line)
+    assert raw not in out and "DEVICE_ID" in out
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["trace 9774d56d682e549c device ok", "span 9774d56d682e549c sampled"],
+)
+def test_hex_ids_after_other_words_stay(engine: Engine, line: str) -> None:
+    assert scrub(engine, line) == line
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["身份证 110101 19900307 4514 已验证", "id 110101-19900307-4514", "110101 1990 0307 4514 ok"],
+)
+def test_grouped_resident_ids_give_the_same_token_as_ungrouped(engine: Engine, line: str) -> None:
+    out = scrub(engine, line)
+    plain = scrub(engine, "110101199003074514")
+    assert "4514" not in out and plain in out
+
+
+def test_a_grouped_number_with_a_wrong_check_digit_stays(engine: Engine) -> None:
+    line = "order 110101 19900307 4515 x"
+    assert scrub(engine, line) == line
