@@ -334,3 +334,16 @@ def test_grouped_resident_ids_give_the_same_token_as_ungrouped(engine: Engine, l
 def test_a_grouped_number_with_a_wrong_check_digit_stays(engine: Engine) -> None:
     line = "order 110101 19900307 4515 x"
     assert scrub(engine, line) == line
+
+
+@pytest.mark.parametrize(
+    ("line", "raw"),
+    [
+        ('{"shipping":{"address_line1":"Flat 3, 12 Baker Street"}}', "12 Baker Street"),
+        ('{"billing":{"addr1":"12 Baker Street","addr2":"Flat 3"}}', "12 Baker Street"),
+        ('{"street2":"Building 5, Unit 1201"}', "Unit 1201"),
+    ],
+)
+def test_numbered_address_line_fields(engine: Engine, line: str, raw: str) -> None:
+    out = scrub(engine, line)
+    assert raw not in out and "ADDRESS" in out
