@@ -843,7 +843,7 @@ impl Walk<'_> {
     fn leaf_text(&mut self, leaf: u8, text: &str, number: bool) {
         match leaf {
             LEAF_KEEP => {}
-            LEAF_SCAN if number || plain_for_scan(text) => {
+            LEAF_SCAN if number || (plain_for_scan(text) && !may_hold_json(text)) => {
                 if !self.field.any_context && !self.gate.deny && benign_shape(text) {
                     return; // the scanner answers such a value without any recognizer
                 }
@@ -1154,6 +1154,16 @@ pub fn benign_shape(text: &str) -> bool {
         return true;
     }
     benign.is_match(&shape)
+}
+
+/// Whether the engine reads `text` as JSON held in a string (`Engine._node`: it starts
+/// with `{` or `[` and ends with `}` or `]`): its keys then name its values as a record's
+/// do (`{"name":"Wang Lei"}`), which the pattern sets do not see.
+fn may_hold_json(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() > 1
+        && matches!(bytes[0], b'{' | b'[')
+        && matches!(bytes[bytes.len() - 1], b'}' | b']')
 }
 
 /// Whether the scanner scans `text` exactly as written: ASCII without control characters

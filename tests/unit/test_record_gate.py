@@ -331,3 +331,18 @@ def test_a_remembered_verdict_answers_only_for_the_same_field_meaning():
         [("target",)],
         False,
     )
+
+
+def test_json_held_in_a_string_reaches_python():
+    """A string holding JSON is cleaned as fields (`Engine._embedded_json`): its keys say
+    what its values are (`name`: a person), which the pattern sets cannot see, so it goes
+    to Python; it used to pass the gate as written."""
+    gated, plain = _engines()
+    taught = b'{"level":"INFO","payload":"ok"}'
+    for _ in range(2):
+        gated.apply(taught)
+    for inner in ('{"name":"Wang Lei"}', '{"phone":"x-ab"}', '[{"name":"Wang Lei"}]'):
+        raw = json.dumps({"level": "INFO", "payload": inner}, separators=(",", ":")).encode()
+        assert gated._gate.scan(raw) == ([("payload",)], False)  # noqa: SLF001
+        a, b = gated.apply(raw), plain.apply(raw)
+        assert _same(a, b, raw) and a.value != raw
