@@ -14,17 +14,21 @@
 //!   text for name detection, an unknown field to quarantine): goes to Python.
 //!
 //! Path decisions and the object keys known to hold no personal data are taught by the
-//! engine (`set_path`, `add_plain_key`): a record with a path or a key the gate has not been
-//! taught, invalid or unusual JSON (not an object, duplicate keys, too deep, too long,
-//! bytes that are not UTF-8, escapes that make lone surrogates) is *ineligible*: the engine
-//! cleans it the slow way and teaches the gate what it learnt. String values the
+//! engine (`set_path`, `add_plain_key`). A value at a path the gate has not been taught, or
+//! an object member whose key it has not been taught, is *untaught*: it goes to Python
+//! whole (checked to be valid JSON, not read), and the engine cleans it the slow way and
+//! teaches the gate what it learnt; the rest of the record is gated as usual. Invalid or
+//! unusual JSON (not an object, duplicate keys, too deep, too long, bytes that are not
+//! UTF-8, escapes that make lone surrogates) makes the record *ineligible*: the engine
+//! cleans all of it the slow way. String values the
 //! detectors read through a transformation (non-ASCII text is folded, `%XX` escapes are
 //! decoded, logscrub's own `<TOKEN>`s are masked, control characters are removed) go to
 //! Python too, so the pattern sets only ever answer for exactly the text the scanner scans.
 //!
 //! The answer for a record is the list of values Python must look at, each as its path
-//! from the root (keys and array indices); an empty list means "emit the record byte for
-//! byte as it came". Nothing here logs, panics on input or puts a value into an error.
+//! from the root (keys and array indices), and whether some of them are untaught; an empty
+//! list means "emit the record byte for byte as it came". Nothing here logs, panics on
+//! input or puts a value into an error.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -323,13 +327,14 @@ impl RecordGate {
     }
 
     /// The values of `record` that Python must look at (each a tuple of keys and
-    /// indices from the root, in document order), or None when the record is ineligible
-    /// (see the module docs). Path counts are only taken for records that are eligible.
+    /// indices from the root, in document order) and whether some of them are untaught,
+    /// or None when the record is ineligible (see the module docs). Path counts are only
+    /// taken for records that are eligible.
     fn scan<'py>(
         &self,
         py: Python<'py>,
         record: &Bound<'py, PyBytes>,
-    ) -> PyResult<Option<Bound<'py, PyList>>> {
+    ) -> PyResult<Option<(Bound<'py, PyList>, bool)>> {
         let bytes = record.as_bytes();
         if bytes.len() > self.max_bytes || std::str::from_utf8(bytes).is_err() {
             return Ok(None);
@@ -351,6 +356,7 @@ impl RecordGate {
             field: FieldBits { ruled_out: 0, context: 0, any_context: false },
             name: None,
             parent: None,
+            untaught: false,
         };
         if walk.record().is_err() {
             return Ok(None);
@@ -358,6 +364,7 @@ impl RecordGate {
         for &id in &walk.seen {
             walk.tables.infos[id as usize].count += 1;
         }
+        let untaught = walk.untaught;
         let mut out = walk.decide();
         drop(tables);
         out.sort_by_key(|(seq, _)| *seq);
@@ -372,7 +379,7 @@ impl RecordGate {
                 .collect();
             list.append(PyTuple::new(py, items)?)?;
         }
-        Ok(Some(list))
+        Ok(Some((list, untaught)))
     }
 }
 
@@ -606,6 +613,8 @@ struct Walk<'a> {
     /// their array's).
     name: Option<Arc<str>>,
     parent: Option<Arc<str>>,
+    /// Some value went to Python because its path or key was not taught.
+    untaught: bool,
 }
 
 impl Walk<'_> {
@@ -641,8 +650,8 @@ impl Walk<'_> {
         }
     }
 
-    /// The decisions at the current path (ineligible if not taught).
-    fn decision(&mut self) -> Res<(u8, u8)> {
+    /// The decisions at the current path (None if not taught).
+    fn decision(&mut self) -> Option<(u8, u8)> {
         // The engine decides per path *and* spelling: the field name and its parent's
         // name as written (`netBssid` names a MAC, `netbssid` does not).
         let mark = self.path.len();
@@ -656,10 +665,10 @@ impl Walk<'_> {
         }
         let found = self.tables.paths.get(&self.path).copied();
         self.path.truncate(mark);
-        let id = found.ok_or(Ineligible)?;
+        let id = found?;
         self.seen.push(id);
         let info = &self.tables.infos[id as usize];
-        Ok((info.leaf, info.container))
+        Some((info.leaf, info.container))
     }
 
     /// Open a container at `depth` (the root is 1; deeper than the limit: ineligible),
@@ -686,6 +695,7 @@ impl Walk<'_> {
         // one pointer; a hash set past a few (no quadratic time on a huge object).
         let mut keys: Vec<Arc<str>> = Vec::new();
         let mut many: FxHashSet<*const u8> = FxHashSet::default();
+        let mut new_keys: FxHashSet<Box<str>> = FxHashSet::default();
         // Members are named by their key; their parent is this object's name.
         let own_name = self.name.clone();
         loop {
@@ -696,49 +706,60 @@ impl Walk<'_> {
             if self.text.bytes().any(|b| b == SEP || b == NAME_SEP) {
                 return Err(Ineligible);
             }
-            let (key, field) = self
-                .tables
-                .plain_keys
-                .get_key_value(self.text.as_str())
-                .map(|(k, f)| (k.clone(), *f))
-                .ok_or(Ineligible)?;
-            let duplicate = if keys.len() < FEW_KEYS {
-                keys.iter().any(|k| Arc::ptr_eq(k, &key))
-            } else {
-                if many.is_empty() {
-                    many.extend(keys.iter().map(|k| k.as_ptr()));
-                }
-                !many.insert(key.as_ptr())
-            };
-            if duplicate {
-                return Err(Ineligible);
-            }
             self.ws();
             self.expect(b':')?;
             self.ws();
-            let mark = self.path.len();
-            if !self.path.is_empty() {
-                self.path.push(SEP);
-            }
-            if key.is_ascii() {
-                self.path.extend(key.bytes().map(|b| b.to_ascii_lowercase()));
+            let taught = self
+                .tables
+                .plain_keys
+                .get_key_value(self.text.as_str())
+                .map(|(k, f)| (k.clone(), *f));
+            if let Some((key, field)) = taught {
+                let duplicate = if keys.len() < FEW_KEYS {
+                    keys.iter().any(|k| Arc::ptr_eq(k, &key))
+                } else {
+                    if many.is_empty() {
+                        many.extend(keys.iter().map(|k| k.as_ptr()));
+                    }
+                    !many.insert(key.as_ptr())
+                };
+                if duplicate {
+                    return Err(Ineligible);
+                }
+                let mark = self.path.len();
+                if !self.path.is_empty() {
+                    self.path.push(SEP);
+                }
+                if key.is_ascii() {
+                    self.path.extend(key.bytes().map(|b| b.to_ascii_lowercase()));
+                } else {
+                    self.path.extend(key.to_lowercase().bytes());
+                }
+                self.segs.push(Seg::Key(key.clone()));
+                if keys.len() < FEW_KEYS {
+                    keys.push(key.clone());
+                }
+                // A member's field name is its key; array items keep their array's.
+                let outer = std::mem::replace(&mut self.field, field);
+                let outer_name = std::mem::replace(&mut self.name, Some(key));
+                let outer_parent = std::mem::replace(&mut self.parent, own_name.clone());
+                self.value(depth)?;
+                self.field = outer;
+                self.name = outer_name;
+                self.parent = outer_parent;
+                self.segs.pop();
+                self.path.truncate(mark);
             } else {
-                self.path.extend(key.to_lowercase().bytes());
+                // A key not taught: the member goes to Python whole (the engine cleans the
+                // key as well). A taught key never has the text of one that is not, so
+                // these are checked for duplicates among themselves, by their text.
+                if !new_keys.insert(Box::from(self.text.as_str())) {
+                    return Err(Ineligible);
+                }
+                self.segs.push(Seg::Key(Arc::from(self.text.as_str())));
+                self.untaught(depth)?;
+                self.segs.pop();
             }
-            self.segs.push(Seg::Key(key.clone()));
-            if keys.len() < FEW_KEYS {
-                keys.push(key.clone());
-            }
-            // A member's field name is its key; array items keep their array's.
-            let outer = std::mem::replace(&mut self.field, field);
-            let outer_name = std::mem::replace(&mut self.name, Some(key));
-            let outer_parent = std::mem::replace(&mut self.parent, own_name.clone());
-            self.value(depth)?;
-            self.field = outer;
-            self.name = outer_name;
-            self.parent = outer_parent;
-            self.segs.pop();
-            self.path.truncate(mark);
             self.ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -783,7 +804,9 @@ impl Walk<'_> {
 
     /// The value at the current path; `depth` is its container's.
     fn value(&mut self, depth: usize) -> Res<()> {
-        let (leaf, container) = self.decision()?;
+        let Some((leaf, container)) = self.decision() else {
+            return self.untaught(depth);
+        };
         match self.peek() {
             Some(b'{') | Some(b'[') => {
                 if container == CONTAINER_WALK {
@@ -820,7 +843,7 @@ impl Walk<'_> {
     fn leaf_text(&mut self, leaf: u8, text: &str, number: bool) {
         match leaf {
             LEAF_KEEP => {}
-            LEAF_SCAN if number || plain_for_scan(text) => {
+            LEAF_SCAN if number || (plain_for_scan(text) && !may_hold_json(text)) => {
                 if !self.field.any_context && !self.gate.deny && benign_shape(text) {
                     return; // the scanner answers such a value without any recognizer
                 }
@@ -844,6 +867,15 @@ impl Walk<'_> {
     fn to_python(&mut self) {
         self.seq += 1;
         self.out.push((self.seq, self.segs.clone()));
+    }
+
+    /// A value at a path or under a key the gate was not taught (`depth`: its
+    /// container's): to Python whole, read only to check it is valid JSON. The engine
+    /// walks it as it walks an ineligible record, and teaches the gate what it decides.
+    fn untaught(&mut self, depth: usize) -> Res<()> {
+        self.untaught = true;
+        self.to_python();
+        self.skip_value(depth)
     }
 
     /// The values to scan that a pattern set may find something in join those for Python.
@@ -1037,6 +1069,20 @@ impl Walk<'_> {
         char::from_u32(first).ok_or(Ineligible)
     }
 
+    /// Skip any value in a container at `depth`, checking it is valid JSON within the
+    /// depth limit (its numbers are checked as the gate's: no long integer).
+    fn skip_value(&mut self, depth: usize) -> Res<()> {
+        match self.peek() {
+            Some(b'{' | b'[') => self.skip(depth + 1),
+            Some(b'"') => self.string(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(LEAF_KEEP),
+            _ => Err(Ineligible),
+        }
+    }
+
     /// Skip a container, checking it is valid JSON within the depth limit.
     fn skip(&mut self, depth: usize) -> Res<()> {
         let (open, close) = match self.peek() {
@@ -1056,15 +1102,7 @@ impl Walk<'_> {
                 self.expect(b':')?;
                 self.ws();
             }
-            match self.peek() {
-                Some(b'{' | b'[') => self.skip(depth + 1)?,
-                Some(b'"') => self.string()?,
-                Some(b't') => self.literal(b"true")?,
-                Some(b'f') => self.literal(b"false")?,
-                Some(b'n') => self.literal(b"null")?,
-                Some(b'-' | b'0'..=b'9') => self.number(LEAF_KEEP)?,
-                _ => return Err(Ineligible),
-            }
+            self.skip_value(depth)?;
             self.ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -1116,6 +1154,16 @@ pub fn benign_shape(text: &str) -> bool {
         return true;
     }
     benign.is_match(&shape)
+}
+
+/// Whether the engine reads `text` as JSON held in a string (`Engine._node`: it starts
+/// with `{` or `[` and ends with `}` or `]`): its keys then name its values as a record's
+/// do (`{"name":"Wang Lei"}`), which the pattern sets do not see.
+fn may_hold_json(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() > 1
+        && matches!(bytes[0], b'{' | b'[')
+        && matches!(bytes[bytes.len() - 1], b'}' | b']')
 }
 
 /// Whether the scanner scans `text` exactly as written: ASCII without control characters

@@ -482,11 +482,19 @@ class Engine:
         """Clean a JSON record through the native gate: Python sees only the values the
         gate hands it; the rest stays as written (a record where nothing changes leaves
         byte for byte). None when the gate cannot vouch for the record (the caller then
-        walks it the usual way and the gate learns from that walk)."""
+        walks it the usual way and the gate learns from that walk).
+
+        Values at paths or under keys the gate was not taught yet (*untaught*) come whole
+        and are walked as :meth:`_apply_value` walks a record, their keys cleaned as
+        :meth:`_walk_dict` cleans them, which teaches the gate. Such a record is written
+        as that walk writes every record (serialized again, changed or not): its bytes
+        are those it had when an untaught value made the whole record go the usual way.
+        """
         assert self._gate is not None  # noqa: S101 — the caller checked
-        where = self._gate.scan(raw)
-        if where is None:
+        found = self._gate.scan(raw)
+        if found is None:
             return None
+        where, untaught = found
         self._gated += 1
         if self._paths is not None and self._gated % _PATH_COUNT_EVERY == 0:
             self.report_path_counts()
@@ -519,16 +527,21 @@ class Engine:
                 if new is DROP:
                     drops.append((container, key))
                     changed = True
-                elif new is not old and (type(new) is not type(old) or new != old):
+                    continue
+                if new is not old and (type(new) is not type(old) or new != old):
                     container[key] = new
                     changed = True
+                if untaught and type(key) is str and self._clean_key(key, {}, counts) != key:
+                    # A key with personal data in it (the gate is taught only keys without):
+                    # the usual walk rebuilds its object around the new key.
+                    return None
             for container, key in reversed(drops):  # later items first: indices hold
                 del container[key]
         except RecordError as exc:
             return Outcome(placeholder(exc.reason, len(raw)), "placeholder", issue=exc.reason)
         except Exception:  # noqa: BLE001 — the usual way has its own last resort
             return None
-        if not changed:
+        if not changed and not untaught:
             return Outcome(raw, "json", issue=_unknown(counts))
         return Outcome(dumps(obj), "json", issue=_unknown(counts))
 

@@ -11,7 +11,8 @@ class PatternSet:
     def __len__(self) -> int: ...
 
 GATE_VERSION: int
-"""What a gated record guarantees (2: no integer literal of 20 or more digits)."""
+"""What a gated record guarantees (2: no integer literal of 20 or more digits; 3: values
+at paths or under keys not taught go to Python, the record stays eligible)."""
 
 def compile_error(pattern: str) -> str | None:
     """``None`` if ``pattern`` compiles with the Rust ``regex`` crate, else why not."""
@@ -45,7 +46,8 @@ class RecordGate:
         """Forget the remembered answers of the pattern sets on values."""
     def add_plain_key(self, key: str, ruled_out: int, context: int, any_context: bool) -> None: ...
     def take_path_counts(self) -> list[tuple[str, int]]: ...
-    def scan(self, record: bytes) -> list[tuple[str | int, ...]] | None:
+    def scan(self, record: bytes) -> tuple[list[tuple[str | int, ...]], bool] | None:
         """The values to look at, each as its keys and indices from the root (document
-        order); None when the record is ineligible."""
+        order), and whether some are at paths or under keys not taught; None when the
+        record is ineligible."""
     def __len__(self) -> int: ...

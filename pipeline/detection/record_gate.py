@@ -14,10 +14,12 @@ reads the record's raw bytes once and answers with the few values Python must lo
   escapes, logscrub's own tokens), and long numbers.
 
 An empty answer means the record leaves byte for byte as it came, without a parse. A
-record the gate cannot vouch for (not an object, a path or key it was not taught yet,
-duplicate keys, too deep or long, unusual escapes) is *ineligible*: the engine cleans it
-the usual way, and what it decided on the way (:meth:`teach_path`, :meth:`teach_key`)
-makes the next record of that shape eligible. So the gate changes how much Python runs,
+value at a path, or under an object key, that the gate was not taught yet is *untaught*:
+it goes to Python whole and the engine walks it as it walks any record, and what it
+decides on the way (:meth:`teach_path`, :meth:`teach_key`) makes the next value of that
+shape gated; the record's other values are gated as usual. A record the gate cannot vouch
+for (not an object, duplicate keys, too deep or long, unusual escapes) is *ineligible*:
+the engine cleans all of it the usual way. So the gate changes how much Python runs,
 never what is found: the findings snapshot (tests/unit/test_findings_snapshot.py) holds
 the engine to that.
 
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from pipeline.detection import _native
 from pipeline.detection.prefilter import UntranslatableError, superset_pattern
@@ -82,11 +84,20 @@ class RecordGate:
     # within the size and depth limits, and (GATE_VERSION 2) holds no integer literal of
     # 20 or more digits: orjson alone reads it as `decode_line` would.
     plain_json: bool = getattr(_native, "GATE_VERSION", 1) >= 2
+    # GATE_VERSION 3: untaught values go to Python instead of making the record
+    # ineligible, and `scan` says whether there were any.
+    _untaught_values: bool = getattr(_native, "GATE_VERSION", 1) >= 3
 
-    def scan(self, raw: bytes) -> list[tuple[str | int, ...]] | None:
+    def scan(self, raw: bytes) -> tuple[list[tuple[str | int, ...]], bool] | None:
         """The values of ``raw`` the engine must look at (each as its keys and indices
-        from the root, in document order), or None when the record is ineligible."""
-        return self._native.scan(raw)
+        from the root, in document order) and whether some of them are untaught; None
+        when the record is ineligible."""
+        found = self._native.scan(raw)
+        if self._untaught_values:
+            return found
+        # A module built before version 3 answers the values alone (untaught: None).
+        values = cast("list[tuple[str | int, ...]] | None", found)
+        return None if values is None else (values, False)
 
     def teach_path(
         self, path: tuple[str, ...], name: str, parent: str | None, leaf: int, container: int
