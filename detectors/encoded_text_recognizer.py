@@ -33,12 +33,17 @@ _MIN_BLOB = 16
 _MIN_TEXT = 8
 
 
+def _is_urlsafe(blob: str) -> bool:
+    """Whether ``blob`` is written in the URL-safe alphabet (``-`` and ``_``)."""
+    return "-" in blob or "_" in blob
+
+
 def decode_base64_text(blob: str) -> str | None:
     """The text ``blob`` encodes (standard or URL-safe base64, padded or not), or None when
     it is not base64 of printable UTF-8 text."""
     if len(blob) < _MIN_BLOB:
         return None
-    urlsafe = "-" in blob or "_" in blob
+    urlsafe = _is_urlsafe(blob)
     padded = blob + "=" * (-len(blob) % 4)
     try:
         raw = (
@@ -57,7 +62,7 @@ def decode_base64_text(blob: str) -> str | None:
 def encode_like(blob: str, text: str) -> str:
     """``text`` encoded as ``blob`` was: the same alphabet, padded only if it was."""
     raw = text.encode("utf-8")
-    urlsafe = "-" in blob or "_" in blob
+    urlsafe = _is_urlsafe(blob)
     out = (base64.urlsafe_b64encode(raw) if urlsafe else base64.b64encode(raw)).decode("ascii")
     # Unpadded in, unpadded out; a blob whose length needed no padding is kept valid.
     return out if blob.endswith("=") or len(blob) % 4 == 0 else out.rstrip("=")

@@ -440,10 +440,7 @@ class BatchRunner:
                     )
             if not self.exactly_once and self._uncommitted:
                 self._commit(final=True)
-            try:
-                self._consumer.close()  # leaves the group: partitions move on at once
-            except (KafkaException, RuntimeError) as exc:
-                logger.warning("batch: closing the consumer failed (%s)", _code(exc))
+            _close_quietly(self._consumer)  # leaves the group: partitions move on at once
             if self._producer is not None:
                 self._producer.flush(_SETTLE_S)
                 _discard(self._producer)
@@ -1002,10 +999,11 @@ class BatchRunner:
 
 
 def _close_quietly(consumer: Any) -> None:
+    """Close a consumer (leaving its group); a failure is logged by its code name only."""
     try:
         consumer.close()
     except (KafkaException, RuntimeError) as exc:
-        logger.warning("batch: closing the old consumer failed (%s)", _code(exc))
+        logger.warning("batch: closing the consumer failed (%s)", _code(exc))
 
 
 def _discard(producer: Any) -> None:
